@@ -1,0 +1,44 @@
+# RollCall. `make run` starts the platform, `make test` runs every check CI runs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Tests use the real PostgreSQL and Redis that this kind of machine runs (see .ci/run).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install run test lint format bench bench-attendance bench-load demo clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	bash scripts/run
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+	CELERY_RESULT_BACKEND=$(TEST_BROKER_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
+
+bench: install
+	$(BIN)/python -m facerec bench $(BENCH_ARGS)
+
+bench-attendance: install
+	$(BIN)/python manage.py bench_attendance $(BENCH_ARGS)
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache

@@ -1,0 +1,153 @@
+"""The Django admin: staff manage users, courses, students, enrollments and photos here too.
+
+Biometric fields (embeddings) are never shown; photos are linked through the permission-checked
+file views, never through a public media URL.
+"""
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from attendance.models import (
+    AttendanceChange,
+    AttendanceRecord,
+    Capture,
+    ClassSession,
+    Course,
+    DetectedFace,
+    Enrollment,
+    ReferencePhoto,
+    Student,
+)
+from attendance.services import students as student_services
+
+
+class EnrollmentInline(admin.TabularInline):
+    model = Enrollment
+    extra = 0
+    autocomplete_fields = ["student"]
+
+
+@admin.register(Course)
+class CourseAdmin(admin.ModelAdmin):
+    list_display = ["code", "title", "term", "attendance_threshold"]
+    list_filter = ["term"]
+    search_fields = ["code", "title"]
+    filter_horizontal = ["teachers"]
+    inlines = [EnrollmentInline]
+
+
+class ReferencePhotoInline(admin.TabularInline):
+    model = ReferencePhoto
+    extra = 0
+    fields = ["image", "status", "rejection_reason", "model_version", "crop_preview"]
+    readonly_fields = ["status", "rejection_reason", "model_version", "crop_preview"]
+
+    @admin.display(description="Face used")
+    def crop_preview(self, photo: ReferencePhoto) -> str:
+        if not photo.face_crop:
+            return "-"
+        url = reverse("attendance:reference_photo_file", args=[photo.pk, "crop"])
+        return format_html('<img src="{}" width="64" height="64" alt="face">', url)
+
+
+@admin.register(Student)
+class StudentAdmin(admin.ModelAdmin):
+    list_display = ["student_number", "full_name", "email", "active", "consent_given_at"]
+    list_filter = ["active"]
+    search_fields = ["student_number", "full_name", "email"]
+    readonly_fields = ["consent_given_at", "consent_given_by"]
+    inlines = [ReferencePhotoInline]
+
+    def delete_model(self, request, obj: Student) -> None:
+        # Through the service, so the photo files on disk go with the rows.
+        student_services.student_delete(student=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for student in queryset:
+            student_services.student_delete(student=student)
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(admin.ModelAdmin):
+    list_display = ["student", "course", "joined_on", "left_on"]
+    list_filter = ["course"]
+    autocomplete_fields = ["student", "course"]
+
+
+@admin.register(ReferencePhoto)
+class ReferencePhotoAdmin(admin.ModelAdmin):
+    list_display = ["id", "student", "status", "rejection_reason", "model_version", "created_at"]
+    list_filter = ["status", "model_version"]
+    search_fields = ["student__full_name", "student__student_number"]
+    exclude = ["embedding"]
+    readonly_fields = [
+        "status",
+        "rejection_code",
+        "rejection_reason",
+        "face_box",
+        "face_crop",
+        "model_version",
+        "processed_at",
+    ]
+
+
+@admin.register(ClassSession)
+class ClassSessionAdmin(admin.ModelAdmin):
+    list_display = ["course", "date", "start_time", "end_time", "room", "state"]
+    list_filter = ["state", "course"]
+    date_hierarchy = "date"
+
+
+class DetectedFaceInline(admin.TabularInline):
+    model = DetectedFace
+    extra = 0
+    exclude = ["embedding"]
+    readonly_fields = ["index", "box", "detector_score", "student", "distance", "decision"]
+    fields = readonly_fields
+
+
+@admin.register(Capture)
+class CaptureAdmin(admin.ModelAdmin):
+    list_display = ["id", "session", "source", "state", "taken_by", "created_at"]
+    list_filter = ["state", "source"]
+    readonly_fields = ["timings", "failure_code", "failure_reason", "model_version"]
+    inlines = [DetectedFaceInline]
+
+
+class AttendanceChangeInline(admin.TabularInline):
+    model = AttendanceChange
+    fk_name = "record"
+    extra = 0
+    can_delete = False
+    readonly_fields = [
+        "old_status",
+        "new_status",
+        "old_source",
+        "new_source",
+        "changed_by",
+        "changed_at",
+        "reason",
+    ]
+    fields = readonly_fields
+
+
+@admin.register(AttendanceRecord)
+class AttendanceRecordAdmin(admin.ModelAdmin):
+    list_display = ["session", "student", "status", "source", "confidence", "marked_by"]
+    list_filter = ["status", "source"]
+    search_fields = ["student__full_name"]
+    readonly_fields = ["face"]
+    inlines = [AttendanceChangeInline]
+
+
+@admin.register(AttendanceChange)
+class AttendanceChangeAdmin(admin.ModelAdmin):
+    list_display = ["session", "student", "old_status", "new_status", "changed_by", "changed_at"]
+    list_filter = ["new_status"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # the audit trail is append-only
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,68 @@
+"""Create the demo admin, a demo teacher and a demo course to click through. Safe to run again."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from attendance.models import Course, Student
+from attendance.services import courses as course_services
+from attendance.services import students as student_services
+
+DEMO_ADMIN = ("admin", "rollcall-admin")
+DEMO_TEACHER = ("teacher", "rollcall-teacher")
+DEMO_STUDENTS = [
+    ("D001", "George W Bush"),
+    ("D002", "Colin Powell"),
+    ("D003", "Tony Blair"),
+    ("D004", "Donald Rumsfeld"),
+    ("D005", "Gerhard Schroeder"),
+    ("D006", "Ariel Sharon"),
+    ("D007", "Hugo Chavez"),
+    ("D008", "Junichiro Koizumi"),
+]
+
+
+def _user(username: str, password: str, **flags: object):
+    user, created = get_user_model().objects.get_or_create(username=username, defaults=flags)
+    if created:
+        user.set_password(password)
+        user.save()
+    return user
+
+
+class Command(BaseCommand):
+    help = "Create a demo admin and teacher (logins printed) and a demo course with students."
+
+    @transaction.atomic
+    def handle(self, *args, **options) -> None:
+        admin = _user(*DEMO_ADMIN, is_staff=True, is_superuser=True, first_name="Demo admin")
+        teacher = _user(*DEMO_TEACHER, first_name="Tess", last_name="Teacher")
+        course = Course.objects.filter(code="DEMO101").first() or course_services.course_create(
+            code="DEMO101", title="Demo: Introduction to Politics", term="demo", teachers=[teacher]
+        )
+        today = timezone.localdate()
+        for number, name in DEMO_STUDENTS:
+            student = Student.objects.filter(student_number=number).first()
+            student = student or student_services.student_create(
+                student_number=number, full_name=name, consent_by=admin
+            )
+            course_services.enrollment_create(
+                student=student, course=course, joined_on=today - timedelta(days=28)
+            )
+        course_services.sessions_generate_weekly(
+            course=course,
+            first_day=today - timedelta(days=21),
+            last_day=today + timedelta(days=21),
+            weekdays={today.weekday()},
+            start_time=time(9),
+            end_time=time(10, 30),
+            room="A1",
+        )
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        self.stdout.write(f"  admin login:   {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}")
+        self.stdout.write(f"  teacher login: {DEMO_TEACHER[0]} / {DEMO_TEACHER[1]}")

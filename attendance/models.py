@@ -1,0 +1,417 @@
+"""RollCall's data model.
+
+Reads go through ``attendance.selectors`` and writes through ``attendance.services``; the models
+hold the shape of the data and the constraints the database must enforce whatever code runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import numpy as np
+from django.conf import settings
+from django.core.files.storage import storages
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+def private_storage():
+    """Biometric files go to storage with no public URL; see settings.STORAGES['private']."""
+    return storages["private"]
+
+
+def _upload_path(folder: str, filename: str) -> str:
+    # Random names: a student's name or number never appears in a path on disk.
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"{folder}/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{suffix[:5]}"
+
+
+def reference_photo_path(instance: ReferencePhoto, filename: str) -> str:
+    return _upload_path("reference", filename)
+
+
+def reference_crop_path(instance: ReferencePhoto, filename: str) -> str:
+    return _upload_path("reference-crops", filename)
+
+
+def capture_path(instance: Capture, filename: str) -> str:
+    return _upload_path("captures", filename)
+
+
+def face_crop_path(instance: DetectedFace, filename: str) -> str:
+    return _upload_path("face-crops", filename)
+
+
+class EmbeddingField(models.BinaryField):
+    """A float32 vector stored as raw bytes; read back with ``embedding_array``."""
+
+
+def embedding_to_bytes(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def embedding_from_bytes(raw: bytes | memoryview | None) -> np.ndarray | None:
+    if raw is None:
+        return None
+    return np.frombuffer(bytes(raw), dtype=np.float32)
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Course(TimeStamped):
+    class ExcusedPolicy(models.TextChoices):
+        EXCLUDED = "excluded", "Not counted (left out of the rate)"
+        PRESENT = "present", "Counts as present"
+        ABSENT = "absent", "Counts as absent"
+
+    code = models.CharField(max_length=32)
+    title = models.CharField(max_length=200)
+    term = models.CharField(max_length=64, help_text="For example 2026-fall.")
+    teachers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="courses_taught", blank=True
+    )
+    attendance_threshold = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("80.00"),
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Students whose attendance rate (percent) falls below this are flagged.",
+    )
+    late_credit = models.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("1.00"),
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="How much a late arrival counts towards the rate: 1 = fully, 0.5 = half.",
+    )
+    excused_policy = models.CharField(
+        max_length=16, choices=ExcusedPolicy.choices, default=ExcusedPolicy.EXCLUDED
+    )
+
+    class Meta:
+        ordering = ["term", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["code", "term"], name="course_code_unique_per_term")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.title} ({self.term})"
+
+
+class Student(TimeStamped):
+    student_number = models.CharField(max_length=32, unique=True)
+    full_name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    consent_given_at = models.DateTimeField(null=True, blank=True)
+    consent_given_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The staff member who recorded the consent.",
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["full_name", "student_number"]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.student_number})"
+
+    @property
+    def has_photo_consent(self) -> bool:
+        return self.consent_given_at is not None
+
+
+class Enrollment(TimeStamped):
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="enrollments")
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="enrollments")
+    joined_on = models.DateField(default=timezone.localdate)
+    left_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["course", "student"]
+        constraints = [
+            models.UniqueConstraint(fields=["student", "course"], name="enrollment_unique"),
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=True) | Q(left_on__gte=models.F("joined_on")),
+                name="enrollment_left_after_joined",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} in {self.course}"
+
+    def covers(self, day) -> bool:
+        """Whether the student belonged to the course on ``day`` (joined on or before, not left)."""
+        return self.joined_on <= day and (self.left_on is None or day <= self.left_on)
+
+
+class ReferencePhoto(TimeStamped):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be processed"
+        READY = "ready", "Ready"
+        REJECTED = "rejected", "Rejected"
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(storage=private_storage, upload_to=reference_photo_path)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    rejection_code = models.CharField(max_length=64, blank=True)
+    rejection_reason = models.TextField(blank=True)
+    face_box = models.JSONField(null=True, blank=True, help_text="[x, y, width, height] in pixels")
+    face_crop = models.ImageField(
+        storage=private_storage, upload_to=reference_crop_path, blank=True
+    )
+    embedding = EmbeddingField(null=True, blank=True, editable=False)
+    model_version = models.CharField(max_length=64, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["student", "-created_at"]
+        indexes = [models.Index(fields=["status", "model_version"])]
+
+    def __str__(self) -> str:
+        return f"Photo #{self.pk} of {self.student}"
+
+    @property
+    def embedding_array(self) -> np.ndarray | None:
+        return embedding_from_bytes(self.embedding)
+
+
+class ClassSession(TimeStamped):
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        FINALIZED = "finalized", "Finalized"
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="sessions")
+    date = models.DateField()
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+    room = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    finalized_at = models.DateTimeField(null=True, blank=True)
+    finalized_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["date", "start_time"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course", "date", "start_time"], name="session_unique_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_time__gt=models.F("start_time")),
+                name="session_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.course.code} on {self.date:%Y-%m-%d} {self.start_time:%H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == self.State.OPEN
+
+
+class Capture(TimeStamped):
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload", "Uploaded photo"
+        WEBCAM = "webcam", "Webcam frame"
+        API = "api", "API"
+
+    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="captures")
+    image = models.ImageField(storage=private_storage, upload_to=capture_path)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.UPLOAD)
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    failure_code = models.CharField(max_length=64, blank=True)
+    failure_reason = models.TextField(blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    model_version = models.CharField(max_length=64, blank=True)
+    timings = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Seconds per stage: decode, detect, embed, match, save.",
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "created_at"]
+
+    def __str__(self) -> str:
+        return f"Capture #{self.pk} of {self.session}"
+
+
+class DetectedFace(models.Model):
+    class Decision(models.TextChoices):
+        AUTO = "auto", "Matched automatically"
+        REVIEW = "review", "Needs review"
+        UNKNOWN = "unknown", "Unknown"
+        CONFIRMED = "confirmed", "Confirmed by a person"
+        CORRECTED = "corrected", "Corrected by a person"
+
+    capture = models.ForeignKey(Capture, on_delete=models.CASCADE, related_name="faces")
+    index = models.PositiveIntegerField(help_text="Position of the face in the capture, from 0.")
+    box = models.JSONField(help_text="[x, y, width, height] in pixels of the capture")
+    landmarks = models.JSONField(default=list, blank=True)
+    detector_score = models.FloatField()
+    embedding = EmbeddingField(null=True, blank=True, editable=False)
+    crop = models.ImageField(storage=private_storage, upload_to=face_crop_path, blank=True)
+    student = models.ForeignKey(
+        Student,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="detections",
+    )
+    distance = models.FloatField(null=True, blank=True)
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    candidates = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Best candidates: [{student_id, distance}, ...]",
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["capture", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["capture", "index"], name="face_unique_index"),
+            # One student is at most one face in a photo.
+            models.UniqueConstraint(
+                fields=["capture", "student"],
+                condition=Q(student__isnull=False),
+                name="face_one_per_student_per_capture",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Face {self.index} of capture #{self.capture_id}"
+
+    @property
+    def embedding_array(self) -> np.ndarray | None:
+        return embedding_from_bytes(self.embedding)
+
+
+class AttendanceRecord(models.Model):
+    class Status(models.TextChoices):
+        PRESENT = "present", "Present"
+        LATE = "late", "Late"
+        ABSENT = "absent", "Absent"
+        EXCUSED = "excused", "Excused"
+
+    class Source(models.TextChoices):
+        FACE = "face", "Face recognition"
+        MANUAL = "manual", "Marked by hand"
+        API = "api", "API"
+        FINALIZE = "finalize", "Absent at finalization"
+
+    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="records")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="records")
+    status = models.CharField(max_length=16, choices=Status.choices)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    confidence = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="0..1 for face matches; empty when marked by a person.",
+    )
+    face = models.ForeignKey(
+        DetectedFace,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="records",
+    )
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    marked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["session", "student"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "student"], name="record_one_per_student")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.status} at {self.session}"
+
+
+class AttendanceChange(models.Model):
+    """The audit trail: one row for every change of a record, never updated or deleted by the app.
+
+    It names the session and student itself, so a record that is cleared (a face unassigned and
+    no other evidence left) keeps its history; an empty status means "no mark".
+    """
+
+    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="changes")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="changes")
+    record = models.ForeignKey(
+        AttendanceRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
+    old_status = models.CharField(max_length=16, blank=True)
+    new_status = models.CharField(max_length=16, blank=True)
+    old_source = models.CharField(max_length=16, blank=True)
+    new_source = models.CharField(max_length=16, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["session", "student", "changed_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.old_status or '-'} -> {self.new_status} ({self.changed_at:%Y-%m-%d %H:%M})"

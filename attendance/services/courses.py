@@ -1,0 +1,105 @@
+"""Courses, their teachers, enrollments and class sessions."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from attendance.errors import InvalidInput
+from attendance.models import ClassSession, Course, Enrollment, Student
+
+
+@transaction.atomic
+def course_create(
+    *, code: str, title: str, term: str, teachers: list[AbstractBaseUser] = ()
+) -> Course:
+    course = Course(code=code.strip(), title=title.strip(), term=term.strip())
+    course.full_clean()
+    course.save()
+    course.teachers.set(teachers)
+    return course
+
+
+@transaction.atomic
+def enrollment_create(
+    *, student: Student, course: Course, joined_on: date | None = None
+) -> Enrollment:
+    """Enroll ``student``; enrolling again re-opens the same enrollment, never a duplicate."""
+    enrollment, created = Enrollment.objects.select_for_update().get_or_create(
+        student=student, course=course, defaults={"joined_on": joined_on or date.today()}
+    )
+    if not created and enrollment.left_on is not None:
+        enrollment.left_on = None
+        enrollment.save(update_fields=["left_on", "updated_at"])
+    return enrollment
+
+
+@transaction.atomic
+def enrollment_end(*, enrollment: Enrollment, left_on: date) -> Enrollment:
+    if left_on < enrollment.joined_on:
+        raise InvalidInput("A student cannot leave before joining.", code="left_before_joined")
+    enrollment.left_on = left_on
+    enrollment.save(update_fields=["left_on", "updated_at"])
+    return enrollment
+
+
+def _check_times(start_time: time, end_time: time) -> None:
+    if end_time <= start_time:
+        raise InvalidInput("A session must end after it starts.", code="session_times")
+
+
+@transaction.atomic
+def session_create(
+    *, course: Course, date: date, start_time: time, end_time: time, room: str = ""
+) -> ClassSession:
+    _check_times(start_time, end_time)
+    if ClassSession.objects.filter(course=course, date=date, start_time=start_time).exists():
+        raise InvalidInput(
+            f"{course.code} already has a session on {date:%Y-%m-%d} at {start_time:%H:%M}.",
+            code="session_exists",
+        )
+    session = ClassSession(
+        course=course, date=date, start_time=start_time, end_time=end_time, room=room
+    )
+    session.full_clean()
+    session.save()
+    return session
+
+
+@transaction.atomic
+def sessions_generate_weekly(
+    *,
+    course: Course,
+    first_day: date,
+    last_day: date,
+    weekdays: set[int],
+    start_time: time,
+    end_time: time,
+    room: str = "",
+) -> list[ClassSession]:
+    """Create a session on each of ``weekdays`` (0 = Monday) from ``first_day`` to ``last_day``.
+
+    Days that already have a session at that time are skipped, so running it twice (or after
+    adding one session by hand) creates no duplicates. Returns the sessions created.
+    """
+    _check_times(start_time, end_time)
+    if last_day < first_day:
+        raise InvalidInput("The last day comes before the first.", code="date_range")
+    if not weekdays or not weekdays <= set(range(7)):
+        raise InvalidInput("Choose at least one weekday.", code="weekdays")
+    if (last_day - first_day).days > 366:
+        raise InvalidInput("A term can span at most one year.", code="date_range")
+    existing = set(
+        ClassSession.objects.filter(
+            course=course, start_time=start_time, date__range=(first_day, last_day)
+        ).values_list("date", flat=True)
+    )
+    days = (first_day + timedelta(n) for n in range((last_day - first_day).days + 1))
+    new = [
+        ClassSession(course=course, date=day, start_time=start_time, end_time=end_time, room=room)
+        for day in days
+        if day.weekday() in weekdays and day not in existing
+    ]
+    return ClassSession.objects.bulk_create(new)

@@ -1,0 +1,3 @@
+"""Capture pages: upload or webcam, live progress, review of faces (issue #4)."""
+
+urlpatterns: list = []

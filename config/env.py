@@ -1,0 +1,109 @@
+"""The one reader of environment variables.
+
+Every setting that can change between machines is read here, so a malformed value fails loudly at
+start-up ("ROLLCALL_DEBUG must be true or false, got 'yes please'") instead of half-working later.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+
+class ImproperlyConfiguredEnv(Exception):
+    """An environment variable is present but its value cannot be used."""
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = _raw(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfiguredEnv(f"{name} must be true or false, got {raw!r}")
+
+
+def _raw(name: str) -> str | None:
+    """The variable's value, or None when it is unset or blank (``FOO=`` in an env file)."""
+    raw = os.environ.get(name)
+    return None if raw is None or not raw.strip() else raw.strip()
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = _raw(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfiguredEnv(f"{name} must be a whole number, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfiguredEnv(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def env_float(name: str, default: float) -> float:
+    raw = _raw(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfiguredEnv(f"{name} must be a number, got {raw!r}") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_path(name: str, default: Path) -> Path:
+    raw = _raw(name)
+    return Path(raw).expanduser().resolve() if raw else default
+
+
+def parse_database_url(url: str) -> dict:
+    """Turn ``sqlite:///path`` or ``postgres://user:pw@host:port/name`` into a DATABASES entry."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        # sqlite:///relative.db and sqlite:////absolute/path.db, as dj-database-url reads them.
+        name = parsed.path[1:] if parsed.path.startswith("/") else parsed.path
+        if not name:
+            raise ImproperlyConfiguredEnv(f"DATABASE_URL has no file name: {url!r}")
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": name}
+    if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
+        name = unquote(parsed.path.lstrip("/"))
+        if not name:
+            raise ImproperlyConfiguredEnv(f"DATABASE_URL names no database: {url!r}")
+        options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": name,
+            "USER": unquote(parsed.username or ""),
+            "PASSWORD": unquote(parsed.password or ""),
+            "HOST": parsed.hostname or "",
+            "PORT": str(parsed.port or ""),
+            "OPTIONS": options,
+            "CONN_MAX_AGE": 60,
+        }
+    raise ImproperlyConfiguredEnv(
+        f"DATABASE_URL must start with sqlite:// or postgres://, got {parsed.scheme!r}"
+    )
+
+
+def env_database(name: str, default: str) -> dict:
+    return parse_database_url(_raw(name) or default)

@@ -1,0 +1,6 @@
+"""Laptop defaults: debug on, SQLite and local files under var/ (see base)."""
+
+from config.env import env_bool
+from config.settings.base import *  # noqa: F403
+
+DEBUG = env_bool("DJANGO_DEBUG", True)

@@ -1,0 +1,14 @@
+"""pytest: the database comes from DATABASE_URL (PostgreSQL in CI, see the Makefile)."""
+
+import tempfile
+from pathlib import Path
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import STORAGES
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Each test run writes photos into its own folder so that a run never sees another's files.
+PRIVATE_MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="rollcall-test-media-"))
+for _alias in ("default", "private"):
+    STORAGES[_alias]["OPTIONS"]["location"] = PRIVATE_MEDIA_ROOT
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}

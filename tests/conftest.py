@@ -1,0 +1,91 @@
+"""Shared fixtures. Three people, as in every test here: alice teaches a course, bob teaches
+another and must never see alice's things, and an admin (staff) sees everything."""
+
+from __future__ import annotations
+
+import io
+import os
+from datetime import date, time
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from attendance.services import courses as course_services
+from attendance.services import students as student_services
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DATASETS = Path(os.environ.get("ROLLCALL_DATASETS", PROJECT_ROOT.parent / "shared" / "datasets"))
+
+
+def datasets_or_skip() -> Path:
+    if not (DATASETS / "lfw").is_dir():
+        pytest.skip(
+            f"real face data not found at {DATASETS} (set ROLLCALL_DATASETS to a folder with lfw/)"
+        )
+    return DATASETS
+
+
+@pytest.fixture
+def datasets() -> Path:
+    return datasets_or_skip()
+
+
+@pytest.fixture
+def admin_user(db):
+    return get_user_model().objects.create_user(
+        "admin", "admin@example.edu", "admin-pass-1", is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture
+def alice(db):
+    return get_user_model().objects.create_user("alice", "alice@example.edu", "alice-pass-1")
+
+
+@pytest.fixture
+def bob(db):
+    return get_user_model().objects.create_user("bob", "bob@example.edu", "bob-pass-1")
+
+
+@pytest.fixture
+def course(alice):
+    return course_services.course_create(
+        code="BIO101", title="Biology", term="2026-fall", teachers=[alice]
+    )
+
+
+@pytest.fixture
+def bobs_course(bob):
+    return course_services.course_create(
+        code="CHE201", title="Chemistry", term="2026-fall", teachers=[bob]
+    )
+
+
+@pytest.fixture
+def student(admin_user, course):
+    ada = student_services.student_create(
+        student_number="S001", full_name="Ada Lovelace", consent_by=admin_user
+    )
+    course_services.enrollment_create(student=ada, course=course, joined_on=date(2026, 9, 1))
+    return ada
+
+
+@pytest.fixture
+def session(course):
+    return course_services.session_create(
+        course=course, date=date(2026, 10, 5), start_time=time(9), end_time=time(10, 30), room="B12"
+    )
+
+
+def jpeg_bytes(width: int = 64, height: int = 48, color=(200, 120, 40)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def jpeg_upload():
+    return SimpleUploadedFile("photo.jpg", jpeg_bytes(), content_type="image/jpeg")
