@@ -176,8 +176,10 @@ def session_finalize(*, session: ClassSession, by: AbstractBaseUser | None) -> i
 
     Finalizing twice is harmless: the second call finds nobody unmarked and changes nothing.
     """
-    session = ClassSession.objects.select_for_update().get(pk=session.pk)
-    if not session.is_open:
+    # The lock makes two teachers pressing "finalize" at once take turns; the second finds the
+    # session closed and does nothing.
+    if not ClassSession.objects.select_for_update().get(pk=session.pk).is_open:
+        session.refresh_from_db()
         return 0
     marked = AttendanceRecord.objects.filter(session=session).values_list("student_id", flat=True)
     unmarked = (

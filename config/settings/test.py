@@ -12,3 +12,7 @@ PRIVATE_MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="rollcall-test-media-"))
 for _alias in ("default", "private"):
     STORAGES[_alias]["OPTIONS"]["location"] = PRIVATE_MEDIA_ROOT
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+
+# Serve static files straight from the source folders; collectstatic is for production.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
