@@ -1,0 +1,114 @@
+"""Settings come from the environment through one reader, and the compose file feeds it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from config.celery_app import app as celery_app
+from config.env import ImproperlyConfiguredEnv, env_bool, env_int, parse_database_url
+
+ROOT = Path(__file__).resolve().parents[1]
+READ_CALL = re.compile(r"env_\w+\(\s*\"([A-Z0-9_]+)\"")
+
+
+def variables_read_by_settings() -> set[str]:
+    names: set[str] = {"DJANGO_SETTINGS_MODULE"}
+    for module in (ROOT / "config").rglob("*.py"):
+        names |= set(READ_CALL.findall(module.read_text()))
+    return names | {"DJANGO_SECRET_KEY"}  # production.py requires it by name
+
+
+def as_text(value: str | list[str]) -> str:
+    return value if isinstance(value, str) else " ".join(value)
+
+
+def mounts(service: dict) -> list[str]:
+    """Mount targets, whichever form (short "src:target:mode" or long) compose printed."""
+    return [v.split(":")[1] if isinstance(v, str) else v["target"] for v in service["volumes"]]
+
+
+def test_a_malformed_boolean_stops_start_up_with_its_name(monkeypatch):
+    monkeypatch.setenv("DJANGO_DEBUG", "yes please")
+    with pytest.raises(ImproperlyConfiguredEnv, match="DJANGO_DEBUG must be true or false"):
+        env_bool("DJANGO_DEBUG", False)
+
+
+def test_a_malformed_number_stops_start_up_with_its_name(monkeypatch):
+    monkeypatch.setenv("ROLLCALL_MAX_UPLOAD_BYTES", "25MB")
+    with pytest.raises(ImproperlyConfiguredEnv, match="ROLLCALL_MAX_UPLOAD_BYTES must be a whole"):
+        env_int("ROLLCALL_MAX_UPLOAD_BYTES", 1)
+
+
+def test_a_blank_value_means_the_default(monkeypatch):
+    monkeypatch.setenv("ROLLCALL_MAX_UPLOAD_BYTES", "  ")
+    assert env_int("ROLLCALL_MAX_UPLOAD_BYTES", 7) == 7
+
+
+def test_database_urls_become_database_settings():
+    pg = parse_database_url("postgres://ro%40ll:s3cr%2Ft@db.example:6543/rollcall?sslmode=require")
+    assert (pg["ENGINE"], pg["NAME"], pg["USER"], pg["PASSWORD"], pg["HOST"], pg["PORT"]) == (
+        "django.db.backends.postgresql",
+        "rollcall",
+        "ro@ll",
+        "s3cr/t",
+        "db.example",
+        "6543",
+    )
+    assert pg["OPTIONS"] == {"sslmode": "require"}
+    assert parse_database_url("sqlite:////tmp/x.db")["NAME"] == "/tmp/x.db"
+    with pytest.raises(ImproperlyConfiguredEnv, match="must start with sqlite:// or postgres://"):
+        parse_database_url("mysql://localhost/x")
+
+
+def test_env_example_documents_every_variable_the_settings_read():
+    documented = set(re.findall(r"^([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert variables_read_by_settings() - documented == set()
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    if shutil.which("docker-compose") is None:
+        pytest.skip(
+            "docker-compose is not installed (Debian package docker-compose; .ci/run adds it)"
+        )
+    resolved = subprocess.run(
+        ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    return yaml.safe_load(resolved.stdout)
+
+
+def test_compose_runs_web_worker_postgres_and_redis_with_health_checks(compose):
+    services = compose["services"]
+    assert set(services) == {"web", "worker", "postgres", "redis"}
+    assert all("healthcheck" in service for service in services.values())
+    assert {"pgdata", "media"} <= set(compose["volumes"])
+
+
+def test_compose_commands_match_the_apps_entry_points(compose):
+    web, worker = compose["services"]["web"], compose["services"]["worker"]
+    assert "gunicorn config.wsgi:application" in as_text(web["command"])
+    worker_command = as_text(worker["command"])
+    assert "celery -A config worker" in worker_command
+    assert f"--queues={celery_app.conf.task_default_queue}" in worker_command
+
+
+def test_compose_sets_only_variables_the_settings_read(compose):
+    for name in ("web", "worker"):
+        environment = compose["services"][name]["environment"]
+        assert set(environment) - variables_read_by_settings() == set()
+        assert parse_database_url(environment["DATABASE_URL"])["HOST"] == "postgres"
+        assert environment["CELERY_BROKER_URL"].startswith("redis://redis:6379/")
+        assert environment["ROLLCALL_PRIVATE_MEDIA_ROOT"].startswith("/data")
+        assert any(
+            volume.get("target") == "/data" for volume in compose["services"][name]["volumes"]
+        )
