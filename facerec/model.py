@@ -1,0 +1,121 @@
+"""The product model: the frozen backbone plus the shipped Siamese head.
+
+The head is small (weights in an .npz, metadata in a JSON next to it) and is applied with numpy,
+so reading the version or thresholds never imports TensorFlow. Set ROLLCALL_FACE_MODEL to a
+metadata JSON path to use another trained model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from facerec.errors import FaceRecError
+from facerec.records import ModelInfo
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+DEFAULT_METADATA = MODELS_DIR / "siamese-head.json"
+
+_lock = threading.Lock()
+
+
+def metadata_path() -> Path:
+    return Path(os.environ.get("ROLLCALL_FACE_MODEL") or DEFAULT_METADATA)
+
+
+@lru_cache(maxsize=4)
+def _read_metadata(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise FaceRecError(
+            "model_missing",
+            f"No face model at {path}; run `python -m facerec train --data DIR` to make one.",
+        ) from exc
+
+
+def metadata() -> dict:
+    """The full metadata dict of the current model (see facerec/models/siamese-head.json)."""
+    return _read_metadata(metadata_path())
+
+
+def model_version() -> str:
+    """Version string of the shipped model (cheap: reads JSON, no TensorFlow)."""
+    return str(metadata()["version"])
+
+
+def model_info() -> ModelInfo:
+    """Version, thresholds (Euclidean distance), embedding size, training data and metrics."""
+    meta = metadata()
+    return ModelInfo(
+        version=str(meta["version"]),
+        threshold=float(meta["threshold"]),
+        review_threshold=float(meta["review_threshold"]),
+        embedding_dim=int(meta["embedding_dim"]),
+        trained_on=str(meta["trained_on"]),
+        metrics=dict(meta.get("metrics", {})),
+        created=str(meta.get("created", "")),
+        backbone=str(meta.get("backbone", "")),
+    )
+
+
+class Head:
+    """Residual projection y = normalize(x + f(x)); f is a small MLP trained as a Siamese tower.
+
+    weights: list of (kernel, bias) per Dense layer; ReLU between layers, linear last layer.
+    With the last layer zero, y == x: the head starts exactly as the backbone.
+    """
+
+    def __init__(self, weights: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        self.weights = [(np.asarray(k, np.float32), np.asarray(b, np.float32)) for k, b in weights]
+
+    @classmethod
+    def identity(cls, dim: int = 512) -> Head:
+        return cls([(np.zeros((dim, dim), np.float32), np.zeros(dim, np.float32))])
+
+    @classmethod
+    def load(cls, path: Path) -> Head:
+        data = np.load(path)
+        count = len([k for k in data.files if k.startswith("kernel_")])
+        return cls([(data[f"kernel_{i}"], data[f"bias_{i}"]) for i in range(count)])
+
+    def save(self, path: Path) -> None:
+        arrays = {}
+        for i, (kernel, bias) in enumerate(self.weights):
+            arrays[f"kernel_{i}"], arrays[f"bias_{i}"] = kernel, bias
+        np.savez_compressed(path, **arrays)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """(N, D) float32 -> (N, D) float32 unit vectors."""
+        x = np.asarray(x, np.float32)
+        h = x
+        for i, (kernel, bias) in enumerate(self.weights):
+            h = h @ kernel + bias
+            if i < len(self.weights) - 1:
+                h = np.maximum(h, 0.0)
+        y = x + h
+        return y / np.maximum(np.linalg.norm(y, axis=1, keepdims=True), 1e-12)
+
+
+_head_cache: dict[Path, Head] = {}
+
+
+def current_head() -> Head:
+    """The shipped head, loaded once per process."""
+    path = metadata_path()
+    if path not in _head_cache:
+        with _lock:
+            if path not in _head_cache:
+                weights = metadata().get("weights")
+                _head_cache[path] = Head.load(path.parent / weights) if weights else Head.identity()
+    return _head_cache[path]
+
+
+def uses_flip() -> bool:
+    """Whether the product embedding averages the face and its mirror image (metadata "flip")."""
+    return bool(metadata().get("flip", False))

@@ -1,0 +1,83 @@
+"""Plain data returned by the public API. No heavy imports here: the web process uses them."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+Point = tuple[float, float]
+Decision = Literal["auto", "review", "unknown"]
+
+
+@dataclass(frozen=True)
+class Face:
+    """One detected face.
+
+    box: (x, y, width, height) in pixels of the image given to ``detect_faces``.
+    landmarks: 5 (x, y) points in pixels: left eye, right eye, nose, mouth left, mouth right
+        ("left" is the subject's left as seen in the image, i.e. the smaller x for a frontal face).
+    score: detector confidence in 0..1.
+    """
+
+    box: tuple[int, int, int, int]
+    landmarks: tuple[Point, ...]
+    score: float
+
+    @property
+    def size(self) -> int:
+        """Shorter side of the box in pixels."""
+        return min(self.box[2], self.box[3])
+
+    @property
+    def center(self) -> Point:
+        x, y, w, h = self.box
+        return (x + w / 2, y + h / 2)
+
+
+@dataclass(frozen=True)
+class AnalyzedFace:
+    """A face, its aligned crop (size x size x 3 uint8 RGB) and embedding ((D,) float32, unit)."""
+
+    face: Face
+    crop: np.ndarray = field(repr=False)
+    embedding: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """The shipped product model, read from its metadata JSON.
+
+    threshold: accept a match when distance <= threshold (Euclidean, unit vectors, 0..2).
+    review_threshold: distance in (threshold, review_threshold] means a person should review.
+    """
+
+    version: str
+    threshold: float
+    review_threshold: float
+    embedding_dim: int
+    trained_on: str
+    metrics: dict = field(default_factory=dict)
+    created: str = ""
+    backbone: str = ""
+
+
+@dataclass(frozen=True)
+class Match:
+    """Result for one probe face of ``match_faces``.
+
+    index: row of the probe in ``probes``.
+    label: matched gallery label, or None when the decision is "unknown".
+    distance: Euclidean distance to that label's closest gallery row (None when unknown; the
+        nearest labels are still listed in ``candidates``).
+    decision: "auto" (distance <= threshold), "review" (<= review_threshold), else "unknown".
+    candidates: up to 3 (label, distance) pairs, closest first, regardless of the assignment.
+    """
+
+    index: int
+    label: Hashable | None
+    distance: float | None
+    decision: Decision
+    candidates: list[tuple[Hashable, float]] = field(default_factory=list)

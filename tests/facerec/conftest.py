@@ -1,0 +1,49 @@
+"""Shared fixtures: real photos from the shared datasets folder, models loaded once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facerec import load_image
+from facerec.datasets import datasets_dir
+
+DATASETS = datasets_dir()
+NO_DATA = f"face datasets not found at {DATASETS} (set ROLLCALL_DATASETS to the shared folder)"
+
+
+@pytest.fixture(scope="session")
+def datasets() -> Path:
+    if not (DATASETS / "lfw").is_dir() or not (DATASETS / "group_photos").is_dir():
+        pytest.skip(NO_DATA)
+    return DATASETS
+
+
+@pytest.fixture(scope="session")
+def lfw_photo(datasets):
+    """Returns a loader: lfw_photo("George_W_Bush", 1) -> (250, 250, 3) uint8."""
+
+    def load(name: str, number: int) -> np.ndarray:
+        return load_image(datasets / "lfw" / name / f"{name}_{number:04d}.jpg")
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def group_photo(datasets):
+    def load(name: str) -> np.ndarray:
+        return load_image(datasets / "group_photos" / name)
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def models_loaded(datasets) -> None:
+    """Warm the detector and the backbone once, so every test after it is fast."""
+    from facerec import align_face, detect_faces, embed_faces
+
+    image = load_image(datasets / "lfw" / "Abel_Pacheco" / "Abel_Pacheco_0001.jpg")
+    faces = detect_faces(image)
+    embed_faces([align_face(image, faces[0])])
