@@ -125,10 +125,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict = (
     if CELERY_BROKER_URL.startswith("filesystem")
     else {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)}
 )
+# The file-based broker and result store need their folders before the first message, in both the
+# web process (producer) and the worker.
 if CELERY_BROKER_URL.startswith("filesystem"):
-    # Both the web process (producer) and the worker need the folders before the first message.
     for _folder in ("queue", "processed"):
         (CELERY_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
+if CELERY_RESULT_BACKEND.startswith("file://"):
+    Path(CELERY_RESULT_BACKEND.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
 
 # Face matching: the accept and review distances come from the shipped model's metadata; these
 # optional overrides let a school be stricter without retraining.
