@@ -137,8 +137,15 @@ class AttendanceRecordAdmin(admin.ModelAdmin):
     list_display = ["session", "student", "status", "source", "confidence", "marked_by"]
     list_filter = ["status", "source"]
     search_fields = ["student__full_name"]
-    readonly_fields = ["face"]
     inlines = [AttendanceChangeInline]
+
+    # Marks change only through the app and the API, whose services write the audit trail; an
+    # edit here would change a record without a trace.
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(AttendanceChange)
