@@ -1,0 +1,71 @@
+"""The Django admin works for every model, and never shows or edits what it must not."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from attendance.models import AttendanceRecord, Student
+from attendance.services import records as record_services
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_attendance_model_has_a_working_changelist(client, admin_user, student, session):
+    client.force_login(admin_user)
+    models = [m for m in admin.site._registry if m._meta.app_label == "attendance"]
+    assert {m.__name__ for m in models} >= {
+        "Course",
+        "Student",
+        "Enrollment",
+        "ReferencePhoto",
+        "ClassSession",
+        "Capture",
+        "AttendanceRecord",
+        "AttendanceChange",
+    }
+    for model in models:
+        url = reverse(f"admin:attendance_{model._meta.model_name}_changelist")
+        assert client.get(url).status_code == 200, url
+
+
+def test_a_student_page_in_the_admin_shows_no_embedding(client, admin_user, student):
+    client.force_login(admin_user)
+    body = client.get(reverse("admin:attendance_student_change", args=[student.pk])).content
+    assert b"Ada Lovelace" in body
+    assert b"embedding" not in body.lower()
+
+
+def test_attendance_records_cannot_be_edited_around_the_audit_trail(
+    client, admin_user, session, student
+):
+    record = record_services.attendance_mark(
+        session=session, student=student, status="present", source="manual"
+    ).record
+    client.force_login(admin_user)
+    url = reverse("admin:attendance_attendancerecord_change", args=[record.pk])
+    client.post(url, {"status": "absent", "source": "manual"})
+    assert AttendanceRecord.objects.get().status == "present"
+
+
+def test_deleting_a_student_in_the_admin_goes_through_the_service(
+    client, admin_user, student, monkeypatch
+):
+    erased = []
+    monkeypatch.setattr(
+        "attendance.services.students.student_biometrics_erase",
+        lambda *, student: erased.append(student.pk),
+    )
+    client.force_login(admin_user)
+    url = reverse("admin:attendance_student_delete", args=[student.pk])
+    assert client.post(url, {"post": "yes"}).status_code == 302
+    assert erased == [student.pk]
+    assert not Student.objects.exists()
+
+
+def test_teachers_cannot_open_the_admin(client, alice):
+    client.force_login(alice)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
