@@ -129,12 +129,12 @@ def sessions_generate(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, f"No sessions were created: {form.errors.as_text()}")
         return redirect("attendance:course_detail", pk=course.pk)
     data = {**form.cleaned_data, "weekdays": set(form.cleaned_data["weekdays"])}
-    created: list = []
-    _run_service(
-        request,
-        lambda: created.extend(course_services.sessions_generate_weekly(course=course, **data)),
-        "Weekly sessions generated.",
-    )
+    try:
+        created = course_services.sessions_generate_weekly(course=course, **data)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{len(created)} weekly session(s) created.")
     return redirect("attendance:course_detail", pk=course.pk)
 
 
