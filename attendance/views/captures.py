@@ -1,3 +1,282 @@
-"""Capture pages: upload or webcam, live progress, review of faces (issue #4)."""
+"""Capture pages: upload or webcam, live progress, review of faces (issue #4); reference photos
+and the bulk roster import for admins.
 
-urlpatterns: list = []
+Views are thin: ownership through selectors (others get 404), one service call, a clear 4xx with
+the service's message when the input is refused.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from attendance.errors import DomainError
+from attendance.forms_captures import FaceAssignForm, RosterImportForm
+from attendance.models import AttendanceRecord, Capture, ReferencePhoto, Student
+from attendance.selectors.access import capture_get, faces_visible_to, session_get
+from attendance.selectors.captures import capture_faces, capture_status
+from attendance.selectors.sessions import roster_students, session_roster
+from attendance.services import captures as capture_services
+from attendance.services import imports as import_services
+from attendance.services import photos as photo_services
+from attendance.views.core import admin_required
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _error_json(error: DomainError, status: int | None = None) -> JsonResponse:
+    body = {"error": {"code": error.code, "message": error.message}}
+    return JsonResponse(body, status=status or error.http_status)
+
+
+# --- captures -----------------------------------------------------------------------------------
+
+
+@require_POST
+@login_required
+def capture_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    """One or more class photos (``images``) or one webcam frame (``frame``). Each good file is
+    saved and queued even when another is refused; the answer lists both."""
+    session = session_get(user=request.user, pk=pk)
+    files = [(f, Capture.Source.UPLOAD) for f in request.FILES.getlist("images")]
+    files += [(f, Capture.Source.WEBCAM) for f in request.FILES.getlist("frame")]
+    if not files:
+        return _upload_answer(request, session, [], [("", "Choose a photo to upload.")])
+    saved, refused = [], []
+    for upload, source in files:
+        try:
+            capture = capture_services.capture_create(
+                session=session, image_file=upload, source=source, by=request.user
+            )
+        except DomainError as error:
+            refused.append((upload.name, error.message, error.code))
+            continue
+        saved.append(capture)
+    return _upload_answer(request, session, saved, refused)
+
+
+def _queued_message(captures: list[Capture]) -> str:
+    if any(c.enqueued is False for c in captures):
+        return (
+            "Saved and queued. The processing queue cannot be reached right now; the photo is "
+            "kept and will be processed as soon as it is back."
+        )
+    return "Saved and queued for processing; this page updates by itself."
+
+
+def _upload_answer(request, session, saved: list[Capture], refused: list) -> HttpResponse:
+    refused = [(r[0], r[1], r[2] if len(r) > 2 else "no_file") for r in refused]
+    if _wants_json(request):
+        body = {
+            "captures": [
+                {
+                    "id": c.pk,
+                    "state": c.state,
+                    "queued": c.enqueued is not False,
+                    "status_url": reverse("attendance:capture_status", args=[c.pk]),
+                    "url": reverse("attendance:capture_detail", args=[c.pk]),
+                }
+                for c in saved
+            ],
+            "message": _queued_message(saved) if saved else "",
+            "errors": [{"file": n, "message": m, "code": code} for n, m, code in refused],
+        }
+        return JsonResponse(body, status=400 if refused else 201)
+    if not refused:
+        messages.success(request, f"{len(saved)} photo(s): {_queued_message(saved)}")
+        return redirect("attendance:session_detail", pk=session.pk)
+    context = {
+        "title": "Some photos were not accepted" if saved else "The photo was not accepted",
+        "saved": [f"Photo #{c.pk}" for c in saved],
+        "saved_message": _queued_message(saved) if saved else "",
+        "refused": refused,
+        "back": reverse("attendance:session_detail", args=[session.pk]),
+    }
+    return render(request, "attendance/captures/upload_result.html", context, status=400)
+
+
+@require_GET
+@login_required
+def capture_status_view(request: HttpRequest, pk: int) -> JsonResponse:
+    return JsonResponse(capture_status(capture=capture_get(user=request.user, pk=pk)))
+
+
+@login_required
+def capture_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    capture = capture_get(user=request.user, pk=pk)
+    session = capture.session
+    roster = session_roster(session=session)
+    names = {line.student.pk: line.student.full_name for line in roster}
+    faces = list(capture_faces(capture=capture))
+    for face in faces:
+        face.candidate_names = [
+            (names.get(c["student_id"], "?"), c["distance"]) for c in face.candidates
+        ]
+        face.confidence = capture_services.match_confidence(face.distance)
+    context = {
+        "capture": capture,
+        "session": session,
+        "faces": faces,
+        "roster": roster,
+        "statuses": AttendanceRecord.Status.choices,
+        "status": capture_status(capture=capture),
+        "timings": [
+            (stage, capture.timings[stage])
+            for stage in ("decode", "detect", "align", "embed", "match", "save")
+            if stage in capture.timings
+        ],
+    }
+    return render(request, "attendance/captures/detail.html", context)
+
+
+def _face_action(request: HttpRequest, pk: int, call) -> HttpResponse:
+    face = get_object_or_404(faces_visible_to(request.user).select_related("capture"), pk=pk)
+    try:
+        message = call(face)
+    except DomainError as error:
+        if _wants_json(request):
+            return _error_json(error)
+        messages.error(request, error.message)
+        return redirect("attendance:capture_detail", pk=face.capture_id)
+    messages.success(request, message)
+    return redirect(f"{reverse('attendance:capture_detail', args=[face.capture_id])}#faces")
+
+
+@require_POST
+@login_required
+def face_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    form = FaceAssignForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(f"Nothing was changed: {form.errors.as_text()}", status=400)
+
+    def call(face) -> str:
+        student_id = form.cleaned_data["student"]
+        session = face.capture.session
+        student = (
+            get_object_or_404(roster_students(session=session), pk=student_id)
+            if student_id
+            else None
+        )
+        capture_services.face_assign(face=face, student=student, by=request.user)
+        who = student.full_name if student else "nobody on the roster"
+        return f"Face {face.index + 1} is now {who}."
+
+    return _face_action(request, pk, call)
+
+
+@require_POST
+@login_required
+def face_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    def call(face) -> str:
+        face = capture_services.face_confirm(face=face, by=request.user)
+        return f"Face {face.index + 1} confirmed: {face.student.full_name} is present."
+
+    return _face_action(request, pk, call)
+
+
+@require_POST
+@login_required
+def capture_reprocess(request: HttpRequest, pk: int) -> HttpResponse:
+    capture = capture_get(user=request.user, pk=pk)
+    try:
+        sent = capture_services.capture_reprocess(capture=capture)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            "Queued for processing again."
+            if sent
+            else "Queued; the processing queue cannot "
+            "be reached right now, it will run once it is back.",
+        )
+    return redirect("attendance:capture_detail", pk=capture.pk)
+
+
+# --- reference photos (admins) ------------------------------------------------------------------
+
+
+@require_POST
+@admin_required
+def photo_add(request: HttpRequest, pk: int) -> HttpResponse:
+    student = get_object_or_404(Student, pk=pk)
+    uploads = request.FILES.getlist("photos")
+    saved, refused = [], []
+    if not uploads:
+        refused.append(("", "Choose a photo to upload.", "no_file"))
+    for upload in uploads:
+        try:
+            saved.append(
+                photo_services.reference_photo_add(
+                    student=student, image_file=upload, by=request.user
+                )
+            )
+        except DomainError as error:
+            refused.append((upload.name, error.message, error.code))
+            if error.code == "no_consent":
+                break
+    if not refused:
+        messages.success(
+            request, f"{len(saved)} photo(s) added; each is checked in the background."
+        )
+        return redirect(f"{reverse('attendance:student_detail', args=[student.pk])}#photos")
+    context = {
+        "title": "Some photos were not added" if saved else "The photo was not added",
+        "saved": [f"Photo #{p.pk}" for p in saved],
+        "saved_message": "Added; checked in the background." if saved else "",
+        "refused": refused,
+        "back": reverse("attendance:student_detail", args=[student.pk]),
+    }
+    status = 409 if any(code == "no_consent" for _, _, code in refused) else 400
+    return render(request, "attendance/captures/upload_result.html", context, status=status)
+
+
+@require_POST
+@admin_required
+def photo_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    photo = get_object_or_404(ReferencePhoto, pk=pk)
+    student_id = photo.student_id
+    photo_services.reference_photo_delete(photo=photo)
+    messages.success(request, "Photo deleted.")
+    return redirect(f"{reverse('attendance:student_detail', args=[student_id])}#photos")
+
+
+@admin_required
+def roster_import(request: HttpRequest) -> HttpResponse:
+    form = RosterImportForm(request.POST or None, request.FILES or None)
+    if request.method != "POST":
+        return render(request, "attendance/photos/import.html", {"form": form})
+    if not form.is_valid():
+        return render(request, "attendance/photos/import.html", {"form": form}, status=400)
+    try:
+        report = import_services.roster_import(
+            roster_file=form.cleaned_data["roster"],
+            photos_zip=form.cleaned_data["photos"],
+            by=request.user,
+        )
+    except DomainError as error:
+        form.add_error(None, error.message)
+        return render(request, "attendance/photos/import.html", {"form": form}, status=400)
+    # Good rows are saved either way; a problem anywhere answers 400 with the per-line report.
+    status = 400 if report.has_problems else 200
+    context = {"form": RosterImportForm(), "report": report}
+    return render(request, "attendance/photos/import.html", context, status=status)
+
+
+urlpatterns = [
+    path("sessions/<int:pk>/captures/", capture_upload, name="capture_upload"),
+    path("captures/<int:pk>/", capture_detail, name="capture_detail"),
+    path("captures/<int:pk>/status/", capture_status_view, name="capture_status"),
+    path("captures/<int:pk>/reprocess/", capture_reprocess, name="capture_reprocess"),
+    path("faces/<int:pk>/assign/", face_assign, name="face_assign"),
+    path("faces/<int:pk>/confirm/", face_confirm, name="face_confirm"),
+    path("students/<int:pk>/photos/", photo_add, name="photo_add"),
+    path("photos/<int:pk>/delete/", photo_delete, name="photo_delete"),
+    path("students/import/", roster_import, name="roster_import"),
+]

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI / Redoc assets served locally: no CDN at run time
     "attendance",
 ]
 
@@ -120,6 +121,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict = (
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
         "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
@@ -128,10 +130,21 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict = (
 # The file-based broker and result store need their folders before the first message, in both the
 # web process (producer) and the worker.
 if CELERY_BROKER_URL.startswith("filesystem"):
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (CELERY_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
 if CELERY_RESULT_BACKEND.startswith("file://"):
     Path(CELERY_RESULT_BACKEND.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+
+# Recovery (attendance.tasks.sweep, run by beat and when a worker starts): captures queued longer
+# than REQUEUE_AFTER (the broker was down at upload) or processing longer than STUCK_AFTER (their
+# worker died) are sent again; the task is idempotent, so a duplicate costs only CPU.
+ROLLCALL_SWEEP_SECONDS = env_float("ROLLCALL_SWEEP_SECONDS", 60.0)
+ROLLCALL_REQUEUE_AFTER_SECONDS = env_float("ROLLCALL_REQUEUE_AFTER_SECONDS", 60.0)
+ROLLCALL_STUCK_AFTER_SECONDS = env_float("ROLLCALL_STUCK_AFTER_SECONDS", 15 * 60.0)
+ROLLCALL_SWEEP_ON_WORKER_START = env_bool("ROLLCALL_SWEEP_ON_WORKER_START", True)
+CELERY_BEAT_SCHEDULE = {
+    "rollcall-sweep": {"task": "attendance.sweep", "schedule": ROLLCALL_SWEEP_SECONDS}
+}
 
 # Face matching: the accept and review distances come from the shipped model's metadata; these
 # optional overrides let a school be stricter without retraining.
@@ -149,6 +162,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "attendance.api.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "RollCall API",
@@ -157,6 +171,15 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "RecordStatusEnum": "attendance.models.AttendanceRecord.Status",
+        "RecordSourceEnum": "attendance.models.AttendanceRecord.Source",
+        "PhotoStatusEnum": "attendance.models.ReferencePhoto.Status",
+        "CaptureSourceEnum": "attendance.models.Capture.Source",
+    },
 }
 
 LOGGING = {

@@ -1,0 +1,439 @@
+"""Class photos and webcam frames: saved in the request, processed by a Celery task.
+
+``capture_create`` checks and saves the photo and enqueues ``process_capture`` once the upload's
+transaction commits. ``capture_process`` (the task's body) decodes, detects, embeds every face in
+one batch, matches them one-to-one against the roster's reference photos, stores the faces and
+marks the matched students present. It is idempotent: a capture already processed by the current
+model is left alone, and a forced reprocess rewrites the same faces and marks nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import File
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from attendance.errors import Conflict, DomainError, InvalidInput
+from attendance.models import (
+    AttendanceRecord,
+    Capture,
+    ClassSession,
+    DetectedFace,
+    Student,
+    embedding_to_bytes,
+)
+from attendance.selectors.captures import Gallery, session_gallery
+from attendance.selectors.sessions import roster_students
+from attendance.services.photos import _upload_name, image_check, jpeg_file
+from attendance.services.records import attendance_clear, attendance_mark
+
+logger = logging.getLogger(__name__)
+Decision = DetectedFace.Decision
+HUMAN_DECISIONS = (Decision.CONFIRMED, Decision.CORRECTED)
+
+
+# --- upload -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def capture_create(
+    *, session: ClassSession, image_file: File, source: str, by: AbstractBaseUser | None
+) -> Capture:
+    """Check and save a class photo, then enqueue its processing once the transaction commits.
+
+    After the commit ``capture.enqueued`` says whether the broker took the task (False: the
+    broker is down; the capture stays "queued" and the periodic sweep sends it later).
+    """
+    if not session.is_open:
+        raise Conflict(
+            "This session is finalized; reopen it before adding photos.", code="session_finalized"
+        )
+    if source not in Capture.Source.values:
+        raise InvalidInput(f"Unknown capture source {source!r}.", code="invalid_source")
+    checked = image_check(image_file)
+    capture = Capture(
+        session=session,
+        source=source,
+        taken_by=by,
+        state=Capture.State.QUEUED,
+        width=checked.width,
+        height=checked.height,
+    )
+    capture.image.save(_upload_name(image_file, "capture.jpg"), image_file, save=False)
+    capture.full_clean()
+    capture.save()
+    capture.enqueued = None
+
+    def enqueue() -> None:
+        from attendance import tasks
+
+        capture.enqueued = tasks.enqueue_capture(capture.pk)
+
+    transaction.on_commit(enqueue)
+    return capture
+
+
+def capture_reprocess(*, capture: Capture) -> bool:
+    """Run a capture through the pipeline again (e.g. after new reference photos)."""
+    from attendance import tasks
+
+    if not capture.session.is_open:
+        raise Conflict(
+            "This session is finalized; reopen it before reprocessing.", code="session_finalized"
+        )
+    return tasks.enqueue_capture(capture.pk, force=True)
+
+
+# --- the pipeline -------------------------------------------------------------------------------
+
+
+@dataclass
+class CaptureAnalysis:
+    """What the pipeline found in one photo. ``timings`` are seconds per stage."""
+
+    width: int
+    height: int
+    faces: list = field(default_factory=list)  # facerec.AnalyzedFace
+    matches: list = field(default_factory=list)  # facerec.Match, same order
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def match_thresholds() -> tuple[float | None, float | None]:
+    return settings.ROLLCALL_MATCH_THRESHOLD, settings.ROLLCALL_REVIEW_THRESHOLD
+
+
+def capture_analyze(*, data: bytes, gallery: Gallery) -> CaptureAnalysis:
+    """Decode, detect, align, embed (all faces in one batch) and match one photo.
+
+    The same function serves the Celery task and the ``bench_attendance`` benchmark.
+    """
+    import facerec
+
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    pixels = facerec.load_image(data, max_pixels=settings.ROLLCALL_MAX_IMAGE_PIXELS)
+    timings["decode"] = time.perf_counter() - start
+    stages_ms: dict[str, float] = {}
+    faces = facerec.analyze_photo(pixels, timings=stages_ms)
+    timings["detect"] = stages_ms.get("detect_ms", 0.0) / 1000
+    timings["align"] = stages_ms.get("align_ms", 0.0) / 1000
+    timings["embed"] = stages_ms.get("embed_ms", 0.0) / 1000
+    start = time.perf_counter()
+    threshold, review = match_thresholds()
+    probes = np.stack([f.embedding for f in faces]) if faces else np.zeros((0, 0), np.float32)
+    matches = facerec.match_faces(
+        probes, gallery.embeddings, gallery.labels, threshold=threshold, review_threshold=review
+    )
+    timings["match"] = time.perf_counter() - start
+    return CaptureAnalysis(
+        width=int(pixels.shape[1]),
+        height=int(pixels.shape[0]),
+        faces=faces,
+        matches=matches,
+        timings=timings,
+    )
+
+
+def match_confidence(distance: float | None) -> float | None:
+    """0..1 for people: 1 at distance 0, 0.5 at the accept threshold, 0 at twice that."""
+    if distance is None:
+        return None
+    import facerec
+
+    threshold = settings.ROLLCALL_MATCH_THRESHOLD or facerec.model_info().threshold
+    return float(min(1.0, max(0.0, 1.0 - 0.5 * distance / threshold)))
+
+
+def capture_process(*, capture_id: int, force: bool = False) -> Capture | None:
+    """The task's body: process one capture end to end. Returns the capture (None if deleted)."""
+    import facerec
+
+    version = facerec.model_version()
+    capture = _claim(capture_id, version, force)
+    if capture is None:
+        return Capture.objects.filter(pk=capture_id).first()
+    started = time.perf_counter()
+    try:
+        with capture.image.open("rb") as handle:
+            data = handle.read()
+        gallery = session_gallery(session=capture.session, model_version=version)
+        analysis = capture_analyze(data=data, gallery=gallery)
+    except facerec.FaceRecError as error:
+        return _fail(capture_id, version, error.code, error.message)
+    except FileNotFoundError:
+        return _fail(capture_id, version, "file_missing", "The photo file is gone; upload again.")
+    analysis.timings["read"] = time.perf_counter() - started - sum(analysis.timings.values())
+    return _save_analysis(capture_id, version, analysis, force=force)
+
+
+@transaction.atomic
+def _claim(capture_id: int, version: str, force: bool) -> Capture | None:
+    """Lock the capture and mark it processing; None when there is nothing to do.
+
+    A capture left "processing" by a killed worker is claimed again: its redelivered task (late
+    acknowledgement) must be able to finish it.
+    """
+    capture = (
+        Capture.objects.select_for_update().select_related("session").filter(pk=capture_id).first()
+    )
+    finished = capture is not None and capture.state in {Capture.State.DONE, Capture.State.FAILED}
+    if capture is None or (finished and capture.model_version == version and not force):
+        return None
+    capture.state, capture.started_at = Capture.State.PROCESSING, timezone.now()
+    capture.save(update_fields=["state", "started_at", "updated_at"])
+    return capture
+
+
+@transaction.atomic
+def _fail(capture_id: int, version: str, code: str, message: str) -> Capture | None:
+    capture = Capture.objects.select_for_update().filter(pk=capture_id).first()
+    if capture is None:
+        return None
+    capture.state, capture.failure_code, capture.failure_reason = (
+        Capture.State.FAILED,
+        code,
+        message,
+    )
+    capture.model_version, capture.finished_at = version, timezone.now()
+    capture.save()
+    return capture
+
+
+@transaction.atomic
+def _save_analysis(
+    capture_id: int, version: str, analysis: CaptureAnalysis, *, force: bool
+) -> Capture | None:
+    """Write faces and marks in one transaction under the capture's row lock, so that two runs
+    of the same task (a redelivery racing the original) leave one set of faces and marks."""
+    start = time.perf_counter()
+    capture = (
+        Capture.objects.select_for_update().select_related("session").filter(pk=capture_id).first()
+    )
+    if capture is None:
+        return None
+    if capture.state == Capture.State.DONE and capture.model_version == version and not force:
+        return capture  # another run of this task finished first
+    faces = _store_faces(capture, analysis)
+    notes = _mark_present(capture.session, faces, capture)
+    analysis.timings["save"] = time.perf_counter() - start
+    capture.state, capture.model_version = Capture.State.DONE, version
+    capture.width, capture.height = analysis.width, analysis.height
+    capture.timings = {k: round(v, 4) for k, v in analysis.timings.items()}
+    capture.timings["total"] = round(sum(analysis.timings.values()), 4)
+    capture.timings["faces"] = len(faces)
+    capture.failure_code, capture.failure_reason = ("marks_skipped", notes) if notes else ("", "")
+    capture.finished_at = timezone.now()
+    capture.save()
+    return capture
+
+
+def _store_faces(capture: Capture, analysis: CaptureAnalysis) -> list[DetectedFace]:
+    """Create or update faces by index. A face a person decided keeps that decision."""
+    existing = {
+        f.index: f for f in DetectedFace.objects.select_for_update().filter(capture=capture)
+    }
+    kept = {f.student_id for f in existing.values() if f.decision in HUMAN_DECISIONS}
+    # Free students held by machine decisions first: the one-student-per-photo constraint is
+    # checked row by row, and faces may swap students between runs.
+    DetectedFace.objects.filter(capture=capture).exclude(decision__in=HUMAN_DECISIONS).update(
+        student=None
+    )
+    stored = []
+    for index, (analyzed, match) in enumerate(zip(analysis.faces, analysis.matches, strict=True)):
+        face = existing.pop(index, None) or DetectedFace(capture=capture, index=index)
+        box = [int(v) for v in analyzed.face.box]
+        redraw = not face.crop or face.box != box
+        face.box, face.detector_score = box, float(analyzed.face.score)
+        face.landmarks = [[round(x, 1), round(y, 1)] for x, y in analyzed.face.landmarks]
+        face.embedding = embedding_to_bytes(analyzed.embedding)
+        face.candidates = [
+            {"student_id": label, "distance": round(float(dist), 4)}
+            for label, dist in match.candidates
+        ]
+        if face.decision not in HUMAN_DECISIONS:
+            taken = match.label is not None and match.label in kept
+            face.student_id = None if taken else match.label
+            face.decision = Decision.UNKNOWN if taken or match.label is None else match.decision
+            face.distance = None if taken else match.distance
+        if redraw:
+            face.crop.save("face.jpg", jpeg_file(analyzed.crop), save=False)
+        face.save()
+        stored.append(face)
+    for gone in existing.values():  # fewer faces than last time
+        storage, name = gone.crop.storage, gone.crop.name
+        gone.delete()
+        if name:
+            transaction.on_commit(lambda s=storage, n=name: s.delete(n))
+    return stored
+
+
+def _mark_present(session: ClassSession, faces: list[DetectedFace], capture: Capture) -> str:
+    """Mark automatically matched students present. A hand-set mark is never overwritten.
+
+    Students are locked in id order so that two captures of one session saved at the same time
+    cannot deadlock on each other's records.
+    """
+    matched = sorted(
+        (f for f in faces if f.decision == Decision.AUTO and f.student_id),
+        key=lambda f: f.student_id,
+    )
+    students = Student.objects.in_bulk([f.student_id for f in matched])
+    for face in matched:
+        try:
+            attendance_mark(
+                session=session,
+                student=students[face.student_id],
+                status=AttendanceRecord.Status.PRESENT,
+                source=AttendanceRecord.Source.FACE,
+                confidence=match_confidence(face.distance),
+                face=face,
+                reason=f"Recognised in capture #{capture.pk}.",
+                overwrite_manual=False,
+            )
+        except DomainError as error:
+            if error.code == "session_finalized":
+                return (
+                    "The session was finalized before this photo was processed; faces were "
+                    "saved but attendance was not changed."
+                )
+            logger.warning("capture %s: %s", capture.pk, error.message)
+    return ""
+
+
+# --- review by the teacher ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def face_assign(
+    *, face: DetectedFace, student: Student | None, by: AbstractBaseUser | None
+) -> DetectedFace:
+    """A person decides who a face is (``student``), or that it is nobody on the roster (None).
+
+    Assigning the face's own suggestion confirms it. The student is marked present by hand (a
+    mark set by hand earlier, e.g. "late", stays). A student taken off a face loses the mark that
+    face gave them, unless another face of this session still shows them. Another face of the
+    same photo holding ``student`` is freed: one student is at most one face per photo.
+    """
+    face = (
+        DetectedFace.objects.select_for_update()
+        .select_related("capture__session", "student")
+        .get(pk=face.pk)
+    )
+    session = face.capture.session
+    _require_open(session)
+    if student is not None:
+        student = get_object_or_404(roster_students(session=session), pk=student.pk)
+    previous = face.student
+    confirming = student is not None and previous == student
+    if student is not None and not confirming:
+        others = DetectedFace.objects.select_for_update().filter(
+            capture_id=face.capture_id, student=student
+        )
+        for other in others.exclude(pk=face.pk):
+            other.student, other.distance = None, None
+            _decide(other, Decision.CORRECTED, by)
+    if not confirming:
+        face.student, face.distance = student, None
+    _decide(face, Decision.CONFIRMED if confirming else Decision.CORRECTED, by)
+    if previous is not None and not confirming:
+        _release(session, previous, face, by)
+    if student is not None:
+        verb = "confirmed" if confirming else "assigned"
+        attendance_mark(
+            session=session,
+            student=student,
+            status=AttendanceRecord.Status.PRESENT,
+            source=AttendanceRecord.Source.MANUAL,
+            by=by,
+            confidence=match_confidence(face.distance),
+            face=face,
+            reason=f"Face {face.index + 1} of capture #{face.capture_id} {verb} by hand.",
+            overwrite_manual=False,
+        )
+    return face
+
+
+def face_confirm(*, face: DetectedFace, by: AbstractBaseUser | None) -> DetectedFace:
+    """Accept the suggested student of a face (e.g. a "needs review" match)."""
+    if face.student_id is None:
+        raise InvalidInput(
+            "This face has no suggested student; choose a student to assign instead.",
+            code="nothing_to_confirm",
+        )
+    return face_assign(face=face, student=face.student, by=by)
+
+
+def _require_open(session: ClassSession) -> None:
+    if not session.is_open:
+        raise Conflict(
+            "This session is finalized; reopen it before changing faces.", code="session_finalized"
+        )
+
+
+def _decide(face: DetectedFace, decision: str, by: AbstractBaseUser | None) -> DetectedFace:
+    face.decision, face.decided_by, face.decided_at = decision, by, timezone.now()
+    face.save()
+    return face
+
+
+def _release(
+    session: ClassSession, student: Student, face: DetectedFace, by: AbstractBaseUser | None
+) -> None:
+    """Undo the mark ``face`` gave ``student``, unless another face of the session still shows
+    them or the mark did not come from this face (a mark set by hand stays)."""
+    still_seen = DetectedFace.objects.filter(
+        capture__session=session,
+        student=student,
+        decision__in=[Decision.AUTO, Decision.CONFIRMED, Decision.CORRECTED],
+    ).exists()
+    record = AttendanceRecord.objects.filter(session=session, student=student).first()
+    if still_seen or record is None or record.face_id != face.pk:
+        return
+    attendance_clear(
+        session=session,
+        student=student,
+        by=by,
+        reason=f"Face {face.index + 1} of capture #{face.capture_id} is not them.",
+    )
+
+
+# --- recovery -----------------------------------------------------------------------------------
+
+
+def captures_needing_work(*, queued_for: float, processing_for: float):
+    """Captures whose task may have been lost: queued longer than ``queued_for`` seconds (the
+    broker was down when they were saved) or processing longer than ``processing_for``."""
+    now = timezone.now()
+    queued = Capture.objects.filter(
+        state=Capture.State.QUEUED, created_at__lte=now - timezone.timedelta(seconds=queued_for)
+    )
+    stuck = Capture.objects.filter(
+        state=Capture.State.PROCESSING,
+        started_at__lte=now - timezone.timedelta(seconds=processing_for),
+    )
+    return (queued | stuck).order_by("pk")
+
+
+def captures_sweep(*, queued_for: float, processing_for: float) -> int:
+    """Enqueue every capture whose task may have been lost. Returns how many were sent.
+
+    Sending one twice is harmless: the task does nothing for a capture already done.
+    """
+    from attendance import tasks
+
+    sent = 0
+    for capture_id in captures_needing_work(
+        queued_for=queued_for, processing_for=processing_for
+    ).values_list("pk", flat=True):
+        if not tasks.enqueue_capture(capture_id):
+            break
+        sent += 1
+    return sent

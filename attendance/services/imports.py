@@ -1,0 +1,348 @@
+"""Bulk import: a roster CSV (students, consent, enrollments) and a ZIP of reference photos with
+one folder per person (named by student number or full name, as LFW and the seed data do).
+
+Each CSV row and each photo is its own transaction: a bad one is reported with the reason and
+does not undo the good ones. A ZIP with an unsafe path (``../x``, ``/etc/x``) is refused whole,
+before anything from it is saved.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile, File
+from django.db import transaction
+from django.utils import timezone
+
+from attendance.errors import DomainError, InvalidInput
+from attendance.models import Course, Student
+from attendance.services import courses as course_services
+from attendance.services import students as student_services
+from attendance.services.photos import reference_photo_add
+
+COLUMNS = {
+    "student_number": {"student_number", "student number", "number", "student_id", "id"},
+    "name": {"name", "full_name", "full name"},
+    "email": {"email", "e-mail", "mail"},
+    "courses": {"courses", "course"},
+    "consent": {"consent", "photo_consent"},
+}
+YES = {"yes", "y", "true", "1", "x"}
+MAX_ZIP_FILES = 5000
+MAX_ZIP_BYTES = 1024 * 1024 * 1024
+IGNORED = re.compile(r"(^|/)(__MACOSX|\.[^/]*|Thumbs\.db|desktop\.ini)(/|$)")
+
+
+@dataclass(frozen=True)
+class ImportLine:
+    where: str  # "roster line 3" or "photos S001/1.jpg"
+    outcome: str  # created, updated, unchanged, skipped
+    message: str
+
+
+@dataclass
+class ImportReport:
+    lines: list[ImportLine] = field(default_factory=list)
+
+    def add(self, where: str, outcome: str, message: str) -> None:
+        self.lines.append(ImportLine(where, outcome, message))
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for line in self.lines if line.outcome == outcome)
+
+    @property
+    def has_problems(self) -> bool:
+        return self.count("skipped") > 0
+
+    @property
+    def created_anything(self) -> bool:
+        return self.count("created") + self.count("updated") > 0
+
+    @property
+    def summary(self) -> str:
+        parts = [f"{self.count(o)} {o}" for o in ("created", "updated", "unchanged", "skipped")]
+        return ", ".join(parts)
+
+
+def roster_import(
+    *, roster_file: File | None, photos_zip: File | None, by: AbstractBaseUser
+) -> ImportReport:
+    """Import the roster first (so its students exist), then the photos. Raises InvalidInput
+    only for a file that cannot be read at all; everything else is reported line by line."""
+    report = ImportReport()
+    rows = _read_roster(roster_file) if roster_file else None
+    entries = _read_zip(photos_zip) if photos_zip else None
+    if rows is not None:
+        for line_number, row in rows:
+            _import_row(report, line_number, row, by)
+    if entries is not None:
+        _import_photos(report, entries, by)
+    return report
+
+
+# --- roster -------------------------------------------------------------------------------------
+
+
+def _read_roster(roster_file: File) -> list[tuple[int, dict[str, str]]]:
+    raw = roster_file.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            "The roster is not a UTF-8 text file; save it as CSV (UTF-8) and try again.",
+            code="roster_not_text",
+        ) from None
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if not header:
+        raise InvalidInput("The roster is empty.", code="roster_empty")
+    columns = _columns(header)
+    missing = [c for c in ("student_number", "name") if c not in columns]
+    if missing:
+        raise InvalidInput(
+            f"The roster needs the columns student_number and name (found: "
+            f"{', '.join(h.strip() for h in header)}).",
+            code="roster_columns",
+        )
+    rows = []
+    for values in reader:
+        if not any(v.strip() for v in values):
+            continue
+        row = {key: (values[i].strip() if i < len(values) else "") for key, i in columns.items()}
+        rows.append((reader.line_num, row))
+    return rows
+
+
+def _columns(header: list[str]) -> dict[str, int]:
+    found = {}
+    for index, title in enumerate(header):
+        name = title.strip().lower()
+        for key, aliases in COLUMNS.items():
+            if name in aliases and key not in found:
+                found[key] = index
+    return found
+
+
+def _import_row(report: ImportReport, line: int, row: dict[str, str], by) -> None:
+    where = f"roster line {line}"
+    number, name = row.get("student_number", ""), row.get("name", "")
+    if not number or not name:
+        report.add(where, "skipped", "A student number and a name are both required.")
+        return
+    try:
+        with transaction.atomic():
+            outcome, message = _apply_row(row, by)
+    except (DomainError, ValidationError) as error:
+        report.add(where, "skipped", f"{number}: {_error_text(error)}")
+        return
+    report.add(where, outcome, message)
+
+
+def _apply_row(row: dict[str, str], by) -> tuple[str, str]:
+    courses = [_course(code) for code in re.split(r"[;|]", row.get("courses", "")) if code.strip()]
+    consent = row.get("consent", "").strip().lower() in YES
+    student = (
+        Student.objects.select_for_update().filter(student_number=row["student_number"]).first()
+    )
+    if student is None:
+        student = student_services.student_create(
+            student_number=row["student_number"],
+            full_name=row["name"],
+            email=row.get("email", ""),
+            consent_by=by if consent else None,
+        )
+        outcome = "created"
+    else:
+        if student.full_name.strip().casefold() != row["name"].strip().casefold():
+            raise InvalidInput(
+                f"the number belongs to {student.full_name}, not {row['name']}; nothing changed",
+                code="number_taken",
+            )
+        outcome = "unchanged"
+        if consent and not student.has_photo_consent:
+            student_services.consent_record(student=student, by=by)
+            outcome = "updated"
+    joined = []
+    for course in courses:
+        if not course.enrollments.filter(student=student, left_on__isnull=True).exists():
+            course_services.enrollment_create(
+                student=student, course=course, joined_on=timezone.localdate()
+            )
+            joined.append(course.code)
+    if joined and outcome == "unchanged":
+        outcome = "updated"
+    details = [f"enrolled in {', '.join(joined)}"] if joined else []
+    if consent:
+        details.append("photo consent recorded")
+    label = f"{student.student_number} {student.full_name}"
+    return outcome, f"{label}{': ' + '; '.join(details) if details else ''}"
+
+
+def _course(text: str) -> Course:
+    code, _, term = text.strip().partition("@")
+    courses = Course.objects.filter(code__iexact=code.strip())
+    if term:
+        courses = courses.filter(term__iexact=term.strip())
+    found = list(courses[:2])
+    if not found:
+        raise InvalidInput(f"there is no course {text.strip()}", code="unknown_course")
+    if len(found) > 1:
+        raise InvalidInput(
+            f"several courses are called {code}; write it as CODE@term, e.g. "
+            f"{found[0].code}@{found[0].term}",
+            code="ambiguous_course",
+        )
+    return found[0]
+
+
+def _error_text(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return "; ".join(
+            f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items()
+        )
+    return str(error)
+
+
+# --- photos -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ZipEntry:
+    path: str  # as written in the ZIP
+    folder: str  # the person folder ("" when the file is not in one)
+    nested: bool
+    info: zipfile.ZipInfo
+    archive: zipfile.ZipFile
+
+
+def _read_zip(photos_zip: File) -> list[ZipEntry]:
+    """Open the ZIP and check every path before anything is imported."""
+    try:
+        archive = zipfile.ZipFile(photos_zip)
+        infos = [i for i in archive.infolist() if not i.is_dir() and not IGNORED.search(i.filename)]
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise InvalidInput(
+            "The photos file is not a ZIP archive (or it is damaged).", code="not_a_zip"
+        ) from None
+    for info in infos:
+        if _unsafe(info.filename):
+            raise InvalidInput(
+                f"The ZIP contains the path {info.filename!r}, which points outside its folder; "
+                "nothing was imported. Make the ZIP again from the photo folders.",
+                code="unsafe_zip_path",
+            )
+    if len(infos) > MAX_ZIP_FILES or sum(i.file_size for i in infos) > MAX_ZIP_BYTES:
+        raise InvalidInput(
+            f"The ZIP is too big (at most {MAX_ZIP_FILES} photos and "
+            f"{MAX_ZIP_BYTES // 2**20} MB unpacked); split it.",
+            code="zip_too_large",
+        )
+    parts = [PurePosixPath(i.filename).parts for i in infos]
+    # A ZIP made from a folder of person folders has one extra level: drop it.
+    tops = {p[0] for p in parts}
+    strip = 1 if parts and len(tops) == 1 and all(len(p) >= 3 for p in parts) else 0
+    entries = []
+    for info, path_parts in zip(infos, parts, strict=True):
+        inner = path_parts[strip:]
+        entries.append(
+            ZipEntry(
+                path=info.filename,
+                folder=inner[0] if len(inner) >= 2 else "",
+                nested=len(inner) > 2,
+                info=info,
+                archive=archive,
+            )
+        )
+    return entries
+
+
+def _unsafe(name: str) -> bool:
+    return (
+        name.startswith(("/", "\\"))
+        or "\\" in name
+        or re.match(r"^[A-Za-z]:", name) is not None
+        or ".." in PurePosixPath(name).parts
+    )
+
+
+def _normal_name(text: str) -> str:
+    return " ".join(text.replace("_", " ").split()).casefold()
+
+
+def _student_for_folder(folder: str) -> Student:
+    student = Student.objects.filter(student_number=folder).first()
+    if student is not None:
+        return student
+    matches = [
+        s
+        for s in Student.objects.filter(full_name__icontains=folder.replace("_", " ").split()[0])
+        if _normal_name(s.full_name) == _normal_name(folder)
+    ]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise InvalidInput(
+            f"several students are called {matches[0].full_name}; name the folder by student "
+            "number instead",
+            code="ambiguous_folder",
+        )
+    raise InvalidInput(
+        f"no student has the number or name {folder!r}; import the roster first or rename the "
+        "folder",
+        code="unknown_folder",
+    )
+
+
+def _import_photos(report: ImportReport, entries: list[ZipEntry], by) -> None:
+    if not entries:
+        report.add("photos", "skipped", "The ZIP holds no photos.")
+    students: dict[str, Student | InvalidInput] = {}
+    for entry in entries:
+        where = f"photos {entry.path}"
+        if entry.nested:
+            report.add(
+                where,
+                "skipped",
+                "folders inside a person's folder are not read; put the photos directly in "
+                f"{entry.folder}/",
+            )
+            continue
+        if not entry.folder:
+            report.add(where, "skipped", "not in a person folder (student number or name)")
+            continue
+        if entry.folder not in students:
+            try:
+                students[entry.folder] = _student_for_folder(entry.folder)
+            except InvalidInput as error:
+                students[entry.folder] = error
+        student = students[entry.folder]
+        if isinstance(student, InvalidInput):
+            report.add(where, "skipped", student.message)
+            continue
+        _import_photo(report, where, entry, student, by)
+
+
+def _import_photo(report: ImportReport, where: str, entry: ZipEntry, student, by) -> None:
+    if entry.info.file_size > settings.ROLLCALL_MAX_UPLOAD_BYTES:
+        report.add(where, "skipped", "the photo is larger than the upload limit")
+        return
+    try:
+        data = entry.archive.read(entry.info)
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as error:
+        report.add(where, "skipped", f"the file could not be unpacked ({error})")
+        return
+    name = PurePosixPath(entry.path).name
+    try:
+        photo = reference_photo_add(student=student, image_file=ContentFile(data, name=name), by=by)
+    except DomainError as error:
+        report.add(where, "skipped", error.message)
+        return
+    report.add(where, "created", f"photo #{photo.pk} of {student.full_name}, queued for checking")

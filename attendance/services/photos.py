@@ -1,0 +1,194 @@
+"""Reference photos: checked and saved in the request, embedded by a Celery task afterwards.
+
+The web request only decodes the upload (cheap, no TensorFlow) so that a file that is not an image
+is refused at once; detection, the quality checks and the embedding run in the worker. Matching
+uses only photos embedded by the current model version (see ``selectors.captures``).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile, File
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from attendance.errors import Conflict, InvalidInput
+from attendance.models import ReferencePhoto, Student, embedding_to_bytes
+
+logger = logging.getLogger(__name__)
+Status = ReferencePhoto.Status
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    width: int
+    height: int
+
+
+def image_check(image_file: File) -> CheckedImage:
+    """Decode an uploaded photo once to refuse what is not a usable image, with a clear message.
+
+    Raises InvalidInput with the image library's code: not_an_image, truncated_image,
+    image_too_large or unsupported_image; or file_too_large before reading an oversized file.
+    """
+    import facerec
+
+    limit = settings.ROLLCALL_MAX_UPLOAD_BYTES
+    if image_file.size is not None and image_file.size > limit:
+        raise InvalidInput(
+            f"The file is {image_file.size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB.",
+            code="file_too_large",
+        )
+    image_file.seek(0)
+    data = image_file.read()
+    image_file.seek(0)
+    try:
+        pixels = facerec.load_image(data, max_pixels=settings.ROLLCALL_MAX_IMAGE_PIXELS)
+    except facerec.ImageError as error:
+        raise InvalidInput(error.message, code=error.code) from error
+    return CheckedImage(width=int(pixels.shape[1]), height=int(pixels.shape[0]))
+
+
+def _upload_name(image_file: File, default: str) -> str:
+    name = (getattr(image_file, "name", "") or "").rsplit("/", 1)[-1]
+    return name if "." in name else default
+
+
+@transaction.atomic
+def reference_photo_add(
+    *, student: Student, image_file: File, by: AbstractBaseUser | None
+) -> ReferencePhoto:
+    """Save a reference photo of ``student`` and enqueue its embedding after the commit.
+
+    The student row is locked so that a consent withdrawn at the same moment cannot let a photo
+    slip in after the erase.
+    """
+    student = Student.objects.select_for_update().get(pk=student.pk)
+    if not student.has_photo_consent:
+        raise Conflict(
+            f"{student.full_name} has no recorded photo consent; record the consent on the "
+            "student's page before adding photos.",
+            code="no_consent",
+        )
+    image_check(image_file)
+    photo = ReferencePhoto(student=student, uploaded_by=by, status=Status.PENDING)
+    photo.image.save(_upload_name(image_file, "photo.jpg"), image_file, save=False)
+    photo.full_clean()
+    photo.save()
+    transaction.on_commit(lambda: _enqueue(photo.pk))
+    return photo
+
+
+def _enqueue(photo_id: int) -> None:
+    from attendance import tasks
+
+    tasks.enqueue_reference_photo(photo_id)
+
+
+@transaction.atomic
+def reference_photo_delete(*, photo: ReferencePhoto) -> None:
+    files = [(f.storage, f.name) for f in (photo.image, photo.face_crop) if f]
+    photo.delete()
+
+    def delete_files() -> None:
+        for storage, name in files:
+            storage.delete(name)
+
+    transaction.on_commit(delete_files)
+
+
+def reference_photo_process(*, photo_id: int) -> ReferencePhoto | None:
+    """Detect, check and embed one reference photo with the current model. Safe to run twice.
+
+    The heavy work runs outside any transaction; the result is written under a row lock, and
+    only if the photo still exists (consent may have been withdrawn meanwhile).
+    """
+    import facerec
+
+    version = facerec.model_version()
+    photo = ReferencePhoto.objects.filter(pk=photo_id).first()
+    if photo is None or (photo.status != Status.PENDING and photo.model_version == version):
+        return photo
+    try:
+        with photo.image.open("rb") as handle:
+            data = handle.read()
+        pixels = facerec.load_image(data, max_pixels=settings.ROLLCALL_MAX_IMAGE_PIXELS)
+        analyzed = facerec.embed_reference_photo(pixels)
+    except facerec.FaceRecError as error:
+        return _photo_result(photo_id, version, rejection=(error.code, error.message))
+    except FileNotFoundError:
+        return _photo_result(
+            photo_id,
+            version,
+            rejection=("file_missing", "The photo file is gone; upload it again."),
+        )
+    return _photo_result(photo_id, version, analyzed=analyzed)
+
+
+@transaction.atomic
+def _photo_result(photo_id: int, version: str, *, analyzed=None, rejection=None):
+    photo = ReferencePhoto.objects.select_for_update().filter(pk=photo_id).first()
+    if photo is None:
+        return None
+    old_crop = photo.face_crop.name if photo.face_crop else ""
+    photo.model_version, photo.processed_at = version, timezone.now()
+    if rejection is not None:
+        photo.status = Status.REJECTED
+        photo.rejection_code, photo.rejection_reason = rejection
+        photo.embedding, photo.face_box, photo.face_crop = None, None, ""
+    else:
+        photo.status, photo.rejection_code, photo.rejection_reason = Status.READY, "", ""
+        photo.embedding = embedding_to_bytes(analyzed.embedding)
+        photo.face_box = [int(v) for v in analyzed.face.box]
+        photo.face_crop.save("crop.jpg", jpeg_file(analyzed.crop), save=False)
+    photo.save()
+    if old_crop:
+        storage = photo.face_crop.storage
+        transaction.on_commit(lambda: storage.delete(old_crop))
+    return photo
+
+
+def jpeg_file(pixels, quality: int = 90) -> ContentFile:
+    """An RGB array as an in-memory JPEG file, for crops."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=quality)
+    return ContentFile(buffer.getvalue(), name="crop.jpg")
+
+
+def photos_needing_embedding(*, model_version: str, pending_older_than: timedelta | None = None):
+    """Photos embedded by another model version (ready or rejected), and pending photos whose
+    task may have been lost (older than ``pending_older_than``)."""
+    stale = Q(status__in=[Status.READY, Status.REJECTED]) & ~Q(model_version=model_version)
+    if pending_older_than is not None:
+        cutoff = timezone.now() - pending_older_than
+        stale |= Q(status=Status.PENDING, created_at__lte=cutoff)
+    return ReferencePhoto.objects.filter(stale).order_by("pk")
+
+
+def reference_photos_reembed(*, pending_older_than: timedelta | None = None) -> int:
+    """Enqueue every photo whose embedding is not from the current model. Returns how many.
+
+    Until a photo is re-embedded it is simply left out of matching: it is never compared with
+    vectors of another model version.
+    """
+    import facerec
+    from attendance import tasks
+
+    ids = list(
+        photos_needing_embedding(
+            model_version=facerec.model_version(), pending_older_than=pending_older_than
+        ).values_list("pk", flat=True)
+    )
+    for photo_id in ids:
+        if not tasks.enqueue_reference_photo(photo_id):
+            break  # the broker is down: the next sweep tries again
+    return len(ids)

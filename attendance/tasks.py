@@ -1,0 +1,76 @@
+"""Celery tasks: thin wrappers that take ids and call a service. Every task is safe to run twice.
+
+Enqueue through ``enqueue_*`` (after the transaction commits): they report a broker that cannot
+be reached instead of failing the upload, and the periodic ``sweep`` sends what was missed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from celery.signals import worker_ready
+from django.conf import settings
+from kombu.exceptions import OperationalError
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="attendance.process_capture")
+def process_capture(capture_id: int, force: bool = False) -> str:
+    from attendance.services.captures import capture_process
+
+    capture = capture_process(capture_id=capture_id, force=force)
+    return capture.state if capture is not None else "gone"
+
+
+@shared_task(name="attendance.embed_reference_photo")
+def embed_reference_photo(photo_id: int) -> str:
+    from attendance.services.photos import reference_photo_process
+
+    photo = reference_photo_process(photo_id=photo_id)
+    return photo.status if photo is not None else "gone"
+
+
+@shared_task(name="attendance.sweep")
+def sweep() -> dict[str, int]:
+    """Send again what may have been lost: captures saved while the broker was down, captures a
+    dead worker left "processing", pending photos, and photos of an older model version."""
+    from datetime import timedelta
+
+    from attendance.services.captures import captures_sweep
+    from attendance.services.photos import reference_photos_reembed
+
+    after = settings.ROLLCALL_REQUEUE_AFTER_SECONDS
+    captures = captures_sweep(
+        queued_for=after, processing_for=settings.ROLLCALL_STUCK_AFTER_SECONDS
+    )
+    photos = reference_photos_reembed(pending_older_than=timedelta(seconds=after))
+    return {"captures": captures, "photos": photos}
+
+
+def _send(task, *args, **kwargs) -> bool:
+    try:
+        task.apply_async(args=args, kwargs=kwargs)
+    except (OperationalError, OSError) as error:
+        logger.warning("broker unreachable, %s%s left for the sweep: %s", task.name, args, error)
+        return False
+    return True
+
+
+def enqueue_capture(capture_id: int, *, force: bool = False) -> bool:
+    """Send ``process_capture``; False when the broker cannot be reached (the capture stays
+    queued and the next sweep sends it)."""
+    return _send(process_capture, capture_id, **({"force": True} if force else {}))
+
+
+def enqueue_reference_photo(photo_id: int) -> bool:
+    return _send(embed_reference_photo, photo_id)
+
+
+@worker_ready.connect
+def _sweep_when_a_worker_starts(sender=None, **kwargs) -> None:
+    # A worker that comes back after a crash or a model upgrade picks up what is waiting. Only a
+    # message is sent here: the sweep itself runs in a pool process, not in the parent.
+    if settings.ROLLCALL_SWEEP_ON_WORKER_START:
+        _send(sweep)
