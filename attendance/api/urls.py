@@ -1,3 +1,34 @@
-"""The REST API under /api/ (see issue #5): built in attendance/api/."""
+"""The REST API under /api/ (issue #5): resources, reports, the OpenAPI schema and its docs.
 
-urlpatterns: list = []
+URL names are prefixed ``api-`` (``api-capture-detail``) so they never meet the pages' names.
+"""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from attendance.api import views
+
+router = DefaultRouter()
+router.include_root_view = False
+router.register("courses", views.CourseViewSet, basename="api-course")
+router.register("students", views.StudentViewSet, basename="api-student")
+router.register("enrollments", views.EnrollmentViewSet, basename="api-enrollment")
+router.register("sessions", views.SessionViewSet, basename="api-session")
+router.register("photos", views.ReferencePhotoViewSet, basename="api-photo")
+router.register("captures", views.CaptureViewSet, basename="api-capture")
+router.register("records", views.RecordViewSet, basename="api-record")
+
+urlpatterns = [
+    path("", include(router.urls)),
+    path("reports/courses/<int:pk>/", views.CourseReportView.as_view(), name="api-report-course"),
+    path(
+        "reports/sessions/<int:pk>/", views.SessionReportView.as_view(), name="api-report-session"
+    ),
+    path(
+        "reports/students/<int:pk>/", views.StudentReportView.as_view(), name="api-report-student"
+    ),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+]

@@ -1,0 +1,336 @@
+"""Serializers: the API's shapes. Read serializers describe rows; input serializers only validate
+shape and reach (an id outside the caller's reach is "does not exist"); services make the changes.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from attendance.models import (
+    AttendanceRecord,
+    Capture,
+    ClassSession,
+    Course,
+    DetectedFace,
+    Enrollment,
+    ReferencePhoto,
+    Student,
+)
+from attendance.selectors.access import (
+    courses_visible_to,
+    sessions_visible_to,
+    students_visible_to,
+)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """An id looked up only among the rows the caller may see (``scope(user) -> QuerySet``)."""
+
+    def __init__(self, scope, **kwargs):
+        self.scope = scope
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return self.scope(self.context["request"].user)
+
+    def to_internal_value(self, data):
+        # Ids beyond the database's integer range can never exist; say so instead of overflowing.
+        if isinstance(data, int | str) and str(data).isdigit() and int(data) > 2**63 - 1:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)
+
+
+# Reads -----------------------------------------------------------------------------------------
+
+
+class CourseSerializer(serializers.ModelSerializer):
+    teachers = serializers.SlugRelatedField(many=True, read_only=True, slug_field="username")
+
+    class Meta:
+        model = Course
+        fields = [
+            "id",
+            "code",
+            "title",
+            "term",
+            "teachers",
+            "attendance_threshold",
+            "late_credit",
+            "excused_policy",
+        ]
+
+
+class StudentSerializer(serializers.ModelSerializer):
+    has_photo_consent = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Student
+        fields = ["id", "student_number", "full_name", "email", "active", "has_photo_consent"]
+
+
+class EnrollmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Enrollment
+        fields = ["id", "student", "course", "joined_on", "left_on"]
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ClassSession
+        fields = ["id", "course", "date", "start_time", "end_time", "room", "state", "finalized_at"]
+
+
+class ReferencePhotoSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReferencePhoto
+        fields = [
+            "id",
+            "student",
+            "status",
+            "rejection_code",
+            "rejection_reason",
+            "face_box",
+            "model_version",
+            "processed_at",
+            "created_at",
+        ]
+
+
+class FaceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DetectedFace
+        fields = ["id", "index", "box", "detector_score", "student", "distance", "decision"]
+
+
+class RecordSerializer(serializers.ModelSerializer):
+    marked_by = serializers.SlugRelatedField(read_only=True, slug_field="username")
+    session_date = serializers.DateField(source="session.date", read_only=True)
+    course = serializers.IntegerField(source="session.course_id", read_only=True)
+
+    class Meta:
+        model = AttendanceRecord
+        fields = [
+            "id",
+            "course",
+            "session",
+            "session_date",
+            "student",
+            "status",
+            "source",
+            "confidence",
+            "face",
+            "marked_by",
+            "marked_at",
+        ]
+
+
+class MarkSerializer(serializers.ModelSerializer):
+    """A mark as a capture shows it: who its faces marked, and how."""
+
+    class Meta:
+        model = AttendanceRecord
+        fields = ["id", "student", "status", "source", "confidence", "face"]
+
+
+class CaptureSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api-capture-detail")
+    faces = FaceSerializer(many=True, read_only=True)
+    marks = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Capture
+        fields = [
+            "id",
+            "url",
+            "session",
+            "state",
+            "source",
+            "failure_code",
+            "failure_reason",
+            "width",
+            "height",
+            "model_version",
+            "timings",
+            "started_at",
+            "finished_at",
+            "created_at",
+            "faces",
+            "marks",
+        ]
+
+    @extend_schema_field(MarkSerializer(many=True))
+    def get_marks(self, capture: Capture) -> list[dict]:
+        records = AttendanceRecord.objects.filter(face__capture=capture).order_by("student_id")
+        return MarkSerializer(records, many=True).data
+
+
+# Input -----------------------------------------------------------------------------------------
+
+
+class CourseInput(serializers.Serializer):
+    code = serializers.CharField(max_length=32)
+    title = serializers.CharField(max_length=200)
+    term = serializers.CharField(max_length=64)
+    teachers = serializers.SlugRelatedField(
+        many=True,
+        required=False,
+        slug_field="username",
+        queryset=get_user_model().objects.filter(is_active=True),
+        help_text="Usernames of the teachers.",
+    )
+
+
+class StudentInput(serializers.Serializer):
+    student_number = serializers.CharField(max_length=32)
+    full_name = serializers.CharField(max_length=200)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    consent = serializers.BooleanField(
+        default=False,
+        help_text="True records photo consent now, under the caller's name (they saw it given).",
+    )
+
+
+class EnrollmentInput(serializers.Serializer):
+    student = ScopedPrimaryKeyField(students_visible_to)
+    course = ScopedPrimaryKeyField(courses_visible_to)
+    joined_on = serializers.DateField(required=False, help_text="Defaults to today.")
+
+
+class SessionInput(serializers.Serializer):
+    course = ScopedPrimaryKeyField(courses_visible_to)
+    date = serializers.DateField()
+    start_time = serializers.TimeField()
+    end_time = serializers.TimeField()
+    room = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class PhotoInput(serializers.Serializer):
+    student = ScopedPrimaryKeyField(students_visible_to)
+    image = serializers.FileField(help_text="A JPEG or PNG with exactly one face.")
+
+
+class CaptureInput(serializers.Serializer):
+    session = ScopedPrimaryKeyField(sessions_visible_to)
+    image = serializers.FileField(help_text="A class photo (JPEG or PNG).")
+
+
+class RecordInput(serializers.Serializer):
+    session = ScopedPrimaryKeyField(sessions_visible_to)
+    student = ScopedPrimaryKeyField(students_visible_to)
+    status = serializers.ChoiceField(choices=AttendanceRecord.Status.choices)
+    reason = serializers.CharField(max_length=500, help_text="Why; kept in the audit trail.")
+
+
+class RecordCorrection(serializers.Serializer):
+    status = serializers.ChoiceField(choices=AttendanceRecord.Status.choices)
+    reason = serializers.CharField(max_length=500, help_text="Why; kept in the audit trail.")
+
+
+class DateRangeInput(serializers.Serializer):
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+
+    def validate(self, data):
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            raise serializers.ValidationError({"date_to": ["date_to comes before date_from."]})
+        return data
+
+
+class ErrorDetail(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error response: ``{"error": {"code", "message", "fields"?}}``."""
+
+    error = ErrorDetail()
+
+
+# Report shapes (for the schema; the report views build plain dicts for speed) ------------------
+
+
+class TallySerializer(serializers.Serializer):
+    present = serializers.IntegerField()
+    late = serializers.IntegerField()
+    absent = serializers.IntegerField()
+    excused = serializers.IntegerField()
+    unmarked = serializers.IntegerField(help_text="Held sessions with no mark: count as absent.")
+    credit = serializers.FloatField()
+    counted = serializers.IntegerField(help_text="Cells in the rate's denominator.")
+    rate = serializers.FloatField(allow_null=True, help_text="Percent, 1 decimal; null: none held.")
+
+
+class ReportSessionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    date = serializers.DateField()
+    start_time = serializers.TimeField()
+    state = serializers.CharField()
+    held = serializers.BooleanField(help_text="Finalized or in the past: counts in rates.")
+    tally = TallySerializer()
+
+
+class ReportStudentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    student_number = serializers.CharField()
+    full_name = serializers.CharField()
+    flagged = serializers.BooleanField(help_text="Rate below the course's threshold.")
+    tally = TallySerializer()
+    statuses = serializers.ListField(
+        child=serializers.CharField(allow_null=True),
+        help_text="One per session, in the order of `sessions`: present, late, absent, excused, "
+        "'' (not marked) or null (not enrolled on that date).",
+    )
+
+
+class CourseReportSerializer(serializers.Serializer):
+    course = CourseSerializer()
+    date_from = serializers.DateField(allow_null=True)
+    date_to = serializers.DateField(allow_null=True)
+    threshold = serializers.FloatField()
+    tally = TallySerializer()
+    rate_histogram = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Students per 10 % band of rate, 0-10 first."
+    )
+    sessions = ReportSessionSerializer(many=True)
+    students = ReportStudentSerializer(many=True)
+
+
+class SheetLineSerializer(serializers.Serializer):
+    student = StudentSerializer()
+    enrolled = serializers.BooleanField()
+    status = serializers.CharField(help_text="'' when not marked.")
+    source = serializers.CharField()
+    confidence = serializers.FloatField(allow_null=True)
+    marked_by = serializers.CharField(allow_null=True)
+    marked_at = serializers.DateTimeField(allow_null=True)
+
+
+class SessionReportSerializer(serializers.Serializer):
+    session = SessionSerializer()
+    held = serializers.BooleanField()
+    tally = TallySerializer()
+    lines = SheetLineSerializer(many=True)
+
+
+class HistoryCourseSerializer(serializers.Serializer):
+    course = CourseSerializer()
+    threshold = serializers.FloatField()
+    flagged = serializers.BooleanField()
+    tally = TallySerializer()
+    sessions = ReportSessionSerializer(many=True)
+    statuses = serializers.ListField(child=serializers.CharField(allow_null=True))
+
+
+class StudentReportSerializer(serializers.Serializer):
+    student = StudentSerializer()
+    date_from = serializers.DateField(allow_null=True)
+    date_to = serializers.DateField(allow_null=True)
+    courses = HistoryCourseSerializer(many=True)

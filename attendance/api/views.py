@@ -1,0 +1,325 @@
+"""The REST API's views: thin. Every queryset starts from ``attendance.selectors.access`` (so
+anything outside the caller's reach is a 404), every write calls a service, every figure of a report
+comes from ``attendance.selectors.reports``.
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from attendance.api import filters
+from attendance.api import serializers as s
+from attendance.api.reports import course_report_data, session_report_data, student_report_data
+from attendance.models import AttendanceRecord, Capture
+from attendance.selectors import access
+from attendance.services import courses as course_services
+from attendance.services import records as record_services
+from attendance.services import students as student_services
+
+ERRORS = {
+    400: OpenApiResponse(s.ErrorSerializer, description="Invalid input (see error.fields)."),
+    401: OpenApiResponse(s.ErrorSerializer, description="No or bad credentials."),
+    403: OpenApiResponse(s.ErrorSerializer, description="Not allowed for this user."),
+    404: OpenApiResponse(s.ErrorSerializer, description="Not found, or not yours to see."),
+}
+READ_ERRORS = {code: ERRORS[code] for code in (401, 404)}
+LIST_ERRORS = {code: ERRORS[code] for code in (400, 401, 404)}
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class AdminCreates(permissions.BasePermission):
+    """Signed in to read; only admins (staff) create."""
+
+    message = "Only an admin can do this."
+
+    def has_permission(self, request: Request, view) -> bool:
+        if not request.user.is_authenticated:
+            return False
+        return view.action != "create" or access.is_admin(request.user)
+
+
+def _created(serializer_class, instance, request: Request, code=status.HTTP_201_CREATED):
+    return Response(serializer_class(instance, context={"request": request}).data, status=code)
+
+
+def _accepted(serializer_class, instance, request: Request, url_name: str) -> Response:
+    """202: the upload is stored and queued; poll ``Location`` until its state is final."""
+    response = _created(serializer_class, instance, request, status.HTTP_202_ACCEPTED)
+    response["Location"] = request.build_absolute_uri(reverse(url_name, args=[instance.pk]))
+    return response
+
+
+def _input(serializer_class, request: Request) -> dict:
+    serializer = serializer_class(data=request.data, context={"request": request})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class ScopedViewSet(viewsets.GenericViewSet):
+    """``scope(user)`` names the visibility queryset from attendance.selectors.access."""
+
+    lookup_value_regex = "[0-9]+"
+    pagination_class = Pagination
+    scope = None
+
+    def get_queryset(self):
+        return type(self).scope(self.request.user)
+
+
+@extend_schema(tags=["courses"])
+@extend_schema(methods=["GET"], responses={200: s.CourseSerializer, **READ_ERRORS})
+class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Courses: a teacher sees those they teach; an admin sees and creates all."""
+
+    scope = staticmethod(access.courses_visible_to)
+    serializer_class = s.CourseSerializer
+    filterset_class = filters.CourseFilter
+    permission_classes = [AdminCreates]
+
+    def get_queryset(self):
+        return super().get_queryset().prefetch_related("teachers").order_by("term", "code", "pk")
+
+    @extend_schema(request=s.CourseInput, responses={201: s.CourseSerializer, **ERRORS})
+    def create(self, request: Request) -> Response:
+        course = course_services.course_create(**_input(s.CourseInput, request))
+        return _created(s.CourseSerializer, course, request)
+
+
+@extend_schema(tags=["students"])
+@extend_schema(methods=["GET"], responses={200: s.StudentSerializer, **READ_ERRORS})
+class StudentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Students: a teacher sees the students of their courses; an admin sees and creates all."""
+
+    scope = staticmethod(access.students_visible_to)
+    serializer_class = s.StudentSerializer
+    filterset_class = filters.StudentFilter
+    permission_classes = [AdminCreates]
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("full_name", "student_number", "pk")
+
+    @extend_schema(request=s.StudentInput, responses={201: s.StudentSerializer, **ERRORS})
+    def create(self, request: Request) -> Response:
+        data = _input(s.StudentInput, request)
+        student = student_services.student_create(
+            student_number=data["student_number"],
+            full_name=data["full_name"],
+            email=data["email"],
+            consent_by=request.user if data["consent"] else None,
+        )
+        return _created(s.StudentSerializer, student, request)
+
+
+@extend_schema(tags=["enrollments"])
+@extend_schema(methods=["GET"], responses={200: s.EnrollmentSerializer, **READ_ERRORS})
+class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    scope = staticmethod(access.enrollments_visible_to)
+    serializer_class = s.EnrollmentSerializer
+    filterset_class = filters.EnrollmentFilter
+    permission_classes = [AdminCreates]
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("course_id", "student__full_name", "pk")
+
+    @extend_schema(request=s.EnrollmentInput, responses={201: s.EnrollmentSerializer, **ERRORS})
+    def create(self, request: Request) -> Response:
+        enrollment = course_services.enrollment_create(**_input(s.EnrollmentInput, request))
+        return _created(s.EnrollmentSerializer, enrollment, request)
+
+
+@extend_schema(tags=["sessions"])
+@extend_schema(methods=["GET"], responses={200: s.SessionSerializer, **READ_ERRORS})
+class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Class sessions: teachers create them for their own courses."""
+
+    scope = staticmethod(access.sessions_visible_to)
+    serializer_class = s.SessionSerializer
+    filterset_class = filters.SessionFilter
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("date", "start_time", "pk")
+
+    @extend_schema(request=s.SessionInput, responses={201: s.SessionSerializer, **ERRORS})
+    def create(self, request: Request) -> Response:
+        session = course_services.session_create(**_input(s.SessionInput, request))
+        return _created(s.SessionSerializer, session, request)
+
+    @extend_schema(
+        request=None,
+        responses={200: s.SessionSerializer, **READ_ERRORS},
+        description="Close the session: every enrolled student still unmarked becomes absent.",
+    )
+    @action(detail=True, methods=["post"])
+    def finalize(self, request: Request, pk: str) -> Response:
+        session = self.get_object()
+        record_services.session_finalize(session=session, by=request.user)
+        session.refresh_from_db()
+        return Response(s.SessionSerializer(session).data)
+
+
+@extend_schema(tags=["photos"])
+@extend_schema(methods=["GET"], responses={200: s.ReferencePhotoSerializer, **READ_ERRORS})
+class ReferencePhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Reference photos of students (metadata only; the image itself is never served here)."""
+
+    scope = staticmethod(access.photos_visible_to)
+    serializer_class = s.ReferencePhotoSerializer
+    filterset_class = filters.PhotoFilter
+    permission_classes = [AdminCreates]
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("student_id", "-created_at", "pk")
+
+    @extend_schema(
+        request={"multipart/form-data": s.PhotoInput},
+        responses={202: s.ReferencePhotoSerializer, **ERRORS},
+        description="Upload a reference photo; it is processed in the background (poll its URL "
+        "until status is ready or rejected).",
+    )
+    def create(self, request: Request) -> Response:
+        from attendance.services import photos as photo_services  # issue #4
+
+        data = _input(s.PhotoInput, request)
+        photo = photo_services.reference_photo_add(
+            student=data["student"], image_file=data["image"], by=request.user
+        )
+        return _accepted(s.ReferencePhotoSerializer, photo, request, "api-photo-detail")
+
+
+@extend_schema(tags=["captures"])
+@extend_schema(methods=["GET"], responses={200: s.CaptureSerializer, **READ_ERRORS})
+class CaptureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Class photos: upload one for a session, then poll it until ``state`` is done or failed."""
+
+    scope = staticmethod(access.captures_visible_to)
+    serializer_class = s.CaptureSerializer
+    filterset_class = filters.CaptureFilter
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return super().get_queryset().prefetch_related("faces").order_by("created_at", "pk")
+
+    @extend_schema(
+        request={"multipart/form-data": s.CaptureInput},
+        responses={202: s.CaptureSerializer, **ERRORS},
+        description="Upload a class photo. Answers 202 with the capture (and its URL in Location "
+        "and `url`); faces and marks appear once `state` is done.",
+    )
+    def create(self, request: Request) -> Response:
+        from attendance.services import captures as capture_services  # issue #4
+
+        data = _input(s.CaptureInput, request)
+        capture = capture_services.capture_create(
+            session=data["session"],
+            image_file=data["image"],
+            source=Capture.Source.API,
+            by=request.user,
+        )
+        return _accepted(s.CaptureSerializer, capture, request, "api-capture-detail")
+
+
+@extend_schema(tags=["records"])
+@extend_schema(methods=["GET"], responses={200: s.RecordSerializer, **READ_ERRORS})
+class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Attendance records. Set or correct a mark with POST (by session and student) or PATCH
+    (by record); a reason is required and kept in the audit trail."""
+
+    scope = staticmethod(access.records_visible_to)
+    serializer_class = s.RecordSerializer
+    filterset_class = filters.RecordFilter
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("marked_by").order_by("session_id", "pk")
+
+    def _mark(self, request: Request, session, student, data) -> Response:
+        result = record_services.attendance_mark(
+            session=session,
+            student=student,
+            status=data["status"],
+            source=AttendanceRecord.Source.API,
+            by=request.user,
+            reason=data["reason"],
+        )
+        return Response(s.RecordSerializer(result.record).data)
+
+    @extend_schema(request=s.RecordInput, responses={200: s.RecordSerializer, **ERRORS})
+    def create(self, request: Request) -> Response:
+        data = _input(s.RecordInput, request)
+        return self._mark(request, data["session"], data["student"], data)
+
+    @extend_schema(request=s.RecordCorrection, responses={200: s.RecordSerializer, **ERRORS})
+    def partial_update(self, request: Request, pk: str) -> Response:
+        record = self.get_object()
+        data = _input(s.RecordCorrection, request)
+        return self._mark(request, record.session, record.student, data)
+
+
+# Reports ---------------------------------------------------------------------------------------
+
+DATE_RANGE = [
+    OpenApiParameter("date_from", str, description="YYYY-MM-DD: sessions on or after."),
+    OpenApiParameter("date_to", str, description="YYYY-MM-DD: sessions on or before."),
+]
+
+
+def _date_range(request: Request) -> dict:
+    serializer = s.DateRangeInput(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return {
+        "date_from": serializer.validated_data.get("date_from"),
+        "date_to": serializer.validated_data.get("date_to"),
+    }
+
+
+class CourseReportView(APIView):
+    @extend_schema(
+        tags=["reports"],
+        parameters=DATE_RANGE,
+        responses={200: s.CourseReportSerializer, **LIST_ERRORS},
+        description="The course matrix: each student's statuses per session, their rate and "
+        "flag, each session's rate; the same figures as the report page and CSV.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        course = access.course_get(user=request.user, pk=pk)
+        return Response(course_report_data(course=course, **_date_range(request)))
+
+
+class SessionReportView(APIView):
+    @extend_schema(
+        tags=["reports"],
+        responses={200: s.SessionReportSerializer, **READ_ERRORS},
+        description="The session sheet: every enrolled student with status, source, "
+        "confidence, who marked and when.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        session = access.session_get(user=request.user, pk=pk)
+        return Response(session_report_data(session=session))
+
+
+class StudentReportView(APIView):
+    @extend_schema(
+        tags=["reports"],
+        parameters=DATE_RANGE,
+        responses={200: s.StudentReportSerializer, **LIST_ERRORS},
+        description="A student's attendance in each of their courses that the caller may see.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        student = access.student_get(user=request.user, pk=pk)
+        data = student_report_data(user=request.user, student=student, **_date_range(request))
+        return Response(data)
