@@ -51,7 +51,8 @@ def sweep() -> dict[str, int]:
 
 def _send(task, *args, **kwargs) -> bool:
     try:
-        task.apply_async(args=args, kwargs=kwargs)
+        # The queue is read at send time, so a test can point a run at its own queue.
+        task.apply_async(args=args, kwargs=kwargs, queue=task.app.conf.task_default_queue)
     except (OperationalError, OSError) as error:
         logger.warning("broker unreachable, %s%s left for the sweep: %s", task.name, args, error)
         return False

@@ -15,6 +15,7 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     task_track_started=True,
     broker_connection_retry_on_startup=True,
-    task_default_queue="rollcall",
+    # Tests give each run its own queue on a shared Redis (tests/attendance/conftest.py).
+    task_default_queue=os.environ.get("ROLLCALL_TASK_QUEUE", "rollcall"),
 )
 app.autodiscover_tasks()

@@ -1,0 +1,36 @@
+"""Recompute reference embeddings made by another model version (after a model upgrade).
+
+By default the photos are enqueued for the workers (the same happens by itself when a worker
+starts and on every sweep); ``--now`` processes them in this process instead.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Re-embed reference photos whose embedding is not from the current face model."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--now", action="store_true", help="Process here and now instead of enqueueing."
+        )
+
+    def handle(self, *args, now: bool = False, **options) -> None:
+        import facerec
+
+        from attendance.services import photos as photo_services
+
+        version = facerec.model_version()
+        if not now:
+            count = photo_services.reference_photos_reembed()
+            self.stdout.write(f"{count} photo(s) enqueued for re-embedding with model {version}.")
+            return
+        stale = photo_services.photos_needing_embedding(model_version=version)
+        ids = list(stale.values_list("pk", flat=True))
+        for photo_id in ids:
+            photo = photo_services.reference_photo_process(photo_id=photo_id)
+            state = photo.status if photo else "gone"
+            self.stdout.write(f"photo #{photo_id}: {state}")
+        self.stdout.write(f"{len(ids)} photo(s) re-embedded with model {version}.")
