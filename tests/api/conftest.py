@@ -1,0 +1,77 @@
+"""API fixtures: token-authenticated clients for alice, bob and the admin, and one of each of
+alice's things (course, student, enrollment, session, record, reference photo, capture)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from attendance.models import (
+    AttendanceRecord,
+    Capture,
+    ClassSession,
+    Course,
+    Enrollment,
+    ReferencePhoto,
+    Student,
+)
+from attendance.services import records as record_services
+from attendance.services.captures import capture_create
+from attendance.services.photos import reference_photo_add
+from tests.conftest import jpeg_bytes
+from tests.reports.conftest import term  # noqa: F401  (the hand-worked term, for report tests)
+
+
+def api_client(user=None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+def jpeg_upload(name: str = "photo.jpg") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, jpeg_bytes(), content_type="image/jpeg")
+
+
+@dataclass
+class Things:
+    course: Course
+    student: Student
+    enrollment: Enrollment
+    session: ClassSession
+    record: AttendanceRecord
+    photo: ReferencePhoto
+    capture: Capture
+
+
+@pytest.fixture
+def alices(alice, course, student, session) -> Things:
+    result = record_services.attendance_mark(
+        session=session, student=student, status="present", source="manual", by=alice
+    )
+    photo = reference_photo_add(student=student, image_file=jpeg_upload(), by=alice)
+    capture = capture_create(session=session, image_file=jpeg_upload(), source="upload", by=alice)
+    return Things(
+        course=course,
+        student=student,
+        enrollment=Enrollment.objects.get(course=course, student=student),
+        session=session,
+        record=result.record,
+        photo=photo,
+        capture=capture,
+    )
+
+
+@pytest.fixture
+def clients(alice, bob, admin_user, bobs_course) -> dict[str, APIClient]:
+    return {
+        "anonymous": api_client(),
+        "alice": api_client(alice),
+        "bob": api_client(bob),
+        "admin": api_client(admin_user),
+    }
