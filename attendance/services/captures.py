@@ -323,7 +323,7 @@ def face_assign(
     same photo holding ``student`` is freed: one student is at most one face per photo.
     """
     face = (
-        DetectedFace.objects.select_for_update()
+        DetectedFace.objects.select_for_update(of=("self",))
         .select_related("capture__session", "student")
         .get(pk=face.pk)
     )
