@@ -11,11 +11,10 @@ from datetime import date
 from django.contrib.auth.models import AbstractBaseUser
 
 from attendance.api.serializers import CourseSerializer, SessionSerializer, StudentSerializer
-from attendance.models import ClassSession, Course, Student
+from attendance.models import ClassSession, Student
 from attendance.selectors.reports import (
     CourseMatrix,
     SessionColumn,
-    course_matrix,
     session_sheet,
     student_history,
 )
@@ -39,10 +38,8 @@ def _range(matrix: CourseMatrix) -> dict:
     }
 
 
-def course_report_data(
-    *, course: Course, date_from: date | None = None, date_to: date | None = None
-) -> dict:
-    matrix = course_matrix(course=course, date_from=date_from, date_to=date_to)
+def course_report_dict(matrix: CourseMatrix) -> dict:
+    course = matrix.course
     return {
         "course": CourseSerializer(course).data,
         **_range(matrix),

@@ -5,21 +5,26 @@ comes from ``attendance.selectors.reports``.
 
 from __future__ import annotations
 
+import json
+
+from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from attendance.api import filters
 from attendance.api import serializers as s
-from attendance.api.reports import course_report_data, session_report_data, student_report_data
+from attendance.api.reports import course_report_dict, session_report_data, student_report_data
 from attendance.models import AttendanceRecord, Capture
 from attendance.selectors import access
+from attendance.selectors.reports import cached_course_report
 from attendance.services import courses as course_services
 from attendance.services import records as record_services
 from attendance.services import students as student_services
@@ -287,6 +292,10 @@ def _date_range(request: Request) -> dict:
     }
 
 
+def _course_report_json(matrix) -> bytes:
+    return JSONRenderer().render(course_report_dict(matrix))
+
+
 class CourseReportView(APIView):
     @extend_schema(
         tags=["reports"],
@@ -297,7 +306,13 @@ class CourseReportView(APIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         course = access.course_get(user=request.user, pk=pk)
-        return Response(course_report_data(course=course, **_date_range(request)))
+        payload = cached_course_report(
+            course=course, kind="api-json", build=_course_report_json, **_date_range(request)
+        )
+        if isinstance(request.accepted_renderer, JSONRenderer):
+            # Cached already rendered: a big course's JSON is cheaper to keep than to re-encode.
+            return HttpResponse(payload, content_type="application/json")
+        return Response(json.loads(payload))  # the browsable API
 
 
 class SessionReportView(APIView):

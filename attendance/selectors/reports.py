@@ -16,25 +16,42 @@ How a rate is computed (the README repeats this):
   counted is ``None`` (shown as "–"), never 0.
 * A student whose rate is below ``course.attendance_threshold`` (percent) is flagged.
 
-Everything is read with a handful of queries whatever the course's size (sessions, enrollments,
-records), and the arithmetic is done in Python over plain tuples.
+Everything is read with three queries whatever the course's size (sessions, enrollments, marks),
+and counted with ``Counter`` over whole rows and columns. The course matrix page and API report
+also keep what they build in the cache (``cached_course_report``), keyed by a cheap version of the
+course's data, so a busy big course is computed once per change rather than once per request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from itertools import compress
+from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q
+from django.core.cache import cache
+from django.db import connections
+from django.db.models import Count, F, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from attendance.models import AttendanceRecord, ClassSession, Course, Enrollment, Student
+from attendance.models import (
+    AttendanceChange,
+    AttendanceRecord,
+    ClassSession,
+    Course,
+    Enrollment,
+    Student,
+)
 from attendance.selectors.access import courses_visible_to
 
 Status = AttendanceRecord.Status
 ExcusedPolicy = Course.ExcusedPolicy
+
+T = TypeVar("T")
 
 UNMARKED = ""  # a student who belongs to the session but has no record
 NOT_ENROLLED = None  # a cell where the student did not belong to the course on that date
@@ -109,6 +126,27 @@ class Tally:
         if credit is not None:
             self.credit += credit
             self.counted += 1
+
+    @classmethod
+    def of(cls, counts: Counter, credit_of: dict[str, float | None], *, held: bool) -> Tally:
+        """From a count of statuses (None, "not enrolled", is ignored); credit only if held."""
+        tally = cls(
+            present=counts[Status.PRESENT],
+            late=counts[Status.LATE],
+            absent=counts[Status.ABSENT],
+            excused=counts[Status.EXCUSED],
+            unmarked=counts[UNMARKED],
+        )
+        if held:
+            for status, credit in credit_of.items():
+                if credit is not None and counts[status]:
+                    tally.credit += credit * counts[status]
+                    tally.counted += counts[status]
+        return tally
+
+    def merge(self, other: Tally) -> None:
+        for name in ("present", "late", "absent", "excused", "unmarked", "credit", "counted"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def as_dict(self) -> dict:
         rate = self.rate
@@ -219,6 +257,15 @@ def _enrollments(
     )
 
 
+def _fetch(queryset) -> list[tuple]:
+    """The rows of a ``values_list`` queryset as the driver returns them: for the 18,000 marks of
+    a big course, Django's per-row conversion would cost more than the query itself."""
+    sql, params = queryset.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def course_matrix(
     *,
     course: Course,
@@ -230,7 +277,8 @@ def course_matrix(
     """Students by sessions of ``course`` between ``date_from`` and ``date_to`` (inclusive).
 
     Three queries: the sessions, the enrollments with their students, and the records' statuses.
-    ``student_ids`` narrows the rows (a student's history reads one row per course).
+    ``student_ids`` narrows the rows (a student's history reads one row per course). The counting
+    is done by ``Counter`` over whole rows and columns, not cell by cell in Python.
     """
     today = today or timezone.localdate()
     sessions = _sessions_in_range(course, date_from, date_to)
@@ -239,40 +287,115 @@ def course_matrix(
         for s in sessions
     ]
     enrollments = _enrollments(course, student_ids, sessions) if sessions else []
-    position = {column.id: i for i, column in enumerate(columns)}
-    statuses: dict[tuple[int, int], str] = {}
+    by_student: dict[int, dict[int, str]] = {e[0]: {} for e in enrollments}
     if columns and enrollments:
         records = AttendanceRecord.objects.filter(session__in=[c.id for c in columns])
         if student_ids is not None:
-            records = records.filter(student_id__in=[e[0] for e in enrollments])
-        statuses = {
-            (session_id, student_id): status
-            for session_id, student_id, status in records.values_list(
-                "session_id", "student_id", "status"
-            )
-        }
+            records = records.filter(student_id__in=list(by_student))
+        for session_id, student_id, status in _fetch(
+            records.values_list("session_id", "student_id", "status")
+        ):
+            if student_id in by_student:
+                by_student[student_id][session_id] = status
     credit_of = {s: credit_for(s, course=course) for s in [*Status.values, UNMARKED]}
-    total = Tally()
+    ids = [c.id for c in columns]
+    days = [c.date for c in columns]
+    held = [c.held for c in columns]
+    first, last = (days[0], days[-1]) if days else (None, None)
+    threshold = float(course.attendance_threshold)
     rows = []
     for student_id, number, name, joined_on, left_on in enrollments:
-        row = StudentRow(student_id, number, name, [NOT_ENROLLED] * len(columns))
-        for column in columns:
-            if column.date < joined_on or (left_on is not None and column.date > left_on):
-                continue
-            status = statuses.get((column.id, student_id), UNMARKED)
-            row.cells[position[column.id]] = status
-            if column.held:
-                credit = credit_of[status]
-                row.tally.add(status, credit)
-                column.tally.add(status, credit)
-                total.add(status, credit)
-            elif status != UNMARKED:
-                row.tally.add(status, None)
-                column.tally.add(status, None)
-        rate = row.rate
-        row.flagged = rate is not None and rate < float(course.attendance_threshold)
-        rows.append(row)
+        marks = by_student[student_id]
+        cells: list[str | None] = [marks.get(i, UNMARKED) for i in ids]
+        if joined_on > first or (left_on is not None and left_on < last):
+            cells = [
+                NOT_ENROLLED if day < joined_on or (left_on and day > left_on) else cell
+                for cell, day in zip(cells, days, strict=True)
+            ]
+        tally = Tally.of(Counter(compress(cells, held)), credit_of, held=True)
+        rate = tally.rate
+        rows.append(
+            StudentRow(
+                student_id, number, name, cells, tally, rate is not None and rate < threshold
+            )
+        )
+    total = Tally()
+    by_column = zip(*(row.cells for row in rows), strict=True) if rows else ([] for _ in columns)
+    for column, cells in zip(columns, by_column, strict=True):
+        column.tally = Tally.of(Counter(cells), credit_of, held=column.held)
+        if column.held:
+            total.merge(column.tally)
     return CourseMatrix(course, date_from, date_to, columns, rows, total)
+
+
+# Caching: a big course's matrix is read far more often than its marks change. ----------------
+
+REPORT_CACHE_SECONDS = 15 * 60
+
+
+def _latest(queryset, **aggregate) -> Subquery:
+    """One aggregate of ``queryset`` (filtered by ``course=OuterRef("pk")``) as a subquery."""
+    ((name, expression),) = aggregate.items()
+    return Subquery(queryset.order_by().values("course").annotate(**aggregate).values(name)[:1])
+
+
+def _data_version(course: Course) -> tuple:
+    """Changes whenever anything a course's report shows changes: its sessions (count, last
+    update), its enrollments and their students (count, last update) and its marks (the audit
+    trail gets a row for every change of a record, so its highest id moves with every mark).
+    One query of six small subqueries."""
+    sessions = ClassSession.objects.filter(course=OuterRef("pk"))
+    enrollments = Enrollment.objects.filter(course=OuterRef("pk"))
+    changes = AttendanceChange.objects.filter(session__course=OuterRef("pk")).annotate(
+        course=F("session__course")
+    )
+    return tuple(
+        Course.objects.filter(pk=course.pk)
+        .values_list(
+            _latest(sessions, n=Count("id")),
+            _latest(sessions, at=Max("updated_at")),
+            _latest(enrollments, n=Count("id")),
+            _latest(enrollments, at=Max("updated_at")),
+            _latest(enrollments, at=Max("student__updated_at")),
+            _latest(changes, last=Max("id")),
+        )
+        .get()
+    )
+
+
+def cached_course_report(
+    *,
+    course: Course,
+    kind: str,
+    build: Callable[[CourseMatrix], T],
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> T:
+    """``build(course_matrix(...))``, cached until the course's data, its rate settings or the
+    date change. ``kind`` names what ``build`` makes (a page's parts, the API's JSON)."""
+    today = timezone.localdate()
+    settings = (course.attendance_threshold, course.late_credit, course.excused_policy)
+    parts = ":".join(
+        str(part)
+        for part in (
+            "rollcall-report",
+            kind,
+            course.pk,
+            date_from,
+            date_to,
+            today,
+            *settings,
+            *_data_version(course),
+        )
+    )
+    key = f"rollcall-report:{hashlib.sha256(parts.encode()).hexdigest()}"
+    value = cache.get(key)
+    if value is None:
+        value = build(
+            course_matrix(course=course, date_from=date_from, date_to=date_to, today=today)
+        )
+        cache.set(key, value, REPORT_CACHE_SECONDS)
+    return value
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ from rest_framework.authtoken.models import Token
 from attendance.selectors.access import course_get, session_get, student_get
 from attendance.selectors.reports import (
     CSV_COLUMNS,
-    NOT_ENROLLED,
     CourseMatrix,
+    cached_course_report,
     matrix_csv_rows,
     sheet_csv_rows,
     student_history,
@@ -34,7 +34,16 @@ from attendance.selectors.reports import (
 from attendance.selectors.reports import course_matrix as build_course_matrix
 from attendance.selectors.reports import session_sheet as build_session_sheet
 
-CELL_LETTERS = {"present": "P", "late": "L", "absent": "A", "excused": "E", "": "·"}
+# Matrix cells, kept short (18,000 of them): a one-letter class for the colour, the letter for
+# whoever cannot tell colours apart, and no "</td>" (optional in HTML).
+MATRIX_CELLS = {
+    "present": "<td class=p>P",
+    "late": "<td class=l>L",
+    "absent": "<td class=a>A",
+    "excused": "<td class=e>E",
+    "": "<td class=u>·",
+    None: "<td>",
+}
 
 
 class DateRangeForm(forms.Form):
@@ -91,12 +100,7 @@ def matrix_table_html(matrix: CourseMatrix) -> SafeString:
     body = ["<tbody>"]
     for row in matrix.students:
         flag = ' class="flagged"' if row.flagged else ""
-        cells = "".join(
-            "<td></td>"
-            if s is NOT_ENROLLED
-            else f'<td class="c-{s or "none"}">{CELL_LETTERS[s]}</td>'
-            for s in row.cells
-        )
+        cells = "".join(map(MATRIX_CELLS.__getitem__, row.cells))
         body.append(
             f'<tr{flag}><th scope="row">{escape(row.full_name)} '
             f'<span class="muted">{escape(row.student_number)}</span></th>'
@@ -199,6 +203,22 @@ def rate_distribution_svg(
     return mark_safe("".join(parts))
 
 
+def matrix_page_parts(matrix: CourseMatrix) -> dict:
+    """What the matrix page shows, drawn once per version of the course's data (cached)."""
+    return {
+        "summary": {
+            "rate": matrix.rate,
+            "students": len(matrix.students),
+            "sessions": len(matrix.sessions),
+            "flagged": len(matrix.flagged),
+            "threshold": matrix.threshold,
+        },
+        "table": matrix_table_html(matrix),
+        "rate_chart": rate_over_sessions_svg(matrix),
+        "distribution_chart": rate_distribution_svg(matrix),
+    }
+
+
 # Pages -----------------------------------------------------------------------------------------
 
 
@@ -206,16 +226,10 @@ def rate_distribution_svg(
 def course_matrix(request: HttpRequest, pk: int) -> HttpResponse:
     course = course_get(user=request.user, pk=pk)
     form, date_from, date_to = _date_range(request)
-    matrix = build_course_matrix(course=course, date_from=date_from, date_to=date_to)
-    context = {
-        "course": course,
-        "form": form,
-        "matrix": matrix,
-        "table": matrix_table_html(matrix),
-        "rate_chart": rate_over_sessions_svg(matrix),
-        "distribution_chart": rate_distribution_svg(matrix),
-        "query": request.GET.urlencode(),
-    }
+    parts = cached_course_report(
+        course=course, kind="page", build=matrix_page_parts, date_from=date_from, date_to=date_to
+    )
+    context = {"course": course, "form": form, "query": request.GET.urlencode(), **parts}
     return render(request, "attendance/reports/course_matrix.html", context)
 
 

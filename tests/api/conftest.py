@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -36,6 +37,12 @@ def api_client(user=None) -> APIClient:
 
 def jpeg_upload(name: str = "photo.jpg") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, jpeg_bytes(), content_type="image/jpeg")
+
+
+@pytest.fixture(autouse=True)
+def fresh_report_cache():
+    """Reports are cached by course and data version; each test starts with an empty cache."""
+    cache.clear()
 
 
 @dataclass

@@ -17,6 +17,7 @@ from datetime import date, time
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 
 from attendance.models import ClassSession, Course, Student
 from attendance.services import courses as course_services
@@ -24,6 +25,12 @@ from attendance.services import records as record_services
 from attendance.services import students as student_services
 
 TODAY = date(2026, 11, 1)
+
+
+@pytest.fixture(autouse=True)
+def fresh_report_cache():
+    """Reports are cached by course and data version; each test starts with an empty cache."""
+    cache.clear()
 
 
 @dataclass
