@@ -227,12 +227,13 @@ def _read_zip(photos_zip: File) -> list[ZipEntry]:
     """Open the ZIP and check every path before anything is imported."""
     try:
         archive = zipfile.ZipFile(photos_zip)
-        infos = [i for i in archive.infolist() if not i.is_dir() and not IGNORED.search(i.filename)]
+        every = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
         raise InvalidInput(
             "The photos file is not a ZIP archive (or it is damaged).", code="not_a_zip"
         ) from None
-    for info in infos:
+    infos = [i for i in every if not i.is_dir() and not IGNORED.search(i.filename)]
+    for info in every:
         if _unsafe(info.filename):
             raise InvalidInput(
                 f"The ZIP contains the path {info.filename!r}, which points outside its folder; "

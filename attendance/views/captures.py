@@ -249,9 +249,10 @@ def photo_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @admin_required
 def roster_import(request: HttpRequest) -> HttpResponse:
-    form = RosterImportForm(request.POST or None, request.FILES or None)
     if request.method != "POST":
+        form = RosterImportForm()
         return render(request, "attendance/photos/import.html", {"form": form})
+    form = RosterImportForm(request.POST, request.FILES)
     if not form.is_valid():
         return render(request, "attendance/photos/import.html", {"form": form}, status=400)
     try:
