@@ -19,7 +19,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, now: bool = False, **options) -> None:
         import facerec
-
         from attendance.services import photos as photo_services
 
         version = facerec.model_version()

@@ -1,20 +1,30 @@
-"""Create the demo admin, a demo teacher and a demo course to click through. Safe to run again."""
+"""Create the demo admin, a demo teacher and a demo course to click through. Safe to run again.
+
+The demo students are LFW people: when the shared datasets folder is there (../shared/datasets,
+or ROLLCALL_DATASETS), each gets two reference photos, enqueued for embedding, so that a class
+photo made of their other pictures is recognised end to end.
+"""
 
 from __future__ import annotations
 
 from datetime import time, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from attendance.errors import DomainError
 from attendance.models import Course, Student
 from attendance.services import courses as course_services
+from attendance.services import photos as photo_services
 from attendance.services import students as student_services
 
 DEMO_ADMIN = ("admin", "rollcall-admin")
 DEMO_TEACHER = ("teacher", "rollcall-teacher")
+DEMO_PHOTOS = (1, 2)  # LFW picture numbers used as reference photos; the rest suit class photos
 DEMO_STUDENTS = [
     ("D001", "George W Bush"),
     ("D002", "Colin Powell"),
@@ -46,6 +56,8 @@ class Command(BaseCommand):
             code="DEMO101", title="Demo: Introduction to Politics", term="demo", teachers=[teacher]
         )
         today = timezone.localdate()
+        lfw = settings.ROLLCALL_DATASETS_DIR / "lfw"
+        added = 0
         for number, name in DEMO_STUDENTS:
             student = Student.objects.filter(student_number=number).first()
             student = student or student_services.student_create(
@@ -54,6 +66,8 @@ class Command(BaseCommand):
             course_services.enrollment_create(
                 student=student, course=course, joined_on=today - timedelta(days=28)
             )
+            if lfw.is_dir():
+                added += self._add_photos(student, lfw, admin)
         course_services.sessions_generate_weekly(
             course=course,
             first_day=today - timedelta(days=21),
@@ -64,5 +78,38 @@ class Command(BaseCommand):
             room="A1",
         )
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        if lfw.is_dir():
+            self.stdout.write(
+                f"  {added} reference photo(s) added from {lfw} and queued for embedding "
+                "(a running worker processes them)."
+            )
+        else:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"  No LFW folder at {lfw}: the demo students have no reference photos, so "
+                    "class photos will find only unknown faces. Set ROLLCALL_DATASETS to a folder "
+                    "holding lfw/ and run seed_demo again, or add photos on each student's page."
+                )
+            )
         self.stdout.write(f"  admin login:   {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}")
         self.stdout.write(f"  teacher login: {DEMO_TEACHER[0]} / {DEMO_TEACHER[1]}")
+
+    def _add_photos(self, student: Student, lfw, admin) -> int:
+        """Two reference photos per student, once (a rerun adds nothing)."""
+        if student.photos.exists():
+            return 0
+        folder = lfw / student.full_name.replace(" ", "_")
+        added = 0
+        for number in DEMO_PHOTOS:
+            path = folder / f"{folder.name}_{number:04d}.jpg"
+            if not path.exists():
+                continue
+            try:
+                photo_services.reference_photo_add(
+                    student=student, image_file=ContentFile(path.read_bytes(), path.name), by=admin
+                )
+            except DomainError as error:
+                self.stderr.write(f"  {path.name}: {error.message}")
+                continue
+            added += 1
+        return added
