@@ -41,8 +41,9 @@ bench-attendance: install
 	$(BIN)/python manage.py bench_attendance $(BENCH_ARGS)
 
 # Reports under load: a 300 x 60 course, 20 concurrent clients, gunicorn on 127.0.0.1.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/rollcall_bench
 bench-load: install
-	$(BIN)/python manage.py bench_reports --database-url $(TEST_DATABASE_URL) $(BENCH_ARGS)
+	$(BIN)/python manage.py bench_reports --database-url $(BENCH_DATABASE_URL) $(BENCH_ARGS)
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache
