@@ -198,3 +198,16 @@ def test_token_pages_need_a_login_and_a_post(client, alice):
     assert client.get(reverse("attendance:api_tokens")).status_code == 302
     client.force_login(alice)
     assert client.get(reverse("attendance:api_token_create")).status_code == 405
+
+
+def test_the_course_session_and_student_pages_link_to_their_reports(client, alice, term):
+    client.force_login(alice)
+    pages = {
+        "attendance:course_detail": (term.course.pk, "attendance:report_course"),
+        "attendance:session_detail": (term.oct12.pk, "attendance:report_session"),
+        "attendance:student_detail": (term.ada.pk, "attendance:report_student"),
+    }
+    for page, (pk, report) in pages.items():
+        body = client.get(reverse(page, args=[pk])).content.decode()
+        assert f'href="{reverse(report, args=[pk])}"' in body, page
+    assert reverse("attendance:api_tokens") in body
