@@ -113,6 +113,16 @@ def matrix_table_html(matrix: CourseMatrix) -> SafeString:
     return mark_safe("".join(head + body))
 
 
+def _threshold_key(width: int, threshold: float) -> str:
+    """A key in the top right corner: a dashed line sample and what it means."""
+    x = width - 8
+    return (
+        f'<line x1="{x - 150}" x2="{x - 122}" y1="10" y2="10" class="threshold"/>'
+        f'<text x="{x}" y="14" text-anchor="end" class="threshold-label">'
+        f"threshold {threshold:.0f}%</text>"
+    )
+
+
 def _bar_colour(rate: float, threshold: float) -> str:
     return "#12805c" if rate >= threshold else "#b42318"
 
@@ -123,7 +133,7 @@ def rate_over_sessions_svg(
     """One bar per held session, green at or above the threshold, red below, with the threshold
     drawn as a dashed line: the eye finds the bad sessions without reading a number."""
     held = [c for c in matrix.sessions if c.held and c.rate is not None]
-    left, bottom, top = 36, 24, 10
+    left, bottom, top = 36, 24, 24
     plot_w, plot_h = width - left - 8, height - bottom - top
     threshold = matrix.threshold
     parts = [
@@ -156,8 +166,7 @@ def rate_over_sessions_svg(
     y = top + plot_h * (1 - threshold / 100)
     parts.append(
         f'<line x1="{left}" x2="{width - 8}" y1="{y:.1f}" y2="{y:.1f}" class="threshold"/>'
-        f'<text x="{width - 10}" y="{y - 4:.1f}" text-anchor="end" class="threshold-label">'
-        f"threshold {threshold:.0f}%</text></svg>"
+        f"{_threshold_key(width, threshold)}</svg>"
     )
     return mark_safe("".join(parts))
 
@@ -167,7 +176,7 @@ def rate_distribution_svg(
 ) -> SafeString:
     """How many students fall in each 10 % band; bands below the threshold are red."""
     counts = matrix.rate_histogram(bins=bins)
-    left, bottom, top = 28, 24, 10
+    left, bottom, top = 8, 24, 24
     plot_w, plot_h = width - left - 8, height - bottom - top
     highest = max(counts) or 1
     step = plot_w / bins
@@ -178,7 +187,7 @@ def rate_distribution_svg(
     ]
     for i, count in enumerate(counts):
         band_top = (i + 1) * 100 / bins
-        bar_h = plot_h * count / highest
+        bar_h = (plot_h - 14) * count / highest  # room for the count above the highest bar
         x = left + i * step + 1
         colour = "#b42318" if band_top <= threshold else "#12805c"
         parts.append(
@@ -191,14 +200,15 @@ def rate_distribution_svg(
                 f'<text x="{x + (step - 2) / 2:.1f}" y="{top + plot_h - bar_h - 3:.1f}" '
                 f'text-anchor="middle">{count}</text>'
             )
-    for tick in (0, 50, 100):
+    for tick, anchor in ((0, "start"), (50, "middle"), (100, "end")):
         parts.append(
             f'<text x="{left + plot_w * tick / 100:.1f}" y="{height - 6}" '
-            f'text-anchor="middle">{tick}%</text>'
+            f'text-anchor="{anchor}">{tick}%</text>'
         )
     x = left + plot_w * threshold / 100
     parts.append(
-        f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + plot_h}" class="threshold"/></svg>'
+        f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + plot_h}" class="threshold"/>'
+        f"{_threshold_key(width, threshold)}</svg>"
     )
     return mark_safe("".join(parts))
 
