@@ -351,3 +351,38 @@ def test_the_docs_load_their_assets_locally_not_from_a_cdn(client):
     assert "/static/drf_spectacular_sidecar/" in body
     assert "cdn" not in body.lower()
     assert "https://" not in body
+
+
+def test_the_course_report_is_also_browsable_in_html(alice, term):
+    response = api_client(alice).get(
+        f"/api/reports/courses/{term.course.pk}/", HTTP_ACCEPT="text/html"
+    )
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert "Ada Lovelace" in response.content.decode()
+
+
+def test_the_course_report_follows_a_new_enrollment_and_a_finalized_session(
+    alice, admin_user, term
+):
+    from attendance.services.students import student_create
+
+    client = api_client(alice)
+    url = f"/api/reports/courses/{term.course.pk}/"
+    assert len(client.get(url).json()["students"]) == 2
+
+    cy = student_create(student_number="S003", full_name="Cy Young")
+    course_services.enrollment_create(student=cy, course=term.course, joined_on=date(2026, 9, 1))
+    body = client.get(url).json()
+    assert [s["full_name"] for s in body["students"]] == [
+        "Ada Lovelace",
+        "Ben Franklin",
+        "Cy Young",
+    ]
+    assert body["students"][2]["tally"]["unmarked"] == 3  # three held sessions, no mark
+
+    record_services.session_finalize(session=term.future, by=alice)
+    body = client.get(url).json()
+    assert [s["held"] for s in body["sessions"]] == [True, True, True, True]
+    assert body["students"][2]["tally"]["absent"] == 1  # set absent at finalization
