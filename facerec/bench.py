@@ -129,11 +129,11 @@ def lfw_rows(data: LfwData, product_flip: bool, epochs: int) -> list[Row]:
         )
     )
     other = "landmarks" if DEFAULT_METHOD == "box" else "box"
-    for method in (DEFAULT_METHOD, other):
-        for flip in (False, True):
-            accs, tar = lfw_scores(data, data.backbone(method, flip))
-            label = f"LFW backbone, {method} crop" + (" + flip" if flip else "")
-            rows.append(Row(label, _fmt_acc(accs), f"TAR@FAR0.1% {tar * 100:.2f}%"))
+    # The other alignment is measured without flip only: it is a comparison, not the product.
+    for method, flip in ((other, False), (DEFAULT_METHOD, False), (DEFAULT_METHOD, True)):
+        accs, tar = lfw_scores(data, data.backbone(method, flip))
+        label = f"LFW backbone, {method} crop" + (" + flip" if flip else "")
+        rows.append(Row(label, _fmt_acc(accs), f"TAR@FAR0.1% {tar * 100:.2f}%"))
     x = data.backbone(DEFAULT_METHOD, product_flip)
     accs, tar, kept = siamese_per_fold(data, x, epochs)
     flip_note = " + flip" if product_flip else ""

@@ -17,7 +17,7 @@ from facerec.records import AnalyzedFace, Face
 MIN_REFERENCE_FACE = 60
 # Variance of the Laplacian of the 160x160 grey crop; 1% of LFW crops score below this.
 MIN_REFERENCE_SHARPNESS = 25.0
-_NUMBER_WORDS = {2: "Two", 3: "Three", 4: "Four", 5: "Five"}
+_NUMBER_WORDS = dict(enumerate(["", "One", "Two", "Three", "Four", "Five", "Six", "Seven"]))
 
 
 def embed_faces(crops: Sequence[np.ndarray] | np.ndarray, *, batch_size: int = 32) -> np.ndarray:

