@@ -32,7 +32,7 @@ from attendance.models import (
 )
 from attendance.selectors.captures import Gallery, session_gallery
 from attendance.selectors.sessions import roster_students
-from attendance.services.photos import _upload_name, image_check, jpeg_file
+from attendance.services.photos import image_check, jpeg_file
 from attendance.services.records import attendance_clear, attendance_mark
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def capture_create(
         width=checked.width,
         height=checked.height,
     )
-    capture.image.save(_upload_name(image_file, "capture.jpg"), image_file, save=False)
+    capture.image.save(checked.filename, image_file, save=False)
     capture.full_clean()
     capture.save()
     capture.enqueued = None

@@ -26,10 +26,20 @@ logger = logging.getLogger(__name__)
 Status = ReferencePhoto.Status
 
 
+# The stored name's suffix comes from the decoded format, never from the uploaded name: the file
+# views pick the Content-Type from it, and "photo.html" must not be served as a web page.
+SUFFIXES = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp"}
+
+
 @dataclass(frozen=True)
 class CheckedImage:
     width: int
     height: int
+    suffix: str = "bin"
+
+    @property
+    def filename(self) -> str:
+        return f"photo.{self.suffix}"
 
 
 def image_check(image_file: File) -> CheckedImage:
@@ -53,12 +63,16 @@ def image_check(image_file: File) -> CheckedImage:
         pixels = facerec.load_image(data, max_pixels=settings.ROLLCALL_MAX_IMAGE_PIXELS)
     except facerec.ImageError as error:
         raise InvalidInput(error.message, code=error.code) from error
-    return CheckedImage(width=int(pixels.shape[1]), height=int(pixels.shape[0]))
+    return CheckedImage(
+        width=int(pixels.shape[1]), height=int(pixels.shape[0]), suffix=_suffix(data)
+    )
 
 
-def _upload_name(image_file: File, default: str) -> str:
-    name = (getattr(image_file, "name", "") or "").rsplit("/", 1)[-1]
-    return name if "." in name else default
+def _suffix(data: bytes) -> str:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return SUFFIXES.get(image.format or "", "bin")
 
 
 @transaction.atomic
@@ -77,9 +91,9 @@ def reference_photo_add(
             "student's page before adding photos.",
             code="no_consent",
         )
-    image_check(image_file)
+    checked = image_check(image_file)
     photo = ReferencePhoto(student=student, uploaded_by=by, status=Status.PENDING)
-    photo.image.save(_upload_name(image_file, "photo.jpg"), image_file, save=False)
+    photo.image.save(checked.filename, image_file, save=False)
     photo.full_clean()
     photo.save()
     transaction.on_commit(lambda: _enqueue(photo.pk))

@@ -332,3 +332,15 @@ def test_a_face_can_only_be_given_a_student_on_the_roster(classroom, client, ali
     assert response.status_code == 404
     face.refresh_from_db()
     assert face.student is None
+
+
+def test_a_photo_named_like_a_web_page_is_stored_and_served_as_an_image(client, alice, session):
+    client.force_login(alice)
+    client.post(
+        reverse("attendance:capture_upload", args=[session.pk]),
+        {"images": upload(jpeg_bytes(), "evil.html")},
+    )
+    capture = Capture.objects.get()
+    assert capture.image.name.endswith(".jpg")
+    response = client.get(reverse("attendance:capture_file", args=[capture.pk]))
+    assert response["Content-Type"] == "image/jpeg"
