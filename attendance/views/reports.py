@@ -65,12 +65,20 @@ def _date_range(request: HttpRequest) -> tuple[DateRangeForm, date | None, date 
     return form, None, None
 
 
+def _cell(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula (a student named "=cmd|...") gets a
+    leading apostrophe, as OWASP advises for CSV exports."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def _csv_response(filename: str, rows) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
-    writer.writerows(rows)
+    writer.writerows([_cell(value) for value in row] for row in rows)
     return response
 
 

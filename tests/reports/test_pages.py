@@ -211,3 +211,14 @@ def test_the_course_session_and_student_pages_link_to_their_reports(client, alic
         body = client.get(reverse(page, args=[pk])).content.decode()
         assert f'href="{reverse(report, args=[pk])}"' in body, page
     assert reverse("attendance:api_tokens") in body
+
+
+def test_a_name_that_a_spreadsheet_would_run_is_exported_as_text(client, alice, term):
+    from attendance.services.students import student_update
+
+    student_update(student=term.ben, full_name='=HYPERLINK("http://evil.example","Ben")')
+    client.force_login(alice)
+
+    rows = read_csv(client.get(reverse("attendance:report_session_csv", args=[term.oct12.pk])))
+
+    assert rows[0]["student_name"] == '\'=HYPERLINK("http://evil.example","Ben")'
