@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, time
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
@@ -351,6 +353,9 @@ def test_the_docs_load_their_assets_locally_not_from_a_cdn(client):
     assert "/static/drf_spectacular_sidecar/" in body
     assert "cdn" not in body.lower()
     assert "https://" not in body
+    assets = re.findall(r'/static/([^"\']+)', body)
+    assert len(assets) == 4
+    assert all(finders.find(asset) for asset in assets), assets
 
 
 def test_the_course_report_is_also_browsable_in_html(alice, term):
