@@ -126,6 +126,8 @@ def capture_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "roster": roster,
         "statuses": AttendanceRecord.Status.choices,
         "status": capture_status(capture=capture),
+        # Labels are drawn in the photo's pixels: scale them so they read at any photo size.
+        "label_size": max(14, (capture.width or 0) // 45),
         "timings": [
             (stage, capture.timings[stage])
             for stage in ("decode", "detect", "align", "embed", "match", "save")

@@ -30,12 +30,17 @@
     const response = await fetch(panel.dataset.refreshUrl, { credentials: "same-origin" });
     if (!response.ok) return;
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
-    for (const id of ["captures", "roster"]) {
-      const fresh = page.getElementById(id);
-      const current = document.getElementById(id);
-      if (fresh && current) current.replaceWith(fresh);
-      else if (fresh && id === "captures") panel.appendChild(fresh);
-    }
+    const fresh = page.getElementById("captures");
+    const current = document.getElementById("captures");
+    if (fresh && current) current.replaceWith(fresh);
+    else if (fresh) panel.appendChild(fresh);
+    // The page's other tables (roster, audit trail): swapped one for one, outside the panel, so
+    // the live camera in the panel keeps running.
+    const outside = (doc) =>
+      Array.from(doc.querySelectorAll("main table")).filter((t) => !t.closest("#capture-panel"));
+    const now = outside(document);
+    const next = outside(page);
+    if (now.length === next.length) now.forEach((table, i) => table.replaceWith(next[i]));
     schedule();
   }
 

@@ -99,6 +99,7 @@ def test_a_teacher_takes_attendance_with_the_webcam_in_a_real_browser(
         row = page.locator(f"#roster tr[data-student='{room.student(person).pk}']")
         assert "not marked" in row.inner_text()
     assert page.locator("#captures tr.capture[data-state='done']").count() == 1
+    assert page.get_by_text("Colin Powell").count() >= 2  # the audit trail was refreshed too
 
     capture = Capture.objects.get()
     assert (capture.source, capture.state, capture.width) == ("webcam", "done", 1280)
