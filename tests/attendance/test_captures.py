@@ -344,3 +344,23 @@ def test_a_photo_named_like_a_web_page_is_stored_and_served_as_an_image(client, 
     assert capture.image.name.endswith(".jpg")
     response = client.get(reverse("attendance:capture_file", args=[capture.pk]))
     assert response["Content-Type"] == "image/jpeg"
+
+
+def test_a_malformed_face_correction_gets_a_400_and_changes_nothing(client, alice, session):
+    capture = capture_services.capture_create(
+        session=session, image_file=upload(jpeg_bytes()), source="upload", by=alice
+    )
+    face = DetectedFace.objects.create(
+        capture=capture, index=0, box=[0, 0, 10, 10], detector_score=0.99, decision="unknown"
+    )
+    client.force_login(alice)
+    response = client.post(reverse("attendance:face_assign", args=[face.pk]), {"student": "abc"})
+    assert response.status_code == 400
+    assert "Enter a whole number" in response.content.decode()
+    response = client.post(
+        reverse("attendance:face_confirm", args=[face.pk]), headers={"accept": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "nothing_to_confirm"
+    face.refresh_from_db()
+    assert (face.student, face.decision, face.decided_by) == (None, "unknown", None)
