@@ -85,7 +85,7 @@ def _percent(credit: float, counted: int) -> float | None:
 
 def credit_for(status: str, *, course: Course) -> float | None:
     """The credit a status earns in a held session, or None when it is left out of the rate."""
-    if status in (Status.PRESENT,):
+    if status == Status.PRESENT:
         return 1.0
     if status == Status.LATE:
         return float(course.late_credit)
