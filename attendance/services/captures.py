@@ -170,6 +170,16 @@ def capture_process(*, capture_id: int, force: bool = False) -> Capture | None:
         return _fail(capture_id, version, error.code, error.message)
     except FileNotFoundError:
         return _fail(capture_id, version, "file_missing", "The photo file is gone; upload again.")
+    except Exception:
+        # A bug or an exhausted machine: say so on the capture (instead of leaving it
+        # "processing" for the sweep to retry forever), then let the task log the traceback.
+        _fail(
+            capture_id,
+            version,
+            "processing_error",
+            'Processing failed unexpectedly; use "Process again" or upload the photo again.',
+        )
+        raise
     analysis.timings["read"] = time.perf_counter() - started - sum(analysis.timings.values())
     return _save_analysis(capture_id, version, analysis, force=force)
 

@@ -364,3 +364,26 @@ def test_a_malformed_face_correction_gets_a_400_and_changes_nothing(client, alic
     assert response.json()["error"]["code"] == "nothing_to_confirm"
     face.refresh_from_db()
     assert (face.student, face.decision, face.decided_by) == (None, "unknown", None)
+
+
+def test_an_unexpected_crash_marks_the_capture_failed_instead_of_processing_forever(
+    session, monkeypatch
+):
+    import facerec
+
+    from tests.attendance.conftest import model_or_skip
+
+    model_or_skip()
+    capture = capture_services.capture_create(
+        session=session, image_file=upload(jpeg_bytes()), source="upload", by=None
+    )
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError("no more memory")
+
+    monkeypatch.setattr(facerec, "analyze_photo", out_of_memory)
+    with pytest.raises(MemoryError):
+        capture_services.capture_process(capture_id=capture.pk)
+    capture.refresh_from_db()
+    assert (capture.state, capture.failure_code) == ("failed", "processing_error")
+    assert "Process again" in capture.failure_reason
