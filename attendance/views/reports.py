@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import path
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -34,6 +35,7 @@ from attendance.selectors.reports import (
 from attendance.selectors.reports import course_matrix as build_course_matrix
 from attendance.selectors.reports import session_sheet as build_session_sheet
 
+TABLE_SLOT = "<!--matrix-table-->"
 # Matrix cells, kept short (18,000 of them): a one-letter class for the colour, the letter for
 # whoever cannot tell colours apart, and no "</td>" (optional in HTML).
 MATRIX_CELLS = {
@@ -231,7 +233,7 @@ def matrix_page_parts(matrix: CourseMatrix) -> dict:
             "flagged": len(matrix.flagged),
             "threshold": matrix.threshold,
         },
-        "table": matrix_table_html(matrix),
+        "table": matrix_table_html(matrix).encode(),
         "rate_chart": rate_over_sessions_svg(matrix),
         "distribution_chart": rate_distribution_svg(matrix),
     }
@@ -247,8 +249,18 @@ def course_matrix(request: HttpRequest, pk: int) -> HttpResponse:
     parts = cached_course_report(
         course=course, kind="page", build=matrix_page_parts, date_from=date_from, date_to=date_to
     )
-    context = {"course": course, "form": form, "query": request.GET.urlencode(), **parts}
-    return render(request, "attendance/reports/course_matrix.html", context)
+    context = {
+        "course": course,
+        "form": form,
+        "query": request.GET.urlencode(),
+        **parts,
+        "table": mark_safe(TABLE_SLOT),
+    }
+    page = render_to_string("attendance/reports/course_matrix.html", context, request)
+    # The table (a few hundred kB) is cached as UTF-8 and joined in once, rather than copied
+    # through every level of the template's node lists and encoded again on every request.
+    head, tail = page.split(TABLE_SLOT, 1)
+    return HttpResponse([head.encode(), parts["table"], tail.encode()])
 
 
 @login_required
