@@ -335,7 +335,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"\n{options['students']} students x {options['sessions']} sessions "
             f"({info['records']} marks), {engine}, gunicorn {options['workers']} workers, "
-            f"{options['clients']} concurrent clients, {os.cpu_count()} CPUs\n"
+            f"{options['clients']} concurrent clients, {os.cpu_count()} CPUs, "
+            f"load average {os.getloadavg()[0]:.1f} at the end\n"
         )
         header = f"| {'target':<12} | {'requests':>8} | {'errors':>6} | {'median ms':>9} | "
         header += f"{'p95 ms':>7} | {'max ms':>7} | {'req/s':>6} |"
