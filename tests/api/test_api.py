@@ -391,3 +391,16 @@ def test_the_course_report_follows_a_new_enrollment_and_a_finalized_session(
     body = client.get(url).json()
     assert [s["held"] for s in body["sessions"]] == [True, True, True, True]
     assert body["students"][2]["tally"]["absent"] == 1  # set absent at finalization
+
+
+def test_the_course_report_shows_a_renamed_course_and_its_new_teachers(alice, bob, term):
+    client = api_client(alice)
+    url = f"/api/reports/courses/{term.course.pk}/"
+    client.get(url)
+
+    term.course.title = "Advanced Biology"
+    term.course.save()
+    term.course.teachers.add(bob)
+
+    course = client.get(url).json()["course"]
+    assert (course["title"], sorted(course["teachers"])) == ("Advanced Biology", ["alice", "bob"])
