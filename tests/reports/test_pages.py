@@ -222,3 +222,20 @@ def test_a_name_that_a_spreadsheet_would_run_is_exported_as_text(client, alice, 
     rows = read_csv(client.get(reverse("attendance:report_session_csv", args=[term.oct12.pk])))
 
     assert rows[0]["student_name"] == '\'=HYPERLINK("http://evil.example","Ben")'
+
+
+def test_the_student_page_shows_each_course_with_a_dash_where_nothing_was_held(
+    client, admin_user, term, bobs_course
+):
+    from datetime import date
+
+    from attendance.services.courses import enrollment_create
+
+    enrollment_create(student=term.ada, course=bobs_course, joined_on=date(2026, 9, 1))
+    client.force_login(admin_user)
+
+    body = client.get(reverse("attendance:report_student", args=[term.ada.pk])).content.decode()
+
+    assert "Rate <strong>75.0%</strong>" in body
+    assert "Rate <strong>–</strong>" in body
+    assert "below the 80% threshold" in body
