@@ -38,12 +38,9 @@ def _range(matrix: CourseMatrix) -> dict:
     }
 
 
-def course_report_dict(matrix: CourseMatrix, *, with_course: bool = True) -> dict:
-    """The course report; ``with_course=False`` leaves out the course itself (its title and
-    teachers are not part of the report cache's version, so the view adds them fresh)."""
-    course = {"course": CourseSerializer(matrix.course).data} if with_course else {}
+def course_report_dict(matrix: CourseMatrix) -> dict:
     return {
-        **course,
+        "course": CourseSerializer(matrix.course).data,
         **_range(matrix),
         "threshold": matrix.threshold,
         "tally": matrix.tally.as_dict(),

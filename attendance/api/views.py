@@ -293,8 +293,7 @@ def _date_range(request: Request) -> dict:
 
 
 def _course_report_json(matrix) -> bytes:
-    """The report without its "course" member, rendered: '{"date_from":...}'."""
-    return JSONRenderer().render(course_report_dict(matrix, with_course=False))
+    return JSONRenderer().render(course_report_dict(matrix))
 
 
 class CourseReportView(APIView):
@@ -310,13 +309,10 @@ class CourseReportView(APIView):
         payload = cached_course_report(
             course=course, kind="api-json", build=_course_report_json, **_date_range(request)
         )
-        # Cached already rendered (a big course's JSON is cheaper to keep than to re-encode); the
-        # course itself is rendered fresh and joined in front as the object's first member.
-        course_json = JSONRenderer().render(s.CourseSerializer(course).data)
-        body = b'{"course":' + course_json + b"," + payload[1:]
         if isinstance(request.accepted_renderer, JSONRenderer):
-            return HttpResponse(body, content_type="application/json")
-        return Response(json.loads(body))  # the browsable API
+            # Cached already rendered: a big course's JSON is cheaper to keep than to re-encode.
+            return HttpResponse(payload, content_type="application/json")
+        return Response(json.loads(payload))  # the browsable API
 
 
 class SessionReportView(APIView):

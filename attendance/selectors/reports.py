@@ -339,6 +339,7 @@ def _version_sql() -> str:
     session, enrollment, student, change = (
         model._meta.db_table for model in (ClassSession, Enrollment, Student, AttendanceChange)
     )
+    teachers = Course.teachers.through._meta.db_table
     return f"""
         SELECT
           (SELECT COUNT(*) FROM {session} WHERE course_id = %(course)s),
@@ -348,14 +349,17 @@ def _version_sql() -> str:
           (SELECT MAX(s.updated_at) FROM {student} s
              JOIN {enrollment} e ON e.student_id = s.id WHERE e.course_id = %(course)s),
           (SELECT MAX(c.id) FROM {change} c
-             JOIN {session} x ON c.session_id = x.id WHERE x.course_id = %(course)s)
+             JOIN {session} x ON c.session_id = x.id WHERE x.course_id = %(course)s),
+          (SELECT COUNT(*) FROM {teachers} WHERE course_id = %(course)s),
+          (SELECT MAX(id) FROM {teachers} WHERE course_id = %(course)s)
     """
 
 
 def _data_version(course: Course) -> tuple:
     """Changes whenever anything a course's report shows changes: its sessions (count, last
-    update), its enrollments and their students (count, last update) and its marks (the audit
-    trail gets a row for every change of a record, so its highest id moves with every mark)."""
+    update), its enrollments and their students (count, last update), its marks (the audit
+    trail gets a row for every change of a record, so its highest id moves with every mark) and
+    its teachers (count, newest link)."""
     with connections[Course.objects.db].cursor() as cursor:
         cursor.execute(_version_sql(), {"course": course.pk})
         return tuple(cursor.fetchone())
@@ -372,7 +376,14 @@ def cached_course_report(
     """``build(course_matrix(...))``, cached until the course's data, its rate settings or the
     date change. ``kind`` names what ``build`` makes (a page's parts, the API's JSON)."""
     today = timezone.localdate()
-    settings = (course.attendance_threshold, course.late_credit, course.excused_policy)
+    # The course's own fields (title, threshold, late credit, excused policy) are on the row the
+    # caller already loaded.
+    settings = (
+        course.updated_at,
+        course.attendance_threshold,
+        course.late_credit,
+        course.excused_policy,
+    )
     parts = ":".join(
         str(part)
         for part in (

@@ -116,7 +116,20 @@ def seed(*, students: int, sessions: int, rng_seed: int = 5) -> dict:
         "token": token.key,
         "session_cookie": login.session_key,
         "records": len(records),
+        "run": run,
     }
+
+
+def drop(run: str) -> None:
+    """Remove what ``seed`` made for run ``run``: its course (sessions, marks and enrollments go
+    with it), students and teacher, so that reruns on one database do not pile up."""
+    from django.contrib.auth import get_user_model
+
+    from attendance.models import Course, Student
+
+    Course.objects.filter(code=f"BENCH{run}").delete()
+    Student.objects.filter(student_number__startswith=f"B{run}-").delete()
+    get_user_model().objects.filter(username=f"bench-{run}").delete()
 
 
 def time_uncached(course_id: int, repeat: int = 7) -> dict[str, float]:
@@ -206,8 +219,13 @@ class Command(BaseCommand):
         parser.add_argument("--requests", type=int, default=400, help="Per target.")
         parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes.")
         parser.add_argument("--seed-only", action="store_true", help=argparse_hidden())
+        parser.add_argument("--drop-run", help=argparse_hidden())
+        parser.add_argument("--keep", action="store_true", help="Keep the seeded course.")
 
     def handle(self, *args, **options) -> None:
+        if options["drop_run"]:
+            drop(options["drop_run"])
+            return
         if options["seed_only"]:
             info = seed(students=options["students"], sessions=options["sessions"])
             info["compute_ms"] = time_uncached(info["course"])
@@ -232,6 +250,8 @@ class Command(BaseCommand):
         finally:
             server.terminate()
             server.wait(timeout=30)
+            if not options["keep"]:
+                self._manage(env, "bench_reports", f"--drop-run={info['run']}")
         self._report(url, info, options, results)
 
     def _fresh_sqlite(self) -> str:
