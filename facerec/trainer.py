@@ -45,9 +45,13 @@ def train_and_save(
         file=log,
     )
     better = result.improved and (current is None or new["accuracy"] > current["accuracy"])
-    if not (better or force):
+    if not (better or force or current is None):
         print("The new head is not better on unseen people; the current model is kept.", file=log)
         return 0
+    if current is None and not result.improved:
+        # Nothing ships yet: ship the backbone itself (identity head), calibrated on these people.
+        print("The head did not beat the backbone; shipping the identity head.", file=log)
+        new = backbone
     meta = _metadata(result.head, new, data, labels, val, det, config, flip, result.history)
     meta["metrics"]["backbone_validation_accuracy"] = round(backbone["accuracy"], 4)
     path = save_model(result.head, meta, out)

@@ -60,15 +60,22 @@ def split_people(labels: np.ndarray, share: float, seed: int) -> tuple[np.ndarra
 
 
 def validation_pairs(labels: np.ndarray, rng: np.random.Generator, count: int = 3000):
-    """Up to ``count`` same-person and as many different-person (left, right, same) index pairs."""
-    by_person = _index_by_person(labels)
-    positives = [
-        (a, b) for rows in by_person.values() for i, a in enumerate(rows) for b in rows[i + 1 :]
-    ]
-    if not positives:
+    """Up to ``count`` same-person and as many different-person (left, right, same) index pairs.
+
+    Same-person pairs are drawn person first, then two of their photos, so that (as in LFW's
+    own pairs) a few people with hundreds of photos do not make up most of the validation.
+    """
+    groups = [rows for rows in _index_by_person(labels).values() if len(rows) >= 2]
+    if not groups:
         raise ValueError("validation needs people with at least two images")
-    pick = rng.choice(len(positives), size=min(count, len(positives)), replace=False)
-    pos = np.array(positives)[pick]
+    seen: set[tuple[int, int]] = set()
+    for _ in range(count * 3):
+        rows = groups[rng.integers(len(groups))]
+        a, b = sorted(rng.choice(rows, 2, replace=False).tolist())
+        seen.add((a, b))
+        if len(seen) == count:
+            break
+    pos = np.array(sorted(seen))
     neg = _random_negatives(labels, len(pos), rng)
     left = np.concatenate([pos[:, 0], neg[:, 0]])
     right = np.concatenate([pos[:, 1], neg[:, 1]])
@@ -89,10 +96,16 @@ def _index_by_person(labels: np.ndarray, cap: int | None = None, rng=None) -> di
 
 
 def _random_negatives(labels: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
-    a = rng.integers(0, len(labels), size=count * 2)
-    b = rng.integers(0, len(labels), size=count * 2)
-    keep = labels[a] != labels[b]
-    return np.stack([a[keep], b[keep]], axis=1)[:count]
+    """(count, 2) pairs of different people: two people uniformly, then one photo of each (so
+    much-photographed people are not most of the strangers either)."""
+    groups = list(_index_by_person(labels).values())
+    a = rng.integers(0, len(groups), size=count * 2)
+    b = rng.integers(0, len(groups), size=count * 2)
+    keep = a != b
+    a, b = a[keep][:count], b[keep][:count]
+    return np.array(
+        [[rng.choice(groups[i]), rng.choice(groups[j])] for i, j in zip(a, b, strict=True)]
+    )
 
 
 def _hard_negatives(x: np.ndarray, labels: np.ndarray, k: int = 20) -> np.ndarray:
@@ -115,7 +128,8 @@ def training_pairs(
     owners = rng.integers(0, len(groups), size=half)
     pos = np.array([rng.choice(groups[g], 2, replace=False) for g in owners])
     n_hard = int(half * config.hard_fraction)
-    anchors = rng.integers(0, len(labels), size=n_hard)
+    people = list(_index_by_person(labels).values())
+    anchors = np.array([rng.choice(people[p]) for p in rng.integers(0, len(people), n_hard)])
     hard_pairs = np.stack([anchors, hard[anchors, rng.integers(0, hard.shape[1], n_hard)]], 1)
     neg = np.concatenate([hard_pairs, _random_negatives(labels, half - n_hard, rng)])
     left = np.concatenate([pos[:, 0], neg[:, 0]])
