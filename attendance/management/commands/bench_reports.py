@@ -7,7 +7,9 @@ It (1) migrates the database and seeds a new course (its own code, so nothing is
 a child process, (2) starts gunicorn on 127.0.0.1 on a free port against that database with
 production settings, (3) sends ``--requests`` requests from ``--clients`` concurrent clients to
 the course matrix page and then to its API report, and prints a table of latencies. The target is
-a median under 300 ms for both. Numbers, not a test: run it again on your machine.
+a median under 300 ms for both. Numbers, not a test: run it again on your machine. The machine's
+load average and the CPU time per request of the server (gunicorn's workers) and of the clients
+are printed too: on a shared machine latency follows the neighbours, CPU per request does not.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import http.client
 import json
 import os
 import random
+import resource
 import socket
 import statistics
 import subprocess
@@ -217,7 +220,12 @@ class Command(BaseCommand):
         parser.add_argument("--sessions", type=int, default=60)
         parser.add_argument("--clients", type=int, default=20)
         parser.add_argument("--requests", type=int, default=400, help="Per target.")
-        parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes.")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=2 * (os.cpu_count() or 1) + 1,
+            help="gunicorn worker processes (default: 2 x CPUs + 1, as gunicorn advises).",
+        )
         parser.add_argument("--seed-only", action="store_true", help=argparse_hidden())
         parser.add_argument("--drop-run", help=argparse_hidden())
         parser.add_argument("--keep", action="store_true", help="Keep the seeded course.")
@@ -246,7 +254,7 @@ class Command(BaseCommand):
         port = _free_port()
         server = self._gunicorn(env, port, options["workers"])
         try:
-            results = self._run(port, info, options)
+            results = self._run(port, info, options, server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -328,7 +336,7 @@ class Command(BaseCommand):
         server.terminate()
         raise CommandError("gunicorn did not start within 60 s")
 
-    def _run(self, port: int, info: dict, options: dict) -> dict:
+    def _run(self, port: int, info: dict, options: dict, server_pid: int) -> dict:
         course = info["course"]
         targets = {
             "matrix page": (
@@ -345,9 +353,14 @@ class Command(BaseCommand):
             # Warm up every worker (imports, connections) before measuring.
             drive(port, path, headers, clients=options["workers"], requests=options["workers"] * 3)
             self.stdout.write(f"Driving {name}: {path}")
+            cpu_before, client_before = _workers_cpu_seconds(server_pid), _own_cpu_seconds()
             results[name] = drive(
                 port, path, headers, clients=options["clients"], requests=options["requests"]
             )
+            n = max(results[name]["n"], 1)
+            cpu = _workers_cpu_seconds(server_pid) - cpu_before
+            results[name]["cpu_ms"] = cpu * 1000 / n
+            results[name]["client_cpu_ms"] = (_own_cpu_seconds() - client_before) * 1000 / n
         return results
 
     def _report(self, url: str, info: dict, options: dict, results: dict) -> None:
@@ -359,13 +372,15 @@ class Command(BaseCommand):
             f"load average {os.getloadavg()[0]:.1f} at the end\n"
         )
         header = f"| {'target':<12} | {'requests':>8} | {'errors':>6} | {'median ms':>9} | "
-        header += f"{'p95 ms':>7} | {'max ms':>7} | {'req/s':>6} |"
+        header += f"{'p95 ms':>7} | {'max ms':>7} | {'req/s':>6} | {'server CPU ms/req':>17} | "
+        header += f"{'client CPU ms/req':>17} |"
         self.stdout.write(header)
         self.stdout.write("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
         for name, r in results.items():
             self.stdout.write(
                 f"| {name:<12} | {r['n']:>8} | {r['errors']:>6} | {r['median'] * 1000:>9.0f} | "
-                f"{r['p95'] * 1000:>7.0f} | {r['max'] * 1000:>7.0f} | {r['rps']:>6.1f} |"
+                f"{r['p95'] * 1000:>7.0f} | {r['max'] * 1000:>7.0f} | {r['rps']:>6.1f} | "
+                f"{r['cpu_ms']:>17.1f} | {r['client_cpu_ms']:>17.1f} |"
             )
             if r["errors"]:
                 self.stdout.write(self.style.WARNING(f"  first error: {r['first_error']}"))
@@ -376,6 +391,30 @@ class Command(BaseCommand):
         verdict = "over 300 ms median: " + ", ".join(slow) if slow else "both under 300 ms median"
         style = self.style.ERROR if slow else self.style.SUCCESS
         self.stdout.write(style(verdict))
+
+
+def _own_cpu_seconds() -> float:
+    """CPU seconds of this process (the load-generating clients), all threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _workers_cpu_seconds(master_pid: int) -> float:
+    """User + system CPU seconds used so far by gunicorn's worker processes (Linux /proc): the
+    server's cost per request, whatever else the machine is doing."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    try:
+        children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    total = 0
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def argparse_hidden() -> str:
