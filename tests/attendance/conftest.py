@@ -1,6 +1,6 @@
 """Fixtures for the face pipeline: LFW people, real embeddings, and a real Celery worker.
 
-``celery_worker`` starts ``celery -A config worker`` as a separate process on the real broker
+``session_worker`` starts ``celery -A config worker`` as a separate process on the real broker
 (CELERY_BROKER_URL, Redis db 15 in CI) and the pytest test database, once per test session, on a
 queue of its own so that other runs sharing the Redis never take its tasks. Tests that use it
 must be ``django_db(transaction=True)``: the worker only sees committed rows.
@@ -211,20 +211,29 @@ def route_tasks_to(queue: str) -> Callable[[], None]:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker) -> Iterator[Worker]:
-    """One real worker for the whole test session, on the test database and a private queue."""
+def session_worker(django_db_setup, django_db_blocker) -> Iterator[Worker]:
+    """One real worker process for the whole test session, on the test database and a queue of
+    its own (use ``celery_worker``, which also routes the test's tasks to that queue)."""
     lfw_or_skip()
     model_or_skip()
     if not settings.CELERY_BROKER_URL.startswith("redis://"):
         pytest.skip("the worker tests need CELERY_BROKER_URL=redis://... (see the Makefile)")
     queue = f"rollcall-test-{uuid.uuid4().hex[:8]}"
-    undo = route_tasks_to(queue)
     with django_db_blocker.unblock():
         worker = Worker(broker=settings.CELERY_BROKER_URL, queue=queue).start()
     try:
         yield worker
     finally:
         worker.stop()
+
+
+@pytest.fixture
+def celery_worker(session_worker) -> Iterator[Worker]:
+    """The shared worker, with this test's tasks sent to its queue (undone after the test)."""
+    undo = route_tasks_to(session_worker.queue)
+    try:
+        yield session_worker
+    finally:
         undo()
 
 
