@@ -253,3 +253,18 @@ def test_reembed_now_recomputes_an_old_version_photo_in_process(face_models, stu
     call_command("reembed_photos", "--now", stdout=io.StringIO())
     photo.refresh_from_db()
     assert (photo.status, photo.model_version) == ("ready", facerec.model_version())
+
+
+def test_an_admin_deletes_a_photo_and_its_file_goes_after_commit(
+    client, admin_user, alice, student, django_capture_on_commit_callbacks
+):
+    photo = add_photo(student, lfw_photo("Tony_Blair", 1))
+    storage, name = photo.image.storage, photo.image.name
+    client.force_login(alice)
+    assert client.post(reverse("attendance:photo_delete", args=[photo.pk])).status_code == 404
+    client.force_login(admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("attendance:photo_delete", args=[photo.pk]))
+    assert response.status_code == 302
+    assert not ReferencePhoto.objects.filter(pk=photo.pk).exists()
+    assert not storage.exists(name)
