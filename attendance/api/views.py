@@ -34,8 +34,12 @@ ERRORS = {
     401: OpenApiResponse(s.ErrorSerializer, description="No or bad credentials."),
     403: OpenApiResponse(s.ErrorSerializer, description="Not allowed for this user."),
     404: OpenApiResponse(s.ErrorSerializer, description="Not found, or not yours to see."),
+    409: OpenApiResponse(
+        s.ErrorSerializer, description="Not now (e.g. session_finalized, no_consent)."
+    ),
 }
 READ_ERRORS = {code: ERRORS[code] for code in (401, 404)}
+ACTION_ERRORS = {code: ERRORS[code] for code in (401, 404, 409)}
 LIST_ERRORS = {code: ERRORS[code] for code in (400, 401, 404)}
 
 
@@ -164,7 +168,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
 
     @extend_schema(
         request=None,
-        responses={200: s.SessionSerializer, **READ_ERRORS},
+        responses={200: s.SessionSerializer, **ACTION_ERRORS},
         description="Close the session: every enrolled student still unmarked becomes absent.",
     )
     @action(detail=True, methods=["post"])

@@ -16,10 +16,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.api.conftest import api_client
-from tests.attendance.conftest import (  # noqa: F401  (celery_worker is a fixture)
+from tests.attendance.conftest import (  # noqa: F401  (the worker fixtures of tests/attendance)
     celery_worker,
     class_photo_bytes,
     lfw_photo,
+    session_worker,
 )
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
