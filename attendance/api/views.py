@@ -220,7 +220,9 @@ class CaptureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
     parser_classes = [MultiPartParser, FormParser]
 
     def get_queryset(self):
-        return super().get_queryset().prefetch_related("faces").order_by("created_at", "pk")
+        return (
+            super().get_queryset().prefetch_related("faces__records").order_by("created_at", "pk")
+        )
 
     @extend_schema(
         request={"multipart/form-data": s.CaptureInput},

@@ -404,3 +404,19 @@ def test_the_course_report_shows_a_renamed_course_and_its_new_teachers(alice, bo
 
     course = client.get(url).json()["course"]
     assert (course["title"], sorted(course["teachers"])) == ("Advanced Biology", ["alice", "bob"])
+
+
+def test_listing_captures_takes_the_same_queries_for_one_or_many(
+    alice, session, django_assert_max_num_queries
+):
+    from attendance.services.captures import capture_create
+    from tests.api.conftest import jpeg_upload
+
+    for _ in range(3):
+        capture_create(session=session, image_file=jpeg_upload(), source="upload", by=alice)
+    client = api_client(alice)
+
+    with django_assert_max_num_queries(6):  # token, count, captures, faces, their records
+        response = client.get("/api/captures/")
+
+    assert response.json()["count"] == 3
