@@ -125,7 +125,8 @@ class Command(BaseCommand):
     def _compose(self, roster, rng: random.Random, faces: int, width: int, height: int):
         from facerec.synth import compose_class_photo
 
-        strangers_count = max(1, round(faces * rng.uniform(0.1, 0.3)))
+        wanted = max(1, round(faces * rng.uniform(0.1, 0.3)))
+        strangers_count = min(wanted, len(roster.strangers))
         present = rng.sample(
             sorted(roster.probes), min(faces - strangers_count, len(roster.probes))
         )
@@ -218,7 +219,7 @@ class Command(BaseCommand):
 
     # --- end to end -----------------------------------------------------------------------------
 
-    def _end_to_end(self, roster, gallery, runs: int, seed: int) -> list[tuple[float, float, int]]:
+    def _end_to_end(self, roster, gallery, runs: int, seed: int) -> list[tuple]:
         """(upload seconds, processing seconds, faces) of 30-face 1920x1080 captures, through the
         services with the database, rolled back afterwards (no task is sent: nothing commits)."""
         rng = random.Random(seed + 1000)
@@ -228,7 +229,7 @@ class Command(BaseCommand):
             results.append(self._one_capture(photo, roster, gallery))
         return results
 
-    def _one_capture(self, photo, roster, gallery) -> tuple[float, float, int]:
+    def _one_capture(self, photo, roster, gallery) -> tuple[float, float, int, dict]:
         from attendance.models import Capture, ReferencePhoto, embedding_to_bytes
         from attendance.services import captures as capture_services
         from attendance.services import courses as course_services
@@ -277,12 +278,12 @@ class Command(BaseCommand):
             processed = time.perf_counter() - start
             capture = Capture.objects.get(pk=capture.pk)
             files = [capture.image] + [f.crop for f in capture.faces.all()]
-            faces = capture.faces.count()
+            faces, stages = capture.faces.count(), capture.timings
             transaction.set_rollback(True)
         for field_file in files:
             if field_file:
                 field_file.storage.delete(field_file.name)
-        return uploaded, processed, faces
+        return uploaded, processed, faces, stages
 
     # --- report ---------------------------------------------------------------------------------
 
@@ -291,7 +292,7 @@ class Command(BaseCommand):
         recall = ratio(t.enrolled_marked, t.enrolled_shown)
         rejection = ratio(t.strangers_detected - t.strangers_marked, t.strangers_detected)
         seconds = sorted(t.seconds)
-        e2e_total = [u + p for u, p, _ in e2e]
+        e2e_total = [u + p for u, p, _, _ in e2e]
         rows = [
             ("photos", f"{len(t.seconds)} ({opts['photos']} asked), {t.faces} faces detected"),
             ("present marks: precision", f"{precision:.2%} ({t.correct_marks}/{t.auto_marks})"),
@@ -310,12 +311,15 @@ class Command(BaseCommand):
         for stage in ("decode", "detect", "align", "embed", "match"):
             if stage in t.stages:
                 rows.append((f"  stage {stage}", f"mean {statistics.mean(t.stages[stage]):.3f} s"))
-        for i, (uploaded, processed, faces) in enumerate(e2e, 1):
+        for i, (uploaded, processed, faces, stages) in enumerate(e2e, 1):
             rows.append(
                 (f"30-face 1920x1080 end to end #{i}",
                  f"{uploaded + processed:.2f} s (upload check {uploaded:.2f} s + task "
                  f"{processed:.2f} s, {faces} faces, DB writes included)")
             )  # fmt: skip
+            parts = ("read", "decode", "detect", "align", "embed", "match", "save")
+            detail = ", ".join(f"{k} {stages[k]:.2f}" for k in parts if k in stages)
+            rows.append(("  task stages (s)", detail))
         width = max(len(name) for name, _ in rows)
         self.stdout.write("")
         for name, value in rows:
