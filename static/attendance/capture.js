@@ -86,6 +86,7 @@
     const body = await response.json().catch(() => ({}));
     const errors = (body.errors || []).map((e) => (e.file ? e.file + ": " : "") + e.message);
     if (body.error) errors.push(body.error.message);
+    if (!response.ok && !errors.length) errors.push("The upload failed (HTTP " + response.status + ").");
     if (body.message) say(body.message + (errors.length ? " " + errors.join(" ") : ""), !!errors.length);
     else if (errors.length) say(errors.join(" "), true);
     if (body.captures && body.captures.length) await refresh();
