@@ -370,7 +370,6 @@ def test_an_unexpected_crash_marks_the_capture_failed_instead_of_processing_fore
     session, monkeypatch
 ):
     import facerec
-
     from tests.attendance.conftest import model_or_skip
 
     model_or_skip()

@@ -17,7 +17,13 @@ from attendance.models import ReferencePhoto, embedding_to_bytes
 from attendance.selectors.captures import session_gallery
 from attendance.services import photos as photo_services
 from attendance.services import students as student_services
-from tests.attendance.conftest import add_photo, lfw_or_skip, lfw_photo, make_classroom
+from tests.attendance.conftest import (
+    add_photo,
+    lfw_or_skip,
+    lfw_photo,
+    make_classroom,
+    model_or_skip,
+)
 from tests.conftest import jpeg_bytes
 
 pytestmark = pytest.mark.django_db
@@ -210,6 +216,7 @@ def test_matching_uses_only_photos_of_the_current_model_version(admin_user, alic
     import facerec
 
     lfw_or_skip()
+    model_or_skip()
     room = make_classroom(admin_user, alice, ["Tony_Blair", "Colin_Powell"], photos=(1,))
     current, old = ReferencePhoto.objects.order_by("pk")
     ReferencePhoto.objects.filter(pk=current.pk).update(
@@ -231,6 +238,7 @@ def test_reembed_command_enqueues_every_photo_of_another_model_version(
     from attendance import tasks
 
     lfw_or_skip()
+    model_or_skip()
     make_classroom(admin_user, alice, ["Tony_Blair", "Colin_Powell"], photos=(1,))
     first, second = ReferencePhoto.objects.order_by("pk")
     ReferencePhoto.objects.filter(pk=first.pk).update(status="ready", model_version="old-model")
