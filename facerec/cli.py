@@ -46,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, default=None, help="model folder (default: shipped)")
     train.add_argument("--epochs", type=int, default=None)
     train.add_argument("--force", action="store_true", help="write even if not better")
+    train.add_argument(
+        "--flip",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="average each face with its mirror image (default: as the current model)",
+    )
     train.set_defaults(run=cmd_train)
 
     bench = sub.add_parser("bench", help="print the accuracy and speed table")
@@ -141,7 +147,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from facerec.trainer import train_and_save
 
-    return train_and_save(args.data, args.out, epochs=args.epochs, force=args.force)
+    return train_and_save(args.data, args.out, epochs=args.epochs, force=args.force, flip=args.flip)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -18,14 +18,21 @@ FAR_REVIEW = 1e-2  # review band up to 1%: a person checks these
 
 
 def train_and_save(
-    data: Path, out: Path | None, *, epochs: int | None = None, force: bool = False, log=sys.stderr
+    data: Path,
+    out: Path | None,
+    *,
+    epochs: int | None = None,
+    force: bool = False,
+    flip: bool | None = None,
+    log=sys.stderr,
 ) -> int:
     """Train on a folder-per-person dataset; write the head only if it beats the backbone and
     the current model on held-out people (or with force). Returns a process exit code."""
     from facerec import lfwcache
     from facerec.alignment import DEFAULT_METHOD
 
-    flip = bool(metadata().get("flip", False)) if _has_current() else True
+    if flip is None:
+        flip = bool(metadata().get("flip", False)) if _has_current() else True
     x = lfwcache.embeddings(data, DEFAULT_METHOD, flip=False, log=log)
     if flip:
         x = _normalize(x + lfwcache.embeddings(data, DEFAULT_METHOD, flip=True, log=log))
@@ -91,9 +98,9 @@ def _metadata(head, scores, data, labels, val, det, config, flip, history) -> di
         "review_threshold": round(max(scores["threshold_far_1%"], scores["threshold_far_0.1%"]), 4),
         "review_rule": f"false-accept rate <= {FAR_REVIEW:.0%} on the same pairs",
         "trained_on": (
-            f"{Path(data).name}: {len(set(labels[~val]))} people / {int((~val).sum())} images for "
-            f"training, {len(set(labels[val]))} held-out people / {int(val.sum())} images for "
-            "validation"
+            f"{Path(data).name} (every person in the folder): {len(set(labels[~val]))} people / "
+            f"{int((~val).sum())} images for training, {len(set(labels[val]))} held-out people / "
+            f"{int(val.sum())} images for validation"
         ),
         "detector_misses": int((~det["found"]).sum()),
         "metrics": {
@@ -103,7 +110,12 @@ def _metadata(head, scores, data, labels, val, det, config, flip, history) -> di
             "backbone_validation_accuracy": None,
         },
         "training": {
-            "loss": f"contrastive, margin {config.margin}",
+            "loss": (
+                f"contrastive, margin {config.margin} (different people), "
+                f"{config.positive_margin} (same person)"
+            ),
+            "learning_rate": config.learning_rate,
+            "l2": config.l2,
             "hidden": list(config.hidden),
             "epochs_run": len(history),
             "pairs_per_epoch": config.pairs_per_epoch,
