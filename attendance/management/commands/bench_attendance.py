@@ -93,9 +93,11 @@ class Command(BaseCommand):
             lfw, enrolled=opts["enrolled"], strangers=opts["strangers"], seed=opts["seed"]
         )
         gallery, rejected = self._enroll(roster)
+        reasons = ", ".join(f"{n} {code}" for code, n in sorted(rejected.items())) or "none"
         self.stdout.write(
             f"roster: {len(roster.enrolled)} people, {len(gallery.labels)} reference photos "
-            f"embedded, {rejected} rejected by the reference checks"
+            f"embedded ({gallery.student_count} people); rejected and replaced by the person's "
+            f"next photo: {reasons}"
         )
         tally = self._photos(roster, gallery, opts["photos"], opts["seed"])
         e2e = self._end_to_end(roster, gallery, opts["e2e_runs"], opts["seed"])
@@ -104,19 +106,29 @@ class Command(BaseCommand):
     # --- enrollment -----------------------------------------------------------------------------
 
     def _enroll(self, roster):
+        """Two accepted reference photos per person. A rejected photo is replaced by the
+        person's next one, as an admin acting on the rejection reason would; the photos used
+        are removed from the ones class photos draw from (at least one is always left)."""
         import facerec
         from attendance.selectors.captures import Gallery
 
-        vectors, labels, rejected = [], [], 0
-        for person, paths in roster.enrolled.items():
-            for path in paths:
+        vectors, labels, rejected = [], [], {}
+        for person in list(roster.enrolled):
+            candidates = roster.enrolled[person] + roster.probes[person]
+            accepted, tried = [], 0
+            for path in candidates[:-1]:
+                if len(accepted) == len(roster.enrolled[person]):
+                    break
+                tried += 1
                 try:
                     analyzed = facerec.embed_reference_photo(facerec.load_image(path))
-                except facerec.FaceRecError:
-                    rejected += 1
+                except facerec.FaceRecError as error:
+                    rejected[error.code] = rejected.get(error.code, 0) + 1
                     continue
+                accepted.append(path)
                 vectors.append(analyzed.embedding)
                 labels.append(person)
+            roster.probes[person] = candidates[tried:]
         gallery = Gallery(np.stack(vectors), labels, facerec.model_version())
         return gallery, rejected
 
@@ -298,6 +310,8 @@ class Command(BaseCommand):
             ("present marks: precision", f"{precision:.2%} ({t.correct_marks}/{t.auto_marks})"),
             ("present marks: recall", f"{recall:.2%} ({t.enrolled_marked}/{t.enrolled_shown})"),
             ("  enrolled sent to review", f"{t.enrolled_review} (right person suggested)"),
+            ("  recall counting confirmed reviews",
+             f"{ratio(t.enrolled_marked + t.enrolled_review, t.enrolled_shown):.2%}"),
             ("  enrolled faces not detected", f"{t.enrolled_missed_detection}"),
             ("strangers never marked present", f"{rejection:.2%} "
              f"({t.strangers_detected - t.strangers_marked}/{t.strangers_detected} detected)"),
