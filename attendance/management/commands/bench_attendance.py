@@ -68,6 +68,28 @@ class Command(BaseCommand):
         parser.add_argument(
             "--datasets", type=Path, default=None, help="Folder holding lfw/ (default: settings)."
         )
+        parser.add_argument(
+            "--threshold",
+            type=float,
+            default=None,
+            help="Try another accept distance (as ROLLCALL_MATCH_THRESHOLD would set it).",
+        )
+        parser.add_argument("--review-threshold", type=float, default=None)
+
+    def execute(self, *args, **options):
+        # Thresholds given here apply for this run only, exactly as the settings would.
+        overrides = {
+            name: options.get(key)
+            for name, key in (
+                ("ROLLCALL_MATCH_THRESHOLD", "threshold"),
+                ("ROLLCALL_REVIEW_THRESHOLD", "review_threshold"),
+            )
+            if options.get(key) is not None
+        }
+        from django.test.utils import override_settings
+
+        with override_settings(**overrides):
+            return super().execute(*args, **options)
 
     def handle(self, *args, **opts) -> None:
         import facerec
