@@ -52,7 +52,7 @@ class LfwData:
         else:
             self.files = lfwcache.list_images(self.root)
         self.log = log
-        self.det = lfwcache.detections(self.root, None if not quick else self.files, log=log)
+        self.det = lfwcache.detections_for(self.root, self.files if quick else None, log)
         self.index = {str(f): i for i, f in enumerate(self.det["files"])}
         self.left = np.array([self.index[p.left] for p in pairs])
         self.right = np.array([self.index[p.right] for p in pairs])

