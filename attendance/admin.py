@@ -37,11 +37,31 @@ class CourseAdmin(admin.ModelAdmin):
     inlines = [EnrollmentInline]
 
 
-class ReferencePhotoInline(admin.TabularInline):
+def _file_link(url_name: str, *args: object, label: str = "open") -> str:
+    # Biometric files have no public URL; link to the permission-checked view instead.
+    return format_html('<a href="{}">{}</a>', reverse(f"attendance:{url_name}", args=args), label)
+
+
+class PhotoUploadsInTheApp:
+    """Photos are added in the app (student page, bulk import), whose service checks consent and
+    sends the photo to be embedded; an admin form would skip both, so it only shows them."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReferencePhotoInline(PhotoUploadsInTheApp, admin.TabularInline):
     model = ReferencePhoto
     extra = 0
-    fields = ["image", "status", "rejection_reason", "model_version", "crop_preview"]
-    readonly_fields = ["status", "rejection_reason", "model_version", "crop_preview"]
+    fields = ["photo", "status", "rejection_reason", "model_version", "crop_preview"]
+    readonly_fields = fields
+
+    @admin.display(description="Photo")
+    def photo(self, photo: ReferencePhoto) -> str:
+        return _file_link("reference_photo_file", photo.pk, "image")
 
     @admin.display(description="Face used")
     def crop_preview(self, photo: ReferencePhoto) -> str:
@@ -76,20 +96,25 @@ class EnrollmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReferencePhoto)
-class ReferencePhotoAdmin(admin.ModelAdmin):
+class ReferencePhotoAdmin(PhotoUploadsInTheApp, admin.ModelAdmin):
     list_display = ["id", "student", "status", "rejection_reason", "model_version", "created_at"]
     list_filter = ["status", "model_version"]
     search_fields = ["student__full_name", "student__student_number"]
-    exclude = ["embedding"]
-    readonly_fields = [
+    fields = [
+        "student",
+        "photo",
         "status",
         "rejection_code",
         "rejection_reason",
         "face_box",
-        "face_crop",
         "model_version",
         "processed_at",
     ]
+    readonly_fields = fields
+
+    @admin.display(description="Photo")
+    def photo(self, photo: ReferencePhoto) -> str:
+        return _file_link("reference_photo_file", photo.pk, "image")
 
 
 @admin.register(ClassSession)
@@ -106,13 +131,38 @@ class DetectedFaceInline(admin.TabularInline):
     readonly_fields = ["index", "box", "detector_score", "student", "distance", "decision"]
     fields = readonly_fields
 
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
 
 @admin.register(Capture)
 class CaptureAdmin(admin.ModelAdmin):
     list_display = ["id", "session", "source", "state", "taken_by", "created_at"]
     list_filter = ["state", "source"]
-    readonly_fields = ["timings", "failure_code", "failure_reason", "model_version"]
+    fields = [
+        "session",
+        "photo",
+        "source",
+        "taken_by",
+        "state",
+        "failure_code",
+        "failure_reason",
+        "width",
+        "height",
+        "model_version",
+        "timings",
+        "started_at",
+        "finished_at",
+    ]
+    readonly_fields = fields
     inlines = [DetectedFaceInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # captures come from the session page or the API, which enqueue them
+
+    @admin.display(description="Photo")
+    def photo(self, capture: Capture) -> str:
+        return _file_link("capture_file", capture.pk)
 
 
 class AttendanceChangeInline(admin.TabularInline):

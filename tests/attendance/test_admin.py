@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 from django.contrib import admin
+from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from attendance.models import AttendanceRecord, Student
+from attendance.models import AttendanceRecord, Capture, ReferencePhoto, Student
 from attendance.services import records as record_services
+from tests.conftest import jpeg_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +71,35 @@ def test_teachers_cannot_open_the_admin(client, alice):
     response = client.get(reverse("admin:index"))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_pages_with_photos_link_to_the_permission_checked_files(
+    client, admin_user, student, session
+):
+    photo = ReferencePhoto(student=student, status="ready")
+    photo.image.save("ada.jpg", ContentFile(jpeg_bytes()), save=False)
+    photo.save()
+    capture = Capture(session=session, state="done")
+    capture.image.save("class.jpg", ContentFile(jpeg_bytes()), save=False)
+    capture.save()
+    client.force_login(admin_user)
+    pages = {
+        reverse("admin:attendance_student_change", args=[student.pk]): reverse(
+            "attendance:reference_photo_file", args=[photo.pk, "image"]
+        ),
+        reverse("admin:attendance_referencephoto_change", args=[photo.pk]): reverse(
+            "attendance:reference_photo_file", args=[photo.pk, "image"]
+        ),
+        reverse("admin:attendance_capture_change", args=[capture.pk]): reverse(
+            "attendance:capture_file", args=[capture.pk]
+        ),
+    }
+    for page, file_url in pages.items():
+        response = client.get(page)
+        assert response.status_code == 200, page
+        assert file_url in response.content.decode()
+
+
+def test_photos_cannot_be_added_in_the_admin_around_the_consent_check(client, admin_user):
+    client.force_login(admin_user)
+    assert client.get(reverse("admin:attendance_referencephoto_add")).status_code == 403
