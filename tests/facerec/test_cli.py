@@ -41,7 +41,10 @@ def test_verify_says_two_people_are_different(datasets, capsys):
 
 
 def test_embed_writes_every_face_or_only_the_central_one(datasets, tmp_path):
-    photos = [str(datasets / "group_photos" / "friends_multiface.jpg"), lfw(datasets, "Afton_Smith", 1)]
+    photos = [
+        str(datasets / "group_photos" / "friends_multiface.jpg"),
+        lfw(datasets, "Afton_Smith", 1),
+    ]
 
     main(["embed", *photos, "--out", str(tmp_path / "all.npz")])
     main(["embed", *photos, "--central-only", "--out", str(tmp_path / "central.npz")])

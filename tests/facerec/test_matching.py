@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from facerec import face_distance, match_faces
+from facerec.matching import match_margin
 
 THRESHOLD, REVIEW = 0.6, 0.8
 
@@ -51,7 +52,8 @@ def test_the_optimal_assignment_beats_greedy_when_two_faces_want_the_same_studen
     )
 
     assert [m.label for m in matches] == ["bob", "alice"]
-    assert [m.decision for m in matches] == ["auto", "auto"]
+    # Face 0 looks more like alice than like bob, so bob is a suggestion a person must confirm.
+    assert [m.decision for m in matches] == ["review", "auto"]
     assert matches[0].distance == pytest.approx(chord(30), abs=1e-5)
     assert matches[0].candidates[0] == ("alice", pytest.approx(chord(20), abs=1e-5))
 
@@ -69,6 +71,49 @@ def test_a_stranger_is_unknown_even_when_a_student_is_free():
     assert [label for label, _ in matches[1].candidates] == ["bob", "alice"]
 
 
+def test_a_clear_match_is_automatic():
+    gallery = np.stack([unit(0), unit(90)])
+
+    (match,) = match_faces(
+        unit(10)[None], gallery, ["alice", "bob"], threshold=THRESHOLD, review_threshold=REVIEW
+    )
+
+    assert (match.label, match.decision) == ("alice", "auto")
+    assert match.distance == pytest.approx(chord(10), abs=1e-5)
+
+
+def test_a_stranger_between_two_students_needs_review_not_a_mark():
+    # Within the accept threshold of both alice (20 degrees) and bob (22 degrees): the face is as
+    # much bob as alice, so neither may be marked present without a person looking.
+    gallery = np.stack([unit(0), unit(42)])
+
+    (match,) = match_faces(
+        unit(20)[None], gallery, ["alice", "bob"], threshold=THRESHOLD, review_threshold=REVIEW
+    )
+
+    assert chord(22) - chord(20) < match_margin()
+    assert (match.label, match.decision) == ("alice", "review")
+    assert [label for label, _ in match.candidates] == ["alice", "bob"]
+
+
+def test_the_runner_up_must_be_the_margin_farther_for_an_automatic_match():
+    margin = match_margin()
+    alice_at = chord(20)
+    # bob's angle from the probe whose chord is alice's distance plus 0.9 and 1.1 margins
+    near, far = (float(np.rad2deg(2 * np.arcsin((alice_at + k * margin) / 2))) for k in (0.9, 1.1))
+    assert margin > 0
+
+    def decision_with_bob_at(degrees: float) -> str:
+        gallery = np.stack([unit(0), unit(20 + degrees)])
+        (match,) = match_faces(
+            unit(20)[None], gallery, ["alice", "bob"], threshold=THRESHOLD, review_threshold=REVIEW
+        )
+        return match.decision
+
+    assert decision_with_bob_at(near) == "review"
+    assert decision_with_bob_at(far) == "auto"
+
+
 def test_a_distance_between_the_thresholds_needs_review():
     distance_for_45_degrees = chord(45)  # 0.765: above 0.6, below 0.8
     assert THRESHOLD < distance_for_45_degrees < REVIEW
@@ -80,17 +125,34 @@ def test_a_distance_between_the_thresholds_needs_review():
     assert (match.label, match.decision) == ("alice", "review")
 
 
-def test_a_student_with_several_reference_photos_is_matched_by_the_closest_one():
-    gallery = np.stack([unit(100), unit(5), unit(170)])
-    labels = ["alice", "alice", "bob"]
+def test_a_student_is_as_far_as_the_mean_of_their_two_closest_reference_photos():
+    # alice has three reference photos, 5, 15 and 120 degrees from the face; the third is ignored.
+    gallery = np.stack([unit(120), unit(5), unit(-15), unit(60)])
+    labels = ["alice", "alice", "alice", "bob"]
 
     (match,) = match_faces(
         unit(0)[None], gallery, labels, threshold=THRESHOLD, review_threshold=REVIEW
     )
 
     assert match.label == "alice"
-    assert match.distance == pytest.approx(chord(5), abs=1e-5)
-    assert [label for label, _ in match.candidates] == ["alice", "bob"]
+    assert match.distance == pytest.approx((chord(5) + chord(15)) / 2, abs=1e-5)
+    assert match.candidates == [
+        ("alice", pytest.approx(match.distance)),
+        ("bob", pytest.approx(chord(60), abs=1e-5)),
+    ]
+
+
+def test_a_stranger_like_one_reference_photo_of_a_student_is_not_marked():
+    # The face is 10 degrees from one of alice's photos but 70 from her other one.
+    gallery = np.stack([unit(10), unit(-70), unit(180)])
+    labels = ["alice", "alice", "bob"]
+
+    (match,) = match_faces(
+        unit(0)[None], gallery, labels, threshold=THRESHOLD, review_threshold=REVIEW
+    )
+
+    assert chord(10) < THRESHOLD < (chord(10) + chord(70)) / 2 <= REVIEW
+    assert (match.label, match.decision) == ("alice", "review")
 
 
 def test_two_faces_of_the_same_student_give_that_student_only_once():
