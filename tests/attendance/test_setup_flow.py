@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
-from django.urls import reverse
+import io
 
-from attendance.models import ClassSession, Course, Enrollment, Student
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from attendance.models import (
+    AttendanceChange,
+    AttendanceRecord,
+    ClassSession,
+    Course,
+    Enrollment,
+    Student,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +108,17 @@ def test_finalizing_from_the_page_marks_the_unmarked_absent(client, alice, sessi
     session.refresh_from_db()
     assert session.state == "finalized"
     assert session.records.get(student=student).status == "absent"
+
+
+def test_the_demo_has_a_marked_history_and_a_rerun_adds_nothing(settings, tmp_path):
+    settings.ROLLCALL_DATASETS_DIR = tmp_path  # no LFW here: only the marks are under test
+    call_command("seed_demo", stdout=io.StringIO())
+    course = Course.objects.get(code="DEMO101")
+    past = course.sessions.filter(date__lt=timezone.localdate())
+    assert past.count() == 3
+    assert all(session.state == "finalized" for session in past)
+    assert AttendanceRecord.objects.filter(session__in=past).count() == 3 * 8
+    changes = AttendanceChange.objects.count()
+
+    call_command("seed_demo", stdout=io.StringIO())
+    assert AttendanceChange.objects.count() == changes

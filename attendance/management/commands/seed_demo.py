@@ -17,9 +17,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from attendance.errors import DomainError
-from attendance.models import Course, Student
+from attendance.models import AttendanceRecord, ClassSession, Course, Student
+from attendance.selectors.sessions import roster_students
 from attendance.services import courses as course_services
 from attendance.services import photos as photo_services
+from attendance.services import records as record_services
 from attendance.services import students as student_services
 
 DEMO_ADMIN = ("admin", "rollcall-admin")
@@ -77,7 +79,10 @@ class Command(BaseCommand):
             end_time=time(10, 30),
             room="A1",
         )
+        history = self._past_attendance(course, teacher, today)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        if history:
+            self.stdout.write(f"  {history} past session(s) given marks, so the reports have data.")
         if lfw.is_dir():
             self.stdout.write(
                 f"  {added} reference photo(s) added from {lfw} and queued for embedding "
@@ -93,6 +98,26 @@ class Command(BaseCommand):
             )
         self.stdout.write(f"  admin login:   {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}")
         self.stdout.write(f"  teacher login: {DEMO_TEACHER[0]} / {DEMO_TEACHER[1]}")
+
+    def _past_attendance(self, course: Course, teacher, today) -> int:
+        """Mark and finalize the sessions before today, as a teacher would have, through the same
+        audited services. A fixed pattern (not random) keeps reruns and screenshots identical."""
+        pattern = ["present"] * 7 + ["late", "absent", "present", "excused", "present"]
+        held = list(
+            course.sessions.filter(date__lt=today, state=ClassSession.State.OPEN).order_by("date")
+        )
+        for n, session in enumerate(held):
+            for m, student in enumerate(roster_students(session=session)):
+                record_services.attendance_mark(
+                    session=session,
+                    student=student,
+                    status=pattern[(3 * n + 5 * m) % len(pattern)],
+                    source=AttendanceRecord.Source.MANUAL,
+                    by=teacher,
+                    reason="Demo history.",
+                )
+            record_services.session_finalize(session=session, by=teacher)
+        return len(held)
 
     def _add_photos(self, student: Student, lfw, admin) -> int:
         """Two reference photos per student, once (a rerun adds nothing)."""
