@@ -16,12 +16,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.api.conftest import api_client
-from tests.attendance.conftest import (  # noqa: F401  (the worker fixtures of tests/attendance)
-    celery_worker,
-    class_photo_bytes,
-    lfw_photo,
-    session_worker,
-)
+from tests.support.faces import class_photo_bytes, lfw_photo
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from attendance.models import Capture, ReferencePhoto
 from attendance.services import photos as photo_services
-from tests.attendance.conftest import (
+from tests.support.faces import (
     CLASS,
     STRANGER,
     lfw_photo,

@@ -17,9 +17,9 @@ from attendance.models import (
 from attendance.services import captures as capture_services
 from attendance.services import photos as photo_services
 from attendance.services import records as record_services
-from tests.attendance.conftest import CLASS, STRANGER, class_photo_bytes, make_classroom
 from tests.attendance.test_photos import bad_image
 from tests.conftest import jpeg_bytes
+from tests.support.faces import CLASS, STRANGER, class_photo_bytes, make_classroom
 
 pytestmark = pytest.mark.django_db
 
@@ -370,7 +370,7 @@ def test_an_unexpected_crash_marks_the_capture_failed_instead_of_processing_fore
     session, monkeypatch
 ):
     import facerec
-    from tests.attendance.conftest import model_or_skip
+    from tests.support.faces import model_or_skip
 
     model_or_skip()
     capture = capture_services.capture_create(

@@ -22,7 +22,7 @@ from attendance.models import AttendanceChange, AttendanceRecord, Capture, Refer
 from attendance.services import captures as capture_services
 from attendance.services import photos as photo_services
 from facerec.datasets import people_images
-from tests.attendance.conftest import (
+from tests.support.faces import (
     CLASS,
     LFW,
     Worker,

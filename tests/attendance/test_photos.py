@@ -17,14 +17,14 @@ from attendance.models import ReferencePhoto, embedding_to_bytes
 from attendance.selectors.captures import session_gallery
 from attendance.services import photos as photo_services
 from attendance.services import students as student_services
-from tests.attendance.conftest import (
+from tests.conftest import jpeg_bytes
+from tests.support.faces import (
     add_photo,
     lfw_or_skip,
     lfw_photo,
     make_classroom,
     model_or_skip,
 )
-from tests.conftest import jpeg_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,8 @@ from django.utils import timezone
 from attendance import tasks
 from attendance.models import Capture, ReferencePhoto, Student
 from attendance.services import captures as capture_services
-from tests.attendance.conftest import lfw_or_skip, model_or_skip
 from tests.conftest import jpeg_bytes
+from tests.support.faces import lfw_or_skip, model_or_skip
 
 pytestmark = pytest.mark.django_db
 

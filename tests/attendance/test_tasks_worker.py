@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from attendance.models import AttendanceRecord, Capture, ReferencePhoto
-from tests.attendance.conftest import (
+from tests.support.faces import (
     CLASS,
     STRANGER,
     class_photo_bytes,
