@@ -137,6 +137,36 @@ def test_a_group_photo_is_refused_as_a_reference(group_photo):
     )
 
 
+def test_a_portrait_with_a_smaller_person_behind_gives_the_main_face(lfw_photo):
+    # Carlos_Menem_0003: a 103 px face in the centre, a 70 px one at the side behind him.
+    image = lfw_photo("Carlos_Menem", 3)
+    assert len(detect_faces(image)) == 2
+
+    reference = embed_reference_photo(image)
+
+    cx, cy = reference.face.center
+    assert reference.face.size > 90
+    assert abs(cx - 125) < 30 and abs(cy - 125) < 30
+
+
+def test_two_people_equally_in_view_are_refused_as_a_reference(lfw_photo):
+    side_by_side = np.hstack([lfw_photo("Abel_Pacheco", 1), lfw_photo("Amber_Tamblyn", 1)])
+
+    with pytest.raises(FaceRecError) as error:
+        embed_reference_photo(side_by_side)
+
+    assert error.value.code == "several_faces"
+    assert error.value.message.startswith("Two faces were found")
+
+
+def test_a_soft_low_contrast_photo_is_still_a_reference(lfw_photo):
+    # Sharpness 18 (the old gate refused it below 25; a sigma-2 blur scores ~8): soft, but
+    # recognisable.
+    reference = embed_reference_photo(lfw_photo("David_Dewhurst", 1))
+
+    assert reference.face.size > 80
+
+
 def test_a_photo_without_a_face_is_refused_as_a_reference(group_photo):
     with pytest.raises(FaceRecError) as error:
         embed_reference_photo(group_photo("no_faces_dogs.jpg"))

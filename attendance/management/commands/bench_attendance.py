@@ -8,6 +8,13 @@ with the database writes, inside a transaction that is rolled back).
 
     python manage.py bench_attendance                  # defaults: 20 photos, 60 enrolled
     python manage.py bench_attendance --photos 50 --seed 2
+
+Targets (issue #4): precision of automatic present marks >= 99.5%, recall >= 98%. Recall is
+printed twice: marks made automatically, and after the teacher confirms the "review" faces whose
+suggestion is the right student. The match rule's margin and the accept threshold were calibrated
+on ``--seed 2`` to ``--seed 5``, each with ``--exclude-roster-of 1``, so the default run (seed 1)
+measures people the calibration never saw (all of them are LFW people the
+shipped head was trained on, as every LFW person is).
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from django.db import transaction
 
 SIZES = [(1920, 1080), (1280, 720), (2560, 1440), (1600, 1200), (1024, 768)]
 TARGETS = {"precision": 0.995, "recall": 0.98, "e2e_seconds": 4.0}
+# Recall targets are checked twice: marks made automatically, and marks after the teacher confirms
+# the "review" suggestions that name the right student (the review band is part of the product).
 
 
 @dataclass
@@ -44,6 +53,7 @@ class Tally:
     strangers_marked: int = 0
     other_faces: int = 0
     other_faces_marked: int = 0
+    reviews: int = 0
     faces: int = 0
     seconds: list[float] = field(default_factory=list)
     per_face: list[float] = field(default_factory=list)
@@ -64,6 +74,14 @@ class Command(BaseCommand):
             "--strangers", type=int, default=120, help="Pool of non-enrolled people."
         )
         parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument(
+            "--exclude-roster-of",
+            type=int,
+            default=None,
+            metavar="SEED",
+            help="Leave out every person (enrolled or stranger) of the roster of SEED: "
+            "calibration runs (seeds 2, 3) exclude the evaluation roster (seed 1).",
+        )
         parser.add_argument("--e2e-runs", type=int, default=3, help="30-face end-to-end runs.")
         parser.add_argument(
             "--datasets", type=Path, default=None, help="Folder holding lfw/ (default: settings)."
@@ -101,25 +119,42 @@ class Command(BaseCommand):
                 f"LFW not found at {lfw}. Point --datasets (or ROLLCALL_DATASETS) at a folder "
                 "holding lfw/ (see ../shared/datasets/MANIFEST.md)."
             )
+        from facerec.matching import match_margin
+
         info = facerec.model_info()
         self.stdout.write(
-            f"model {info.version}: accept <= {info.threshold:.3f}, review <= "
-            f"{info.review_threshold:.3f} (overrides: {settings.ROLLCALL_MATCH_THRESHOLD}, "
+            f"model {info.version}: accept <= {info.threshold:.3f} with the runner-up student "
+            f">= {match_margin():.3f} farther, review <= {info.review_threshold:.3f} "
+            f"(overrides: {settings.ROLLCALL_MATCH_THRESHOLD}, "
             f"{settings.ROLLCALL_REVIEW_THRESHOLD})"
         )
         start = time.perf_counter()
         facerec.analyze_photo(facerec.load_image(next(iter(sorted(lfw.glob("*/*_0001.jpg"))))))
         self.stdout.write(f"models loaded in {time.perf_counter() - start:.1f} s (not counted)")
 
+        exclude: set[str] = set()
+        if opts["exclude_roster_of"] is not None:
+            other = build_roster(
+                lfw,
+                enrolled=opts["enrolled"],
+                strangers=opts["strangers"],
+                seed=opts["exclude_roster_of"],
+            )
+            exclude = set(other.enrolled) | set(other.strangers)
         roster = build_roster(
-            lfw, enrolled=opts["enrolled"], strangers=opts["strangers"], seed=opts["seed"]
+            lfw,
+            enrolled=opts["enrolled"],
+            strangers=opts["strangers"],
+            seed=opts["seed"],
+            exclude=exclude,
         )
         gallery, rejected = self._enroll(roster)
         reasons = ", ".join(f"{n} {code}" for code, n in sorted(rejected.items())) or "none"
+        tried = len(gallery.labels) + sum(rejected.values())
         self.stdout.write(
             f"roster: {len(roster.enrolled)} people, {len(gallery.labels)} reference photos "
-            f"embedded ({gallery.student_count} people); rejected and replaced by the person's "
-            f"next photo: {reasons}"
+            f"embedded ({gallery.student_count} people); {sum(rejected.values())} of {tried} "
+            f"tried were rejected and replaced by the person's next photo: {reasons}"
         )
         tally = self._photos(roster, gallery, opts["photos"], opts["seed"])
         e2e = self._end_to_end(roster, gallery, opts["e2e_runs"], opts["seed"])
@@ -235,6 +270,7 @@ class Command(BaseCommand):
                     tally.strangers_unknown += match.decision == "unknown"
                     tally.strangers_marked += match.decision == "auto"
         for f_index, match in by_face.items():
+            tally.reviews += match.decision == "review"
             t_index = tile_of.get(f_index)
             is_main = t_index is not None and main.get(t_index) == f_index
             if match.decision == "auto":
@@ -324,6 +360,7 @@ class Command(BaseCommand):
     def _print(self, t: Tally, e2e, opts) -> None:
         precision = ratio(t.correct_marks, t.auto_marks)
         recall = ratio(t.enrolled_marked, t.enrolled_shown)
+        reviewed = ratio(t.enrolled_marked + t.enrolled_review, t.enrolled_shown)
         rejection = ratio(t.strangers_detected - t.strangers_marked, t.strangers_detected)
         seconds = sorted(t.seconds)
         e2e_total = [u + p for u, p, _, _ in e2e]
@@ -332,8 +369,9 @@ class Command(BaseCommand):
             ("present marks: precision", f"{precision:.2%} ({t.correct_marks}/{t.auto_marks})"),
             ("present marks: recall", f"{recall:.2%} ({t.enrolled_marked}/{t.enrolled_shown})"),
             ("  enrolled sent to review", f"{t.enrolled_review} (right person suggested)"),
-            ("  recall counting confirmed reviews",
-             f"{ratio(t.enrolled_marked + t.enrolled_review, t.enrolled_shown):.2%}"),
+            ("  recall counting confirmed reviews", f"{reviewed:.2%}"),
+            ("faces sent to review", f"{t.reviews} ({t.reviews / max(1, len(t.seconds)):.1f} "
+             "a photo; the teacher confirms or corrects each)"),
             ("  enrolled faces not detected", f"{t.enrolled_missed_detection}"),
             ("strangers never marked present", f"{rejection:.2%} "
              f"({t.strangers_detected - t.strangers_marked}/{t.strangers_detected} detected)"),
@@ -364,6 +402,7 @@ class Command(BaseCommand):
         checks = [
             ("precision", precision, TARGETS["precision"], precision >= TARGETS["precision"]),
             ("recall", recall, TARGETS["recall"], recall >= TARGETS["recall"]),
+            ("recall after reviews", reviewed, TARGETS["recall"], reviewed >= TARGETS["recall"]),
         ]
         if e2e_total:
             worst = max(e2e_total)
