@@ -61,9 +61,23 @@ def train_and_save(
         new = backbone
     meta = _metadata(result.head, new, data, labels, val, det, config, flip, result.history)
     meta["metrics"]["backbone_validation_accuracy"] = round(backbone["accuracy"], 4)
+    _carry_over_match_rule(meta)
     path = save_model(result.head, meta, out)
     print(f"wrote {path} (version {meta['version']})", file=log)
     return 0
+
+
+def _carry_over_match_rule(meta: dict) -> None:
+    """Keep the class-photo match margin of the current model (set by the attendance calibration,
+    not by this trainer), flagged for recalibration: it was measured with the old head."""
+    if not _has_current() or "match_margin" not in metadata():
+        return
+    old = metadata()
+    meta["match_margin"] = old["match_margin"]
+    meta["match_rule"] = (
+        f"carried over from {old['version']}; recalibrate for this head with bench_attendance "
+        f"(the accept threshold here is the 1:1 rule). Previous rule: {old.get('match_rule', '')}"
+    )
 
 
 def _has_current() -> bool:
