@@ -70,9 +70,11 @@ class Match:
 
     index: row of the probe in ``probes``.
     label: matched gallery label, or None when the decision is "unknown".
-    distance: Euclidean distance to that label's closest gallery row (None when unknown; the
-        nearest labels are still listed in ``candidates``).
-    decision: "auto" (distance <= threshold), "review" (<= review_threshold), else "unknown".
+    distance: the label's distance: the mean Euclidean distance to its two closest gallery rows
+        (its only row when it has one); None when unknown, the nearest labels are still listed
+        in ``candidates``.
+    decision: "auto" (distance <= threshold and every other label at least ``match_margin``
+        farther), "review" (otherwise, up to review_threshold), else "unknown".
     candidates: up to 3 (label, distance) pairs, closest first, regardless of the assignment.
     """
 
