@@ -7,16 +7,13 @@ import os
 from pathlib import Path
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
-from attendance.models import Capture, ReferencePhoto
-from attendance.services import photos as photo_services
+from attendance.models import Capture
 from tests.support.faces import (
     CLASS,
     STRANGER,
+    enroll_with_photos,
     lfw_photo,
-    make_classroom,
-    wait_for_photos,
 )
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -67,16 +64,7 @@ def browser(camera_file):
 def test_a_teacher_takes_attendance_with_the_webcam_in_a_real_browser(
     celery_worker, live_server, browser, admin_user, alice
 ):
-    room = make_classroom(admin_user, alice, CLASS, photos=())
-    for person, student in room.students.items():
-        for number in (1, 2):
-            path = lfw_photo(person, number)
-            photo_services.reference_photo_add(
-                student=student,
-                image_file=SimpleUploadedFile(path.name, path.read_bytes()),
-                by=None,
-            )
-    wait_for_photos(ReferencePhoto.objects.all())
+    room = enroll_with_photos(admin_user, alice, CLASS)
 
     context = browser.new_context(base_url=live_server.url)
     context.grant_permissions(["camera"], origin=live_server.url)

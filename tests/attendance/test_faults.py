@@ -18,41 +18,23 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from attendance.models import AttendanceChange, AttendanceRecord, Capture, ReferencePhoto
+from attendance.models import AttendanceChange, AttendanceRecord, Capture
 from attendance.services import captures as capture_services
-from attendance.services import photos as photo_services
 from facerec.datasets import people_images
 from tests.support.faces import (
     CLASS,
     LFW,
     Worker,
+    enroll_with_photos,
     lfw_or_skip,
     lfw_photo,
-    make_classroom,
     model_or_skip,
     route_tasks_to,
     wait_for_capture,
-    wait_for_photos,
     wait_until,
 )
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def enroll_with_photos(admin_user, alice, people):
-    """A classroom whose reference photos are enqueued like an admin's uploads."""
-    room = make_classroom(admin_user, alice, people, photos=())
-    for person, student in room.students.items():
-        for number in (1, 2):
-            path = lfw_photo(person, number)
-            photo_services.reference_photo_add(
-                student=student,
-                image_file=SimpleUploadedFile(path.name, path.read_bytes()),
-                by=admin_user,
-            )
-    wait_for_photos(ReferencePhoto.objects.all())
-    assert set(ReferencePhoto.objects.values_list("status", flat=True)) == {"ready"}
-    return room
 
 
 def big_class_photo(people: list[str], strangers: int) -> bytes:

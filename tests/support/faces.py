@@ -23,9 +23,11 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from attendance.models import Capture, ReferencePhoto
 from attendance.services import courses as course_services
+from attendance.services import photos as photo_services
 from attendance.services import students as student_services
 from tests.conftest import DATASETS, PROJECT_ROOT
 
@@ -262,3 +264,19 @@ def wait_for_capture(capture_id: int, *, timeout: float = 180) -> Capture:
         timeout=timeout,
         what=f"capture #{capture_id} to be processed",
     )
+
+
+def enroll_with_photos(admin_user, alice, people):
+    """A classroom whose reference photos are enqueued like an admin's uploads."""
+    room = make_classroom(admin_user, alice, people, photos=())
+    for person, student in room.students.items():
+        for number in (1, 2):
+            path = lfw_photo(person, number)
+            photo_services.reference_photo_add(
+                student=student,
+                image_file=SimpleUploadedFile(path.name, path.read_bytes()),
+                by=admin_user,
+            )
+    wait_for_photos(ReferencePhoto.objects.all())
+    assert set(ReferencePhoto.objects.values_list("status", flat=True)) == {"ready"}
+    return room
