@@ -183,6 +183,23 @@ class CourseInput(serializers.Serializer):
         queryset=get_user_model().objects.filter(is_active=True),
         help_text="Usernames of the teachers.",
     )
+    attendance_threshold = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        min_value=0,
+        max_value=100,
+        required=False,
+        help_text="Percent; students whose rate falls below it are flagged (default 80).",
+    )
+    late_credit = serializers.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        min_value=0,
+        max_value=1,
+        required=False,
+        help_text="How much a late arrival counts: 1 fully (default), 0.5 half.",
+    )
+    excused_policy = serializers.ChoiceField(choices=Course.ExcusedPolicy.choices, required=False)
 
 
 class StudentInput(serializers.Serializer):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, time, timedelta
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -13,9 +14,27 @@ from attendance.models import ClassSession, Course, Enrollment, Student
 
 @transaction.atomic
 def course_create(
-    *, code: str, title: str, term: str, teachers: list[AbstractBaseUser] = ()
+    *,
+    code: str,
+    title: str,
+    term: str,
+    teachers: list[AbstractBaseUser] = (),
+    attendance_threshold: Decimal | None = None,
+    late_credit: Decimal | None = None,
+    excused_policy: str | None = None,
 ) -> Course:
-    course = Course(code=code.strip(), title=title.strip(), term=term.strip())
+    """Create a course; the rate rules left out keep the model's defaults (80%, late counts
+    fully, excused left out of the rate)."""
+    rules = {
+        name: value
+        for name, value in [
+            ("attendance_threshold", attendance_threshold),
+            ("late_credit", late_credit),
+            ("excused_policy", excused_policy),
+        ]
+        if value is not None
+    }
+    course = Course(code=code.strip(), title=title.strip(), term=term.strip(), **rules)
     course.full_clean()
     course.save()
     course.teachers.set(teachers)

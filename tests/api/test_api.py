@@ -420,3 +420,54 @@ def test_listing_captures_takes_the_same_queries_for_one_or_many(
         response = client.get("/api/captures/")
 
     assert response.json()["count"] == 3
+
+
+# Courses --------------------------------------------------------------------------------------
+
+
+def test_an_admin_creates_a_course_with_its_rate_rules(admin_user, alice):
+    response = api_client(admin_user).post(
+        "/api/courses/",
+        {
+            "code": "PHY110",
+            "title": "Physics",
+            "term": "2026-fall",
+            "teachers": ["alice"],
+            "attendance_threshold": "75.00",
+            "late_credit": "0.50",
+            "excused_policy": "present",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["attendance_threshold"], body["late_credit"], body["excused_policy"]) == (
+        "75.00",
+        "0.50",
+        "present",
+    )
+    assert body["teachers"] == ["alice"]
+
+
+def test_a_course_left_without_rate_rules_gets_the_defaults(admin_user):
+    response = api_client(admin_user).post(
+        "/api/courses/", {"code": "ART1", "title": "Art", "term": "2026-fall"}, format="json"
+    )
+
+    assert response.status_code == 201
+    assert (response.json()["late_credit"], response.json()["excused_policy"]) == (
+        "1.00",
+        "excluded",
+    )
+
+
+def test_a_late_credit_above_one_is_refused_by_name(admin_user):
+    response = api_client(admin_user).post(
+        "/api/courses/",
+        {"code": "ART2", "title": "Art", "term": "2026-fall", "late_credit": "1.5"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert set(error(response)["fields"]) == {"late_credit"}
