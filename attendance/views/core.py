@@ -76,7 +76,7 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def course_create(request: HttpRequest) -> HttpResponse:
     form = CourseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        course = form.save()
+        course = course_services.course_create(**form.cleaned_data)
         messages.success(request, f"Course {course.code} created.")
         return redirect("attendance:course_detail", pk=course.pk)
     return render(request, "attendance/form.html", {"form": form, "title": "New course"})
