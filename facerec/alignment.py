@@ -30,16 +30,23 @@ TEMPLATE_160 = np.array(
 
 
 def align_face(
-    image: np.ndarray, face: Face, *, size: int = 160, method: Method = DEFAULT_METHOD
+    image: np.ndarray,
+    face: Face,
+    *,
+    size: int = 160,
+    method: Method = DEFAULT_METHOD,
+    margin: float = BOX_MARGIN,
 ) -> np.ndarray:
     """Crop ``face`` out of an (H, W, 3) uint8 RGB image as a (size, size, 3) uint8 RGB array.
 
+    margin: for "box", the total margin as a fraction of sqrt(box area) (the product's is
+    BOX_MARGIN; other values are for the benchmark's comparisons).
     Parts of the crop outside the image repeat the border pixels.
     """
     import cv2
 
     if method == "box":
-        matrix = box_matrix(face.box, size)
+        matrix = box_matrix(face.box, size, margin)
     elif method == "landmarks":
         matrix = landmark_matrix(np.asarray(face.landmarks, np.float64), size)
     else:
@@ -57,16 +64,18 @@ def _shrinks(matrix: np.ndarray) -> bool:
     return abs(np.linalg.det(matrix[:, :2])) < 1.0
 
 
-def expanded_box(box: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
-    """(x, y, w, h) of the box grown by BOX_MARGIN * sqrt(w * h) in total on each axis."""
+def expanded_box(
+    box: tuple[int, int, int, int], margin: float = BOX_MARGIN
+) -> tuple[float, float, float, float]:
+    """(x, y, w, h) of the box grown by margin * sqrt(w * h) in total on each axis."""
     x, y, w, h = (float(v) for v in box)
-    margin = BOX_MARGIN * np.sqrt(max(w * h, 1.0))
-    return (x - margin / 2, y - margin / 2, w + margin, h + margin)
+    grow = margin * np.sqrt(max(w * h, 1.0))
+    return (x - grow / 2, y - grow / 2, w + grow, h + grow)
 
 
-def box_matrix(box: tuple[int, int, int, int], size: int) -> np.ndarray:
-    """2x3 affine matrix mapping the expanded box onto a size x size square."""
-    x, y, w, h = expanded_box(box)
+def box_matrix(box: tuple[int, int, int, int], size: int, margin: float = BOX_MARGIN) -> np.ndarray:
+    """2x3 affine matrix mapping the box, grown by ``margin``, onto a size x size square."""
+    x, y, w, h = expanded_box(box, margin)
     sx, sy = size / max(w, 1.0), size / max(h, 1.0)
     return np.array([[sx, 0.0, -x * sx], [0.0, sy, -y * sy]])
 

@@ -91,28 +91,45 @@ def lfw_scores(data: LfwData, x: np.ndarray) -> tuple[np.ndarray, float]:
     return kfold_accuracy(distance, data.same, data.fold), tar_at_far(distance, data.same, 1e-3)
 
 
-def siamese_per_fold(data: LfwData, x: np.ndarray, epochs: int) -> tuple[np.ndarray, float, int]:
-    """Per-fold heads trained on people outside the test fold; returns (fold accuracies,
-    pooled TAR@FAR0.1%, folds where the trained head was kept)."""
+def fold_heads(data: LfwData, x: np.ndarray, epochs: int, seed: int = 0) -> tuple[list, int]:
+    """One head per test fold, trained on ``x`` of the people outside that fold (View 2 folds
+    share no person); returns (heads by fold, folds where the trained head was kept)."""
     from facerec.training import TrainConfig, train_head
 
     fold_people = pair_fold_people(data.pairs)
-    distance = np.zeros(len(data.pairs))
-    kept = 0
+    heads, kept = [], 0
     for k in sorted(fold_people):
         outside = ~np.isin(data.labels, list(fold_people[k]))
-        config = TrainConfig(epochs=epochs, seed=k)
+        config = TrainConfig(epochs=epochs, seed=seed + k)
         print(f"fold {k + 1}: training head on {outside.sum()} images", file=data.log, flush=True)
         result = train_head(x[outside], data.labels[outside], config, log=data.log)
         kept += result.improved
-        y = result.head(x)
+        heads.append(result.head)
+    return heads, kept
+
+
+def heads_scores(
+    data: LfwData, heads_by_fold: list[list], views: list[np.ndarray]
+) -> tuple[np.ndarray, float]:
+    """(fold accuracies, pooled TAR@FAR0.1%) when each test fold's faces are the mean of every
+    given head (of that fold) applied to every view (a single head and view: the product)."""
+    distance = np.zeros(len(data.pairs))
+    for k, heads in enumerate(heads_by_fold):
+        y = normalize(sum(head(v) for head in heads for v in views))
         test = data.fold == k
         distance[test] = pair_distances(y, data.left[test], data.right[test])
-    accs = kfold_accuracy(distance, data.same, data.fold)
-    return accs, tar_at_far(distance, data.same, 1e-3), kept
+    return kfold_accuracy(distance, data.same, data.fold), tar_at_far(distance, data.same, 1e-3)
 
 
-def _fmt_acc(accs: np.ndarray) -> str:
+def siamese_per_fold(data: LfwData, x: np.ndarray, epochs: int) -> tuple[np.ndarray, float, int]:
+    """Per-fold heads trained on people outside the test fold; returns (fold accuracies,
+    pooled TAR@FAR0.1%, folds where the trained head was kept)."""
+    heads, kept = fold_heads(data, x, epochs)
+    accs, tar = heads_scores(data, [[h] for h in heads], [x])
+    return accs, tar, kept
+
+
+def fmt_acc(accs: np.ndarray) -> str:
     return f"{accs.mean() * 100:.2f}% +- {accs.std() * 100:.2f}"
 
 
@@ -133,14 +150,14 @@ def lfw_rows(data: LfwData, product_flip: bool, epochs: int) -> list[Row]:
     for method, flip in ((other, False), (DEFAULT_METHOD, False), (DEFAULT_METHOD, True)):
         accs, tar = lfw_scores(data, data.backbone(method, flip))
         label = f"LFW backbone, {method} crop" + (" + flip" if flip else "")
-        rows.append(Row(label, _fmt_acc(accs), f"TAR@FAR0.1% {tar * 100:.2f}%"))
+        rows.append(Row(label, fmt_acc(accs), f"TAR@FAR0.1% {tar * 100:.2f}%"))
     x = data.backbone(DEFAULT_METHOD, product_flip)
     accs, tar, kept = siamese_per_fold(data, x, epochs)
     flip_note = " + flip" if product_flip else ""
     rows.append(
         Row(
             f"LFW Siamese (product), {DEFAULT_METHOD} crop{flip_note}",
-            _fmt_acc(accs),
+            fmt_acc(accs),
             f"TAR@FAR0.1% {tar * 100:.2f}%; head kept in {kept}/10 folds",
         )
     )

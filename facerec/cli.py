@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="print the accuracy and speed table")
     bench.add_argument("--datasets", type=Path, default=None, help="default: $ROLLCALL_DATASETS")
     bench.add_argument("--quick", action="store_true", help="a small subset, for a smoke test")
+    bench.add_argument(
+        "--variants",
+        action="store_true",
+        help="LFW only: other crops, ensembles and centring against the product (~45 min cold)",
+    )
     bench.set_defaults(run=cmd_bench)
     return parser
 
@@ -158,5 +163,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if not datasets.is_dir():
         print(f"No datasets folder at {datasets}; pass --datasets or set ROLLCALL_DATASETS.")
         return 2
+    if args.variants:
+        from facerec.bench_variants import run_variants
+
+        if not (datasets / "lfw").is_dir() or not (datasets / "lfw_pairs.txt").is_file():
+            print(f"--variants needs lfw/ and lfw_pairs.txt under {datasets}.")
+            return 2
+        print(format_table(run_variants(datasets)))
+        return 0
     print(format_table(run(datasets, quick=args.quick)))
     return 0

