@@ -9,7 +9,13 @@ from __future__ import annotations
 import django_filters
 from django import forms
 
-from attendance.models import AttendanceRecord, Capture, ClassSession, ReferencePhoto
+from attendance.models import (
+    AttendanceRecord,
+    Capture,
+    ClassSession,
+    DetectedFace,
+    ReferencePhoto,
+)
 
 MAX_ID = 2**63 - 1
 
@@ -54,6 +60,12 @@ class CaptureFilter(django_filters.FilterSet):
     course = IdFilter(field_name="session__course_id", help_text="Course id.")
     session = IdFilter(field_name="session_id", help_text="Session id.")
     state = django_filters.ChoiceFilter(choices=Capture.State.choices)
+
+
+class FaceFilter(django_filters.FilterSet):
+    capture = IdFilter(field_name="capture_id", help_text="Capture id.")
+    session = IdFilter(field_name="capture__session_id", help_text="Session id.")
+    decision = django_filters.ChoiceFilter(choices=DetectedFace.Decision.choices)
 
 
 class RecordFilter(django_filters.FilterSet):

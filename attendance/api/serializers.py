@@ -103,7 +103,16 @@ class ReferencePhotoSerializer(serializers.ModelSerializer):
 class FaceSerializer(serializers.ModelSerializer):
     class Meta:
         model = DetectedFace
-        fields = ["id", "index", "box", "detector_score", "student", "distance", "decision"]
+        fields = [
+            "id",
+            "capture",
+            "index",
+            "box",
+            "detector_score",
+            "student",
+            "distance",
+            "decision",
+        ]
 
 
 class RecordSerializer(serializers.ModelSerializer):
@@ -241,6 +250,14 @@ class RecordInput(serializers.Serializer):
     student = ScopedPrimaryKeyField(students_visible_to)
     status = serializers.ChoiceField(choices=AttendanceRecord.Status.choices)
     reason = serializers.CharField(max_length=500, help_text="Why; kept in the audit trail.")
+
+
+class FaceAssignInput(serializers.Serializer):
+    student = ScopedPrimaryKeyField(
+        students_visible_to,
+        allow_null=True,
+        help_text="A student on the session's roster, or null: this face is nobody on the roster.",
+    )
 
 
 class RecordCorrection(serializers.Serializer):

@@ -19,6 +19,7 @@ router.register("enrollments", views.EnrollmentViewSet, basename="api-enrollment
 router.register("sessions", views.SessionViewSet, basename="api-session")
 router.register("photos", views.ReferencePhotoViewSet, basename="api-photo")
 router.register("captures", views.CaptureViewSet, basename="api-capture")
+router.register("faces", views.FaceViewSet, basename="api-face")
 router.register("records", views.RecordViewSet, basename="api-record")
 
 urlpatterns = [

@@ -12,6 +12,7 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
@@ -241,6 +242,53 @@ class CaptureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
             by=request.user,
         )
         return _accepted(s.CaptureSerializer, capture, request, "api-capture-detail")
+
+
+@extend_schema(tags=["faces"])
+@extend_schema(methods=["GET"], responses={200: s.FaceSerializer, **READ_ERRORS})
+class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Faces found in class photos, and the teacher's review of them: confirm a suggested match
+    or assign the face to a student (or to nobody). Marks change as on the capture page, with
+    the same audit trail; a finalized session answers 409."""
+
+    scope = staticmethod(access.faces_visible_to)
+    serializer_class = s.FaceSerializer
+    filterset_class = filters.FaceFilter
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("capture_id", "index")
+
+    @extend_schema(
+        request=s.FaceAssignInput,
+        responses={200: s.FaceSerializer, **ERRORS},
+        description="Say who this face is. The student is marked present by hand (a mark set by "
+        "hand earlier stays); the student the face showed before loses the mark it gave them.",
+    )
+    @action(detail=True, methods=["post"])
+    def assign(self, request: Request, pk: str) -> Response:
+        from attendance.selectors.sessions import roster_students
+        from attendance.services import captures as capture_services  # issue #4
+
+        face = self.get_object()
+        student = _input(s.FaceAssignInput, request)["student"]
+        roster = roster_students(session=face.capture.session)
+        if student is not None and not roster.filter(pk=student.pk).exists():
+            raise ValidationError({"student": ["This student is not on this session's roster."]})
+        face = capture_services.face_assign(face=face, student=student, by=request.user)
+        return Response(s.FaceSerializer(face).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: s.FaceSerializer, **ERRORS},
+        description="Accept the suggested student of a face (a match that needs review).",
+    )
+    @action(detail=True, methods=["post"])
+    def confirm(self, request: Request, pk: str) -> Response:
+        from attendance.services import captures as capture_services  # issue #4
+
+        face = capture_services.face_confirm(face=self.get_object(), by=request.user)
+        return Response(s.FaceSerializer(face).data)
 
 
 @extend_schema(tags=["records"])

@@ -16,6 +16,7 @@ from attendance.models import (
     Capture,
     ClassSession,
     Course,
+    DetectedFace,
     Enrollment,
     ReferencePhoto,
     Student,
@@ -54,6 +55,7 @@ class Things:
     record: AttendanceRecord
     photo: ReferencePhoto
     capture: Capture
+    face: DetectedFace
 
 
 @pytest.fixture
@@ -71,6 +73,20 @@ def alices(alice, course, student, session) -> Things:
         record=result.record,
         photo=photo,
         capture=capture,
+        face=review_face(capture, student),
+    )
+
+
+def review_face(capture: Capture, student: Student, index: int = 0) -> DetectedFace:
+    """A face of ``capture`` the matcher suggested as ``student`` but left for review."""
+    return DetectedFace.objects.create(
+        capture=capture,
+        index=index,
+        box=[10 + 60 * index, 10, 50, 60],
+        detector_score=0.99,
+        student=student,
+        distance=1.1,
+        decision=DetectedFace.Decision.REVIEW,
     )
 
 

@@ -97,6 +97,17 @@ MATRIX = [
         "multipart",
         [401, 202, 400, 202],
     ),
+    ("list faces", "get", "/api/faces/", None, None, [401, 200, 200, 200]),
+    ("read face", "get", "/api/faces/{face}/", None, None, [401, 200, 404, 200]),
+    (
+        "assign a face",
+        "post",
+        "/api/faces/{face}/assign/",
+        lambda t: {"student": t.student.pk},
+        "json",
+        [401, 200, 404, 200],
+    ),
+    ("confirm a face", "post", "/api/faces/{face}/confirm/", None, "json", [401, 200, 404, 200]),
     ("list records", "get", "/api/records/", None, None, [401, 200, 200, 200]),
     ("read record", "get", "/api/records/{record}/", None, None, [401, 200, 404, 200]),
     (
@@ -188,6 +199,7 @@ def test_every_operation_of_the_schema_is_in_the_matrix(client):
         "/api/sessions/",
         "/api/photos/",
         "/api/captures/",
+        "/api/faces/",
         "/api/records/",
     ],
 )
