@@ -49,6 +49,7 @@ def caller(request, keep_the_test_connection, admin_user, alice, alices) -> tupl
         "sessions": alices.session.pk,
         "photos": alices.photo.pk,
         "captures": alices.capture.pk,
+        "faces": alices.face.pk,
         "records": alices.record.pk,
     }
     return headers, ids
