@@ -6,7 +6,7 @@ head trained on people outside its test fold), what other crops, test-time ensem
 centring give, so that the choice of the product's pipeline can be checked and re-run.
 
 Views of a face (backbone embeddings, cached like the product's):
-- box crops with margins 0.1, 0.2 (the product's) and 0.3;
+- box crops with margins 0.1, 0.2 (the product's) and 0.3, and the landmarks crop;
 - "mirrored photo": the detector run again on the horizontally mirrored photo and the face
   cropped from it, a second framing of the same face (a flipped crop of the original box is in
   the main table; it loses);
@@ -55,8 +55,10 @@ def run_variants(datasets: Path, *, epochs: int = 12, log=sys.stderr) -> list[Ro
         )
 
     m20, m10, m30, mirrored = view(), view(0.1), view(0.3), view(mirrored=True)
+    landmarks = lfwcache.embeddings(data.root, "landmarks", flip=False, log=log)
     crops = normalize(m10 + m20 + m30)
     photos = normalize(m20 + mirrored)
+    aligned = normalize(m20 + landmarks)
     rows = [_row("backbone, box 0.2 (product crop)", *lfw_scores(data, m20))]
     rows += [
         _row("backbone, box 0.1", *lfw_scores(data, m10)),
@@ -64,6 +66,7 @@ def run_variants(datasets: Path, *, epochs: int = 12, log=sys.stderr) -> list[Ro
         _row("backbone, mean of box 0.1 + 0.2 + 0.3", *lfw_scores(data, crops)),
         _row("backbone, box 0.2 of the mirrored photo", *lfw_scores(data, mirrored)),
         _row("backbone, mean of photo + mirrored photo", *lfw_scores(data, photos)),
+        _row("backbone, mean of box 0.2 + landmarks crop", *lfw_scores(data, aligned)),
         _row("backbone, box 0.2 centred", *centred_scores(data, m20)),
         _row("backbone, photo + mirrored photo, centred", *centred_scores(data, m20 + mirrored)),
     ]
@@ -90,12 +93,16 @@ def run_variants(datasets: Path, *, epochs: int = 12, log=sys.stderr) -> list[Ro
             f"seeds {', '.join(map(str, HEAD_SEEDS))}",
         )
     )
-    mirror_heads, mirror_kept = fold_heads(data, photos, epochs)
-    rows.append(
-        _row(
-            "Siamese on photo + mirrored photo",
-            *heads_scores(data, [[h] for h in mirror_heads], [photos]),
-            f"head kept in {mirror_kept}/10 folds; detection and embedding cost x2",
+    for name, x, cost in (
+        ("photo + mirrored photo", photos, "detection and embedding cost x2"),
+        ("box 0.2 + landmarks crop", aligned, "embedding cost x2"),
+    ):
+        view_heads, view_kept = fold_heads(data, x, epochs)
+        rows.append(
+            _row(
+                f"Siamese on {name}",
+                *heads_scores(data, [[h] for h in view_heads], [x]),
+                f"head kept in {view_kept}/10 folds; {cost}",
+            )
         )
-    )
     return rows
