@@ -107,3 +107,20 @@ def parse_database_url(url: str) -> dict:
 
 def env_database(name: str, default: str) -> dict:
     return parse_database_url(_raw(name) or default)
+
+
+def parse_cache_url(url: str) -> dict:
+    """``redis://host:port/db`` -> a Redis cache every web and worker process shares; blank or
+    ``locmem://`` -> memory of this process only (a laptop, tests)."""
+    scheme = urlparse(url).scheme
+    if not url or scheme == "locmem":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if scheme in {"redis", "rediss"}:
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    raise ImproperlyConfiguredEnv(
+        f"ROLLCALL_CACHE_URL must start with redis://, rediss:// or locmem://, got {scheme!r}"
+    )
+
+
+def env_cache(name: str, default: str = "") -> dict:
+    return parse_cache_url(_raw(name) or default)

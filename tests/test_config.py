@@ -11,7 +11,13 @@ import pytest
 import yaml
 
 from config.celery_app import app as celery_app
-from config.env import ImproperlyConfiguredEnv, env_bool, env_int, parse_database_url
+from config.env import (
+    ImproperlyConfiguredEnv,
+    env_bool,
+    env_int,
+    parse_cache_url,
+    parse_database_url,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 READ_CALL = re.compile(r"env_\w+\(\s*\"([A-Z0-9_]+)\"")
@@ -64,6 +70,31 @@ def test_database_urls_become_database_settings():
     assert parse_database_url("sqlite:////tmp/x.db")["NAME"] == "/tmp/x.db"
     with pytest.raises(ImproperlyConfiguredEnv, match="must start with sqlite:// or postgres://"):
         parse_database_url("mysql://localhost/x")
+
+
+def test_cache_urls_choose_a_shared_redis_cache_or_process_memory():
+    redis = parse_cache_url("redis://cache.example:6379/2")
+    assert redis == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://cache.example:6379/2",
+    }
+    assert parse_cache_url("")["BACKEND"].endswith("LocMemCache")
+    with pytest.raises(ImproperlyConfiguredEnv, match="ROLLCALL_CACHE_URL must start with"):
+        parse_cache_url("memcached://localhost")
+
+
+def test_two_processes_configured_with_the_same_redis_url_share_cached_values():
+    from django.core.cache.backends.redis import RedisCache
+
+    # The real Redis the tests use; a database of its own so nothing else is touched.
+    url = "redis://127.0.0.1:6379/13"
+    web = RedisCache(url, {})
+    worker = RedisCache(url, {})  # a separate client and connection, as another process has
+    web.set("report:v1", {"rate": 0.93}, 30)
+    try:
+        assert worker.get("report:v1") == {"rate": 0.93}
+    finally:
+        web.delete("report:v1")
 
 
 def test_env_example_documents_every_variable_the_settings_read():

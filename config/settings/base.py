@@ -7,6 +7,7 @@ from pathlib import Path
 
 from config.env import (
     env_bool,
+    env_cache,
     env_database,
     env_float,
     env_int,
@@ -69,6 +70,8 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+# Reports are cached keyed by a version of their data; with Redis every process shares them.
+CACHES = {"default": env_cache("ROLLCALL_CACHE_URL")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
