@@ -12,6 +12,7 @@ import statistics
 import sys
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,9 +87,19 @@ def _quick_subset(pairs):
     return out
 
 
-def lfw_scores(data: LfwData, x: np.ndarray) -> tuple[np.ndarray, float]:
-    distance = pair_distances(x, data.left, data.right)
+def fold_scores(data: LfwData, embed_fold: Callable[[int], np.ndarray]) -> tuple[np.ndarray, float]:
+    """(fold accuracies, pooled TAR@FAR0.1%) with the pairs of test fold k scored on the (N, D)
+    embeddings ``embed_fold(k)``: per-fold heads or centring may differ from fold to fold."""
+    distance = np.zeros(len(data.pairs))
+    for k in np.unique(data.fold):
+        y = embed_fold(int(k))
+        test = data.fold == k
+        distance[test] = pair_distances(y, data.left[test], data.right[test])
     return kfold_accuracy(distance, data.same, data.fold), tar_at_far(distance, data.same, 1e-3)
+
+
+def lfw_scores(data: LfwData, x: np.ndarray) -> tuple[np.ndarray, float]:
+    return fold_scores(data, lambda _: x)
 
 
 def fold_heads(data: LfwData, x: np.ndarray, epochs: int, seed: int = 0) -> tuple[list, int]:
@@ -113,12 +124,9 @@ def heads_scores(
 ) -> tuple[np.ndarray, float]:
     """(fold accuracies, pooled TAR@FAR0.1%) when each test fold's faces are the mean of every
     given head (of that fold) applied to every view (a single head and view: the product)."""
-    distance = np.zeros(len(data.pairs))
-    for k, heads in enumerate(heads_by_fold):
-        y = normalize(sum(head(v) for head in heads for v in views))
-        test = data.fold == k
-        distance[test] = pair_distances(y, data.left[test], data.right[test])
-    return kfold_accuracy(distance, data.same, data.fold), tar_at_far(distance, data.same, 1e-3)
+    return fold_scores(
+        data, lambda k: normalize(sum(head(v) for head in heads_by_fold[k] for v in views))
+    )
 
 
 def siamese_per_fold(data: LfwData, x: np.ndarray, epochs: int) -> tuple[np.ndarray, float, int]:

@@ -21,7 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from facerec.bench import LfwData, Row, fmt_acc, fold_heads, heads_scores, lfw_scores, normalize
+from facerec.bench import (
+    LfwData,
+    Row,
+    fmt_acc,
+    fold_heads,
+    fold_scores,
+    heads_scores,
+    lfw_scores,
+    normalize,
+)
 from facerec.datasets import pair_fold_people
 
 HEAD_SEEDS = (0, 100, 200)  # three heads per fold for the head-ensemble row
@@ -33,15 +42,13 @@ def _row(name: str, accs: np.ndarray, tar: float, note: str = "") -> Row:
 
 def centred_scores(data: LfwData, x: np.ndarray) -> tuple[np.ndarray, float]:
     """Each test fold centred on the mean embedding of the images of people outside it."""
-    from facerec.evaluation import kfold_accuracy, pair_distances, tar_at_far
+    fold_people = pair_fold_people(data.pairs)
 
-    distance = np.zeros(len(data.pairs))
-    for k, people in sorted(pair_fold_people(data.pairs).items()):
-        outside = ~np.isin(data.labels, list(people))
-        y = normalize(x - x[outside].mean(axis=0))
-        test = data.fold == k
-        distance[test] = pair_distances(y, data.left[test], data.right[test])
-    return kfold_accuracy(distance, data.same, data.fold), tar_at_far(distance, data.same, 1e-3)
+    def centred(k: int) -> np.ndarray:
+        outside = ~np.isin(data.labels, list(fold_people[k]))
+        return normalize(x - x[outside].mean(axis=0))
+
+    return fold_scores(data, centred)
 
 
 def run_variants(datasets: Path, *, epochs: int = 12, log=sys.stderr) -> list[Row]:
