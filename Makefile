@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test lint format bench bench-variants bench-attendance bench-load demo clean
+.PHONY: install run test test-fast typecheck lint format bench bench-variants bench-attendance bench-load demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,12 +21,22 @@ install: $(VENV)/.installed
 run: install
 	bash scripts/run
 
+TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+	CELERY_RESULT_BACKEND=$(TEST_BROKER_URL)
+
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
-	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
-	CELERY_RESULT_BACKEND=$(TEST_BROKER_URL) $(BIN)/pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+
+# Day-to-day: everything but the browser, real-worker and schema-fuzz tests (CI runs them all).
+test-fast: install
+	$(TEST_ENV) $(BIN)/pytest -m "not browser and not worker and not fuzz" $(PYTEST_ARGS)
+
+# The library and the domain layer are typed; mypy with django-stubs keeps them honest.
+typecheck: install
+	$(BIN)/mypy facerec/ attendance/services/ attendance/selectors/
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
