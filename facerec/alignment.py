@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 
-from facerec.records import Face
+from facerec.types import Face
 
 Method = Literal["box", "landmarks"]
 DEFAULT_METHOD: Method = "box"

@@ -6,7 +6,7 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 
-from facerec.records import Decision, Match
+from facerec.types import Decision, Match
 
 # Open-set rule. A class photo's face is compared with the whole roster, so a stranger has one
 # chance per student to fall under the accept threshold, and a face that looks like two students

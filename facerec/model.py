@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from facerec.errors import FaceRecError
-from facerec.records import ModelInfo
+from facerec.types import ModelInfo
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_METADATA = MODELS_DIR / "siamese-head.json"

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from facerec.evaluation import accuracy, best_threshold, tar_at_far, threshold_at_far
 from facerec.model import Head
+from facerec.training.metrics import accuracy, best_threshold, tar_at_far, threshold_at_far
 
 
 @dataclass

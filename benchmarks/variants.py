@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facerec.bench import (
+from benchmarks.lfw import (
     LfwData,
     Row,
     fmt_acc,
@@ -31,7 +31,7 @@ from facerec.bench import (
     lfw_scores,
     normalize,
 )
-from facerec.datasets import pair_fold_people
+from benchmarks.lfw_pairs import pair_fold_people
 
 HEAD_SEEDS = (0, 100, 200)  # three heads per fold for the head-ensemble row
 
@@ -52,17 +52,17 @@ def centred_scores(data: LfwData, x: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def run_variants(datasets: Path, *, epochs: int = 12, log=sys.stderr) -> list[Row]:
-    from facerec import lfwcache
+    from facerec.training import embeddings as dataset_embeddings
 
     data = LfwData(datasets, quick=False, log=log)
 
     def view(margin: float = 0.2, mirrored: bool = False) -> np.ndarray:
-        return lfwcache.embeddings(
+        return dataset_embeddings.embeddings(
             data.root, "box", flip=False, margin=margin, mirrored=mirrored, log=log
         )
 
     m20, m10, m30, mirrored = view(), view(0.1), view(0.3), view(mirrored=True)
-    landmarks = lfwcache.embeddings(data.root, "landmarks", flip=False, log=log)
+    landmarks = dataset_embeddings.embeddings(data.root, "landmarks", flip=False, log=log)
     crops = normalize(m10 + m20 + m30)
     photos = normalize(m20 + mirrored)
     aligned = normalize(m20 + landmarks)
