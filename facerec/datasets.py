@@ -5,21 +5,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from facerec.config import cache_path, datasets_path
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 
 
 def datasets_dir(override: str | os.PathLike | None = None) -> Path:
     """The datasets folder: ``override``, else $ROLLCALL_DATASETS, else ../shared/datasets."""
-    if override:
-        return Path(override)
-    env = os.environ.get("ROLLCALL_DATASETS")
-    return Path(env) if env else PROJECT_ROOT.parent / "shared" / "datasets"
+    return Path(override) if override else datasets_path()
 
 
 def cache_dir() -> Path:
     """Disk cache for expensive results (embeddings): env ROLLCALL_CACHE or ~/.cache/rollcall."""
-    path = Path(os.environ.get("ROLLCALL_CACHE", Path.home() / ".cache" / "rollcall"))
+    path = cache_path()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
