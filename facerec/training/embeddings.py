@@ -1,7 +1,8 @@
 """Detect and embed every image of a folder-per-person dataset once, cached on disk.
 
 The trainer and the benchmarks both need backbone embeddings of all of LFW (13,233 photos). Each
-costs ~30 ms to detect and ~25 ms per crop to embed on a 2-core CPU, so results are cached under
+costs ~30 ms to detect (OpenCV's MTCNN) and ~25 ms per crop to embed (the FaceNet-512 backbone,
+``BACKBONE_NAME``) on a 2-core CPU, so results are cached under
 ``cache_dir()`` keyed by the dataset's path and the pipeline settings; a rerun takes seconds.
 """
 
