@@ -81,8 +81,9 @@ def _carry_over_match_rule(meta: dict) -> None:
     old = metadata()
     meta["match_margin"] = old["match_margin"]
     meta["match_rule"] = (
-        f"carried over from {old['version']}; recalibrate for this head with bench_attendance "
-        f"(the accept threshold here is the 1:1 rule). Previous rule: {old.get('match_rule', '')}"
+        f"carried over from {old['version']}; recalibrate for this head with "
+        "`python -m benchmarks attendance` (the accept threshold here is the 1:1 rule). "
+        f"Previous rule: {old.get('match_rule', '')}"
     )
 
 
