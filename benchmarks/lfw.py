@@ -1,4 +1,4 @@
-"""`python -m facerec bench`: accuracy and speed of the whole pipeline, printed as one table.
+"""`python -m benchmarks lfw`: accuracy and speed of the whole pipeline, printed as one table.
 
 LFW View 2: every pair image goes through detection -> alignment -> embedding from the raw
 250x250 photo. When the detector finds no face, a centre crop is used and counted (LFW photos are

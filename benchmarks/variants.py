@@ -1,8 +1,8 @@
-"""`python -m facerec bench --variants`: LFW View 2 for the ways we tried to lift accuracy.
+"""`python -m benchmarks variants`: LFW View 2 for the ways we tried to lift accuracy.
 
 The product's pipeline (head facenet512-siamese-20261128-90cc2318) scores about 99.1% on LFW
 and the target is 99.2%. This table measures,
-with the same protocol as ``bench`` (10 folds, each fold's threshold from the other nine, every
+with the same protocol as ``lfw`` (10 folds, each fold's threshold from the other nine, every
 head trained on people outside its test fold), what other crops, test-time ensembles and
 centring give, so that the choice of the product's pipeline can be checked and re-run.
 
