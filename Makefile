@@ -1,4 +1,5 @@
-# RollCall. `make run` starts the platform, `make test` runs every check CI runs.
+# RollCall. `make run` starts the platform, `make test` runs every check CI runs,
+# `make bench*` run the benchmarks (benchmarks/README.md).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -45,18 +46,18 @@ format: install
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
 
 bench: install
-	$(BIN)/python -m facerec bench $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks lfw $(BENCH_ARGS)
 
 bench-variants: install
-	$(BIN)/python -m facerec bench --variants $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks variants $(BENCH_ARGS)
 
 bench-attendance: install
-	$(BIN)/python manage.py bench_attendance $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks attendance $(BENCH_ARGS)
 
 # Reports under load: a 300 x 60 course, 20 concurrent clients, gunicorn on 127.0.0.1.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/rollcall_bench
 bench-load: install
-	$(BIN)/python manage.py bench_reports --database-url $(BENCH_DATABASE_URL) $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks reports --database-url $(BENCH_DATABASE_URL) $(BENCH_ARGS)
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

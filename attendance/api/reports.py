@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib.auth.models import AbstractBaseUser
+from rest_framework.renderers import JSONRenderer
 
 from attendance.api.serializers import CourseSerializer, SessionSerializer, StudentSerializer
 from attendance.models import ClassSession, Student
@@ -58,6 +59,11 @@ def course_report_dict(matrix: CourseMatrix) -> dict:
             for row in matrix.students
         ],
     }
+
+
+def course_report_json(matrix: CourseMatrix) -> bytes:
+    """The course report as the API sends it: rendered JSON, ready to cache."""
+    return JSONRenderer().render(course_report_dict(matrix))
 
 
 def session_report_data(*, session: ClassSession) -> dict:

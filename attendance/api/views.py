@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from attendance.api import filters
 from attendance.api import serializers as s
-from attendance.api.reports import course_report_dict, session_report_data, student_report_data
+from attendance.api.reports import course_report_json, session_report_data, student_report_data
 from attendance.models import AttendanceRecord, Capture
 from attendance.selectors import access
 from attendance.selectors.reports import cached_course_report
@@ -346,10 +346,6 @@ def _date_range(request: Request) -> dict:
     }
 
 
-def _course_report_json(matrix) -> bytes:
-    return JSONRenderer().render(course_report_dict(matrix))
-
-
 class CourseReportView(APIView):
     @extend_schema(
         tags=["reports"],
@@ -361,7 +357,7 @@ class CourseReportView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         course = access.course_get(user=request.user, pk=pk)
         payload = cached_course_report(
-            course=course, kind="api-json", build=_course_report_json, **_date_range(request)
+            course=course, kind="api-json", build=course_report_json, **_date_range(request)
         )
         if isinstance(request.accepted_renderer, JSONRenderer):
             # Cached already rendered: a big course's JSON is cheaper to keep than to re-encode.

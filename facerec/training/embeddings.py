@@ -1,7 +1,8 @@
 """Detect and embed every image of a folder-per-person dataset once, cached on disk.
 
-The benchmark and the trainer both need backbone embeddings of all of LFW (13,233 photos). Each
-costs ~30 ms to detect and ~25 ms per crop to embed on a 2-core CPU, so results are cached under
+The trainer and the benchmarks both need backbone embeddings of all of LFW (13,233 photos). Each
+costs ~30 ms to detect (OpenCV's MTCNN) and ~25 ms per crop to embed (the FaceNet-512 backbone,
+``BACKBONE_NAME``) on a 2-core CPU, so results are cached under
 ``cache_dir()`` keyed by the dataset's path and the pipeline settings; a rerun takes seconds.
 """
 
@@ -16,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from facerec.datasets import cache_dir, people_images
-from facerec.records import Face
+from facerec.detection import central_face
+from facerec.types import Face
 
 CACHE_FORMAT = 1
 
@@ -29,14 +31,6 @@ def _key(root: Path, *parts: str) -> str:
 def list_images(root: Path) -> list[str]:
     """Every image path relative to root, sorted, as "Person/file.jpg"."""
     return [f"{p}/{path.name}" for p, paths in people_images(root).items() for path in paths]
-
-
-def central_face(faces: list[Face], shape: tuple[int, ...]) -> Face | None:
-    """The face nearest the image centre (LFW's labelled person is the centred one)."""
-    if not faces:
-        return None
-    cy, cx = shape[0] / 2, shape[1] / 2
-    return min(faces, key=lambda f: (f.center[0] - cx) ** 2 + (f.center[1] - cy) ** 2)
 
 
 def _files_tag(files: list[str] | None) -> str:
