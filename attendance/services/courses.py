@@ -42,6 +42,30 @@ def course_create(
 
 
 @transaction.atomic
+def course_update(
+    *,
+    course: Course,
+    code: str,
+    title: str,
+    term: str,
+    teachers: list[AbstractBaseUser],
+    attendance_threshold: Decimal,
+    late_credit: Decimal,
+    excused_policy: str,
+) -> Course:
+    """Change a course's name, teachers and rate rules; every field is given, as the edit form
+    sends them all."""
+    course.code, course.title, course.term = code.strip(), title.strip(), term.strip()
+    course.attendance_threshold = attendance_threshold
+    course.late_credit = late_credit
+    course.excused_policy = excused_policy
+    course.full_clean()
+    course.save()
+    course.teachers.set(teachers)
+    return course
+
+
+@transaction.atomic
 def enrollment_create(
     *, student: Student, course: Course, joined_on: date | None = None
 ) -> Enrollment:

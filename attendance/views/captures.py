@@ -15,7 +15,8 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from attendance.errors import DomainError
-from attendance.forms_captures import FaceAssignForm, RosterImportForm
+from attendance.forms.captures import FaceAssignForm
+from attendance.forms.imports import RosterImportForm
 from attendance.models import AttendanceRecord, Capture, ReferencePhoto, Student
 from attendance.selectors.access import capture_get, faces_visible_to, session_get
 from attendance.selectors.captures import capture_faces, capture_status
@@ -23,17 +24,8 @@ from attendance.selectors.sessions import roster_students, session_roster
 from attendance.services import captures as capture_services
 from attendance.services import imports as import_services
 from attendance.services import photos as photo_services
-from attendance.views.core import admin_required
-
-
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
-def _error_json(error: DomainError, status: int | None = None) -> JsonResponse:
-    body = {"error": {"code": error.code, "message": error.message}}
-    return JsonResponse(body, status=status or error.http_status)
-
+from attendance.views.errors import error_json, wants_json
+from attendance.views.guards import admin_required
 
 # --- captures -----------------------------------------------------------------------------------
 
@@ -72,7 +64,7 @@ def _queued_message(captures: list[Capture]) -> str:
 
 def _upload_answer(request, session, saved: list[Capture], refused: list) -> HttpResponse:
     refused = [(r[0], r[1], r[2] if len(r) > 2 else "no_file") for r in refused]
-    if _wants_json(request):
+    if wants_json(request):
         body = {
             "captures": [
                 {
@@ -142,8 +134,8 @@ def _face_action(request: HttpRequest, pk: int, call) -> HttpResponse:
     try:
         message = call(face)
     except DomainError as error:
-        if _wants_json(request):
-            return _error_json(error)
+        if wants_json(request):
+            return error_json(error)
         messages.error(request, error.message)
         return redirect("attendance:capture_detail", pk=face.capture_id)
     messages.success(request, message)
