@@ -18,9 +18,14 @@ from attendance.errors import DomainError
 from attendance.forms.captures import FaceAssignForm
 from attendance.forms.imports import RosterImportForm
 from attendance.models import AttendanceRecord, Capture, ReferencePhoto, Student
-from attendance.selectors.access import capture_get, faces_visible_to, session_get
+from attendance.selectors.access import (
+    capture_get,
+    faces_visible_to,
+    session_get,
+    students_visible_to,
+)
 from attendance.selectors.captures import capture_faces, capture_status
-from attendance.selectors.sessions import roster_students, session_roster
+from attendance.selectors.sessions import session_roster
 from attendance.services import captures as capture_services
 from attendance.services import imports as import_services
 from attendance.services import photos as photo_services
@@ -151,9 +156,9 @@ def face_assign(request: HttpRequest, pk: int) -> HttpResponse:
 
     def call(face) -> str:
         student_id = form.cleaned_data["student"]
-        session = face.capture.session
+        # Only who may be seen is checked here; the roster is the service's rule.
         student = (
-            get_object_or_404(roster_students(session=session), pk=student_id)
+            get_object_or_404(students_visible_to(request.user), pk=student_id)
             if student_id
             else None
         )
