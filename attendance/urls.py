@@ -1,6 +1,15 @@
 """Pages of the app. Each views module owns its ``urlpatterns``; this file only joins them."""
 
-from attendance.views import captures, courses, enrollments, files, reports, sessions, students
+from attendance.views import (
+    captures,
+    courses,
+    enrollments,
+    files,
+    reports,
+    sessions,
+    students,
+    tokens,
+)
 
 app_name = "attendance"
 urlpatterns = (
@@ -11,4 +20,5 @@ urlpatterns = (
     + files.urlpatterns
     + captures.urlpatterns
     + reports.urlpatterns
+    + tokens.urlpatterns
 )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime, time
 
 from django.utils import timezone
 
-from attendance.models import AttendanceRecord
+from attendance.models import AttendanceRecord, Course
 from attendance.selectors.reports.matrix import CourseMatrix
 from attendance.selectors.reports.rates import NOT_ENROLLED, credit_for
 from attendance.selectors.reports.session_sheet import SessionSheet
@@ -43,6 +43,11 @@ def _fmt_time(moment: datetime | None) -> str:
     return "" if moment is None else timezone.localtime(moment).isoformat(timespec="seconds")
 
 
+def _session_columns(course: Course, session_id: int, day: date, start: time, state: str) -> list:
+    """The first columns of every CSV row: which course and session it is."""
+    return [course.code, course.term, session_id, day.isoformat(), start.strftime("%H:%M"), state]
+
+
 def _record_details(session_ids: list[int], student_ids: list[int] | None) -> dict:
     records = AttendanceRecord.objects.filter(session_id__in=session_ids)
     if student_ids is not None:
@@ -70,12 +75,7 @@ def matrix_csv_rows(matrix: CourseMatrix, *, only_student: int | None = None) ->
             )
             credit = credit_for(status, course=course) if column.held else None
             yield [
-                course.code,
-                course.term,
-                column.id,
-                column.date.isoformat(),
-                column.start_time.strftime("%H:%M"),
-                column.state,
+                *_session_columns(course, column.id, column.date, column.start_time, column.state),
                 "yes" if column.held else "no",
                 row.student_number,
                 row.full_name,
@@ -98,12 +98,7 @@ def sheet_csv_rows(sheet: SessionSheet) -> Iterator[list]:
         counts = sheet.held and line.enrolled
         credit = credit_for(line.status, course=course) if counts else None
         yield [
-            course.code,
-            course.term,
-            session.pk,
-            session.date.isoformat(),
-            session.start_time.strftime("%H:%M"),
-            session.state,
+            *_session_columns(course, session.pk, session.date, session.start_time, session.state),
             "yes" if sheet.held else "no",
             line.student.student_number,
             line.student.full_name,
