@@ -29,7 +29,7 @@ from attendance.selectors.sessions import session_roster
 from attendance.services import captures as capture_services
 from attendance.services import imports as import_services
 from attendance.services import photos as photo_services
-from attendance.views.errors import error_json, wants_json
+from attendance.views.errors import error_json, run_service, wants_json
 from attendance.views.guards import admin_required
 
 # --- captures -----------------------------------------------------------------------------------
@@ -183,18 +183,16 @@ def face_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def capture_reprocess(request: HttpRequest, pk: int) -> HttpResponse:
     capture = capture_get(user=request.user, pk=pk)
-    try:
-        sent = capture_services.capture_reprocess(capture=capture)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(
-            request,
+    run_service(
+        request,
+        lambda: capture_services.capture_reprocess(capture=capture),
+        lambda sent: (
             "Queued for processing again."
             if sent
-            else "Queued; the processing queue cannot "
-            "be reached right now, it will run once it is back.",
-        )
+            else "Queued; the processing queue cannot be reached right now, it will run once it is "
+            "back."
+        ),
+    )
     return redirect("attendance:capture_detail", pk=capture.pk)
 
 

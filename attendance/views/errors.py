@@ -5,11 +5,14 @@ asked for JSON. Views never decide a rule themselves; they call a service and tr
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from django.contrib import messages
 from django.http import HttpRequest, JsonResponse
 
 from attendance.errors import DomainError
+
+T = TypeVar("T")
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -21,12 +24,15 @@ def error_json(error: DomainError, status: int | None = None) -> JsonResponse:
     return JsonResponse(body, status=status or error.http_status)
 
 
-def run_service(request: HttpRequest, call: Callable[[], object], success: str) -> bool:
-    """Run a service; show its domain error as a message instead of failing the request."""
+def run_service(
+    request: HttpRequest, call: Callable[[], T], success: str | Callable[[T], str]
+) -> T | None:
+    """Run a service and say how it went: ``success`` (or ``success(result)``) as a message, or
+    the service's domain error as a message instead of failing the request (then None)."""
     try:
-        call()
+        result = call()
     except DomainError as error:
         messages.error(request, error.message)
-        return False
-    messages.success(request, success)
-    return True
+        return None
+    messages.success(request, success if isinstance(success, str) else success(result))
+    return result

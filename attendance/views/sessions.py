@@ -13,7 +13,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from attendance.errors import DomainError
 from attendance.forms.sessions import MarkForm, RecurringSessionsForm, SessionForm
 from attendance.models import AttendanceChange, AttendanceRecord
 from attendance.selectors.access import course_get, session_get, students_visible_to
@@ -48,12 +47,11 @@ def sessions_generate(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, f"No sessions were created: {form.errors.as_text()}")
         return redirect("attendance:course_detail", pk=course.pk)
     data = {**form.cleaned_data, "weekdays": set(form.cleaned_data["weekdays"])}
-    try:
-        created = course_services.sessions_generate_weekly(course=course, **data)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"{len(created)} weekly session(s) created.")
+    run_service(
+        request,
+        lambda: course_services.sessions_generate_weekly(course=course, **data),
+        lambda created: f"{len(created)} weekly session(s) created.",
+    )
     return redirect("attendance:course_detail", pk=course.pk)
 
 
