@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, time, timedelta
 from decimal import Decimal
 
@@ -48,7 +49,7 @@ def course_update(
     code: str,
     title: str,
     term: str,
-    teachers: list[AbstractBaseUser],
+    teachers: Iterable[AbstractBaseUser],
     attendance_threshold: Decimal,
     late_credit: Decimal,
     excused_policy: str,
