@@ -18,7 +18,6 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import File
 from django.db import transaction
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from attendance.errors import Conflict, DomainError, InvalidInput
@@ -31,9 +30,8 @@ from attendance.models import (
     embedding_to_bytes,
 )
 from attendance.selectors.captures import Gallery, session_gallery
-from attendance.selectors.sessions import roster_students
 from attendance.services.photos import image_check, jpeg_file
-from attendance.services.records import attendance_clear, attendance_mark
+from attendance.services.records import attendance_clear, attendance_mark, require_on_roster
 
 logger = logging.getLogger(__name__)
 Decision = DetectedFace.Decision
@@ -340,7 +338,7 @@ def face_assign(
     session = face.capture.session
     _require_open(session)
     if student is not None:
-        student = get_object_or_404(roster_students(session=session), pk=student.pk)
+        require_on_roster(session=session, student=student)
     previous = face.student
     confirming = student is not None and previous == student
     if student is not None and not confirming:

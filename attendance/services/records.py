@@ -12,7 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from attendance.errors import Conflict, InvalidInput
+from attendance.errors import Conflict, InvalidInput, NotOnRoster
 from attendance.models import (
     AttendanceChange,
     AttendanceRecord,
@@ -40,15 +40,16 @@ def _require_open(session: ClassSession) -> None:
         )
 
 
-def _require_enrolled(session: ClassSession, student: Student) -> None:
+def require_on_roster(*, session: ClassSession, student: Student) -> None:
+    """The one check that ``student`` belongs on ``session``'s roster (enrolled in its course on
+    its date); every mark and every face assignment goes through it."""
     enrolled = Enrollment.objects.filter(
         course_id=session.course_id, student=student, joined_on__lte=session.date
     ).exclude(left_on__lt=session.date)
     if not enrolled.exists():
-        raise InvalidInput(
+        raise NotOnRoster(
             f"{student.full_name} was not enrolled in {session.course.code} on "
-            f"{session.date:%Y-%m-%d}.",
-            code="not_enrolled",
+            f"{session.date:%Y-%m-%d}."
         )
 
 
@@ -81,7 +82,7 @@ def attendance_mark(
     if status not in Status.values:
         raise InvalidInput(f"Unknown status {status!r}.", code="invalid_status")
     _require_open(session)
-    _require_enrolled(session, student)
+    require_on_roster(session=session, student=student)
     record = _locked_record(session, student)
     if record is None:
         record = _create_record(session, student, status, source, by, confidence, face, reason)
