@@ -11,6 +11,7 @@ import json
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -86,7 +87,7 @@ class Head:
         return cls([(data[f"kernel_{i}"], data[f"bias_{i}"]) for i in range(count)])
 
     def save(self, path: Path) -> None:
-        arrays = {}
+        arrays: dict[str, Any] = {}
         for i, (kernel, bias) in enumerate(self.weights):
             arrays[f"kernel_{i}"], arrays[f"bias_{i}"] = kernel, bias
         np.savez_compressed(path, **arrays)

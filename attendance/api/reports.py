@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from rest_framework.renderers import JSONRenderer
 
 from attendance.api.serializers import CourseSerializer, SessionSerializer, StudentSerializer
@@ -91,7 +91,7 @@ def session_report_data(*, session: ClassSession) -> dict:
 
 def student_report_data(
     *,
-    user: AbstractBaseUser,
+    user: User,
     student: Student,
     date_from: date | None = None,
     date_to: date | None = None,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, time, timedelta
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from attendance.errors import InvalidInput
@@ -19,7 +19,7 @@ def course_create(
     code: str,
     title: str,
     term: str,
-    teachers: list[AbstractBaseUser] = (),
+    teachers: Sequence[User] = (),
     attendance_threshold: Decimal | None = None,
     late_credit: Decimal | None = None,
     excused_policy: str | None = None,
@@ -49,7 +49,7 @@ def course_update(
     code: str,
     title: str,
     term: str,
-    teachers: Iterable[AbstractBaseUser],
+    teachers: Iterable[User],
     attendance_threshold: Decimal,
     late_credit: Decimal,
     excused_policy: str,

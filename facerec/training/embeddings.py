@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facerec.alignment import Method
 from facerec.datasets import cache_dir, people_images
 from facerec.detection import central_face
 from facerec.types import Face
@@ -63,7 +64,7 @@ def detections(
         return {k: data[k] for k in data.files}
     files = list_images(root) if files is None else files
     n = len(files)
-    out = {
+    out: dict[str, np.ndarray] = {
         "files": np.array(files),
         "boxes": np.zeros((n, 4), np.float32),
         "landmarks": np.zeros((n, 5, 2), np.float32),
@@ -85,7 +86,7 @@ def detections(
         out["scores"][i] = face.score
         if i % 500 == 0:
             print(f"detect {i}/{n} {time.time() - start:.0f}s", file=log, flush=True)
-    np.savez(path, **out)
+    np.savez(path, allow_pickle=False, **out)
     return out
 
 
@@ -121,7 +122,7 @@ def fallback_face(shape: tuple[int, ...]) -> Face:
 
 def embeddings(
     root: Path,
-    method: str,
+    method: Method,
     *,
     flip: bool,
     files: list[str] | None = None,
@@ -161,9 +162,10 @@ def embeddings(
         crops = []
         for i in range(lo, min(n, lo + chunk)):
             image = _load(root / str(det["files"][i]), mirrored)
+            x, y, w, h = (int(v) for v in det["boxes"][i])
             face = Face(
-                box=tuple(int(v) for v in det["boxes"][i]),
-                landmarks=tuple(tuple(map(float, p)) for p in det["landmarks"][i]),
+                box=(x, y, w, h),
+                landmarks=tuple((float(p[0]), float(p[1])) for p in det["landmarks"][i]),
                 score=float(det["scores"][i]),
             )
             crop = align_face(image, face, method=method, margin=margin)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from attendance.models import Course, Student
 from attendance.selectors.access import courses_visible_to
@@ -24,7 +24,7 @@ class HistoryCourse:
 
 def student_history(
     *,
-    user: AbstractBaseUser,
+    user: User,
     student: Student,
     date_from: date | None = None,
     date_to: date | None = None,

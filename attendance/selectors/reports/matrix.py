@@ -7,7 +7,7 @@ and counted with ``Counter`` over whole rows and columns.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time
 from itertools import compress
@@ -185,9 +185,11 @@ def course_matrix(
             )
         )
     total = Tally()
-    by_column = zip(*(row.cells for row in rows), strict=True) if rows else ([] for _ in columns)
-    for column, cells in zip(columns, by_column, strict=True):
-        column.tally = Tally.of(Counter(cells), credit_of, held=column.held)
+    by_column: Iterable[Sequence[str | None]] = (
+        zip(*(row.cells for row in rows), strict=True) if rows else ([] for _ in columns)
+    )
+    for column, column_cells in zip(columns, by_column, strict=True):
+        column.tally = Tally.of(Counter(column_cells), credit_of, held=column.held)
         if column.held:
             total.merge(column.tally)
     return CourseMatrix(course, date_from, date_to, columns, rows, total)

@@ -47,7 +47,7 @@ def session_sheet(*, session: ClassSession, today: date | None = None) -> Sessio
     lines, tally = [], Tally()
     for student_id in students.keys() | records.keys():
         record = records.get(student_id)
-        student = students.get(student_id) or record.student
+        student = students[student_id] if student_id in students else records[student_id].student
         line = SheetLine(student, record, student_id in students)
         if line.enrolled:
             credit = credit_for(line.status, course=session.course) if held else None
