@@ -169,16 +169,30 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         return _created(s.SessionSerializer, session, request)
 
     @extend_schema(
-        request=None,
+        request=s.FinalizeInput,
         responses={200: s.SessionSerializer, **ACTION_ERRORS},
-        description="Close the session: every enrolled student still unmarked becomes absent.",
+        description="Close the session: every enrolled student still unmarked becomes absent. "
+        "409 `pending_review` while faces await review or captures are being processed (the "
+        "message names them; see `pending` on the session), unless `force` is true.",
     )
     @action(detail=True, methods=["post"])
     def finalize(self, request: Request, pk: str) -> Response:
         session = self.get_object()
-        record_services.session_finalize(session=session, by=request.user)
+        force = _input(s.FinalizeInput, request)["force"]
+        record_services.session_finalize(session=session, by=request.user, force=force)
         session.refresh_from_db()
         return Response(s.SessionSerializer(session).data)
+
+    @extend_schema(
+        responses={200: s.PendingReviewSerializer, **READ_ERRORS},
+        description="What stands between the session and finalizing: faces awaiting review and "
+        "captures still queued or being processed, with their ids.",
+    )
+    @action(detail=True, methods=["get"])
+    def pending(self, request: Request, pk: str) -> Response:
+        from attendance.selectors.sessions import session_pending_review
+
+        return Response(session_pending_review(session=self.get_object()).as_dict())
 
 
 @extend_schema(tags=["photos"])

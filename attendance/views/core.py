@@ -32,7 +32,12 @@ from attendance.selectors.access import (
     session_get,
     student_get,
 )
-from attendance.selectors.sessions import roster_students, session_roster, sessions_on
+from attendance.selectors.sessions import (
+    roster_students,
+    session_pending_review,
+    session_roster,
+    sessions_on,
+)
 from attendance.services import courses as course_services
 from attendance.services import records as record_services
 from attendance.services import students as student_services
@@ -159,6 +164,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "roster": session_roster(session=session),
         "statuses": AttendanceRecord.Status.choices,
         "captures": session.captures.order_by("-created_at"),
+        "pending": session_pending_review(session=session),
         "changes": AttendanceChange.objects.filter(session=session)
         .select_related("student", "changed_by")
         .order_by("-changed_at")[:50],
@@ -194,8 +200,12 @@ def session_mark(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def session_finalize(request: HttpRequest, pk: int) -> HttpResponse:
     session = session_get(user=request.user, pk=pk)
-    absent = record_services.session_finalize(session=session, by=request.user)
-    messages.success(request, f"Session finalized; {absent} unmarked student(s) set absent.")
+    force = request.POST.get("force") in {"1", "on", "true"}
+    _run_service(
+        request,
+        lambda: record_services.session_finalize(session=session, by=request.user, force=force),
+        "Session finalized; unmarked students are set absent.",
+    )
     return redirect("attendance:session_detail", pk=session.pk)
 
 
