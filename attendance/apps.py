@@ -5,3 +5,8 @@ class AttendanceConfig(AppConfig):
     name = "attendance"
     verbose_name = "Attendance"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from attendance.files import connect_file_cleanup
+
+        connect_file_cleanup()

@@ -257,7 +257,9 @@ class Capture(TimeStamped):
         API = "api", "API"
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="captures")
-    image = models.ImageField(storage=private_storage, upload_to=capture_path)
+    # Blank once the retention period has passed (photo_deleted_at says when).
+    image = models.ImageField(storage=private_storage, upload_to=capture_path, blank=True)
+    photo_deleted_at = models.DateTimeField(null=True, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.UPLOAD)
     taken_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
