@@ -449,6 +449,7 @@ class AuditEvent(models.Model):
         ADMIN_ADDED = "admin_added", "Added in the Django admin"
         ADMIN_CHANGED = "admin_changed", "Changed in the Django admin"
         ADMIN_DELETED = "admin_deleted", "Deleted in the Django admin"
+        CONSENT_RECORDED = "consent_recorded", "Photo consent recorded"
         BIOMETRICS_ERASED = "biometrics_erased", "Biometric data erased"
         RETENTION_PURGED = "retention_purged", "Class photos past retention deleted"
         DATA_EXPORTED = "data_exported", "Student data exported"

@@ -1,6 +1,6 @@
 """Pages of the app. Each views module owns its ``urlpatterns``; this file only joins them."""
 
-from attendance.views import captures, core, files, remarks, reports
+from attendance.views import captures, core, files, privacy, remarks, reports
 
 app_name = "attendance"
 urlpatterns = (
@@ -9,4 +9,5 @@ urlpatterns = (
     + captures.urlpatterns
     + reports.urlpatterns
     + remarks.urlpatterns
+    + privacy.urlpatterns
 )

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
             name='AuditEvent',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('session_finalized', 'Session finalized'), ('session_reopened', 'Session reopened'), ('admin_added', 'Added in the Django admin'), ('admin_changed', 'Changed in the Django admin'), ('admin_deleted', 'Deleted in the Django admin'), ('biometrics_erased', 'Biometric data erased'), ('retention_purged', 'Class photos past retention deleted'), ('data_exported', 'Student data exported')], max_length=32)),
+                ('action', models.CharField(choices=[('session_finalized', 'Session finalized'), ('session_reopened', 'Session reopened'), ('admin_added', 'Added in the Django admin'), ('admin_changed', 'Changed in the Django admin'), ('admin_deleted', 'Deleted in the Django admin'), ('consent_recorded', 'Photo consent recorded'), ('biometrics_erased', 'Biometric data erased'), ('retention_purged', 'Class photos past retention deleted'), ('data_exported', 'Student data exported')], max_length=32)),
                 ('at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('subject', models.CharField(blank=True, help_text='What it concerned, in words.', max_length=300)),
                 ('detail', models.JSONField(blank=True, default=dict)),

@@ -27,6 +27,8 @@ def student_create(
         student.consent_given_at, student.consent_given_by = timezone.now(), consent_by
     student.full_clean()
     student.save()
+    if consent_by is not None:
+        audit_event(action=AuditEvent.Action.CONSENT_RECORDED, by=consent_by, student=student)
     return student
 
 
@@ -44,7 +46,17 @@ def student_update(*, student: Student, **fields: object) -> Student:
 def consent_record(*, student: Student, by: AbstractBaseUser) -> Student:
     student.consent_given_at, student.consent_given_by = timezone.now(), by
     student.save(update_fields=["consent_given_at", "consent_given_by", "updated_at"])
+    audit_event(action=AuditEvent.Action.CONSENT_RECORDED, by=by, student=student)
     return student
+
+
+def student_export(*, student: Student, by: AbstractBaseUser) -> bytes:
+    """The student's data as a ZIP (see selectors.exports); the export itself is audited."""
+    from attendance.selectors.exports import student_export_zip
+
+    with transaction.atomic():
+        audit_event(action=AuditEvent.Action.DATA_EXPORTED, by=by, student=student)
+    return student_export_zip(student=student)
 
 
 @transaction.atomic
