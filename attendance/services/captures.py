@@ -263,8 +263,10 @@ def _forget_without_consent(analysis: CaptureAnalysis) -> None:
     transaction, or this one sees it."""
     labels = {label for m in analysis.matches for label, _ in m.candidates}
     labels |= {m.label for m in analysis.matches if m.label is not None}
+    # NO KEY UPDATE: enough to make consent_withdraw (FOR UPDATE) wait, without blocking the
+    # inserts of marks that reference these students.
     allowed = set(
-        Student.objects.select_for_update()
+        Student.objects.select_for_update(no_key=True)
         .filter(pk__in=labels, consent_given_at__isnull=False)
         .order_by("pk")
         .values_list("pk", flat=True)
