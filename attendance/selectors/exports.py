@@ -34,7 +34,7 @@ def _user(user) -> str | None:
 
 def _add_file(archive: zipfile.ZipFile, field: FieldFile, folder: str, pk: int) -> str | None:
     """Copy a stored file into the archive; the manifest names it (None when it is gone)."""
-    if not field:
+    if not field or not field.name:
         return None
     suffix = field.name.rsplit(".", 1)[-1]
     target = f"{folder}/{pk}.{suffix}"

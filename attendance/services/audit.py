@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from attendance.models import AuditEvent, ClassSession, Student
 
@@ -10,7 +10,7 @@ from attendance.models import AuditEvent, ClassSession, Student
 def audit_event(
     *,
     action: str,
-    by: AbstractBaseUser | None,
+    by: User | None,
     session: ClassSession | None = None,
     student: Student | None = None,
     subject: str = "",

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from attendance.errors import Conflict, InvalidInput
+from attendance.errors import Conflict, InvalidInput, NotOnRoster
 from attendance.models import (
     REMARK_MAX_LENGTH,
     AttendanceChange,
@@ -48,12 +48,13 @@ def _require_open(session: ClassSession) -> None:
         )
 
 
-def _require_enrolled(session: ClassSession, student: Student) -> None:
+def require_on_roster(*, session: ClassSession, student: Student) -> None:
+    """The one check that ``student`` belongs on ``session``'s roster (enrolled in its course on
+    its date); every mark and every face assignment goes through it."""
     if not student_on_roster(session=session, student=student):
-        raise InvalidInput(
+        raise NotOnRoster(
             f"{student.full_name} was not enrolled in {session.course.code} on "
-            f"{session.date:%Y-%m-%d}.",
-            code="not_enrolled",
+            f"{session.date:%Y-%m-%d}."
         )
 
 
@@ -72,7 +73,7 @@ def attendance_mark(
     student: Student,
     status: str,
     source: str,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
     confidence: float | None = None,
     face: DetectedFace | None = None,
     reason: str = "",
@@ -86,7 +87,7 @@ def attendance_mark(
     if status not in Status.values:
         raise InvalidInput(f"Unknown status {status!r}.", code="invalid_status")
     _require_open(session)
-    _require_enrolled(session, student)
+    require_on_roster(session=session, student=student)
     record = _locked_record(session, student)
     if record is None:
         record = _create_record(session, student, status, source, by, confidence, face, reason)
@@ -94,6 +95,7 @@ def attendance_mark(
             return MarkResult(record=record, changed=True)
         # Another writer created it between our read and insert: lock theirs and carry on.
         record = _locked_record(session, student)
+        assert record is not None  # the other writer's row is committed before our insert failed
     if not overwrite_manual and record.source in {Source.MANUAL, Source.API}:
         return MarkResult(record=record, changed=False)
     if record.status == status and (record.source == source or source == Source.FACE):
@@ -119,7 +121,7 @@ def _create_record(
     student: Student,
     status: str,
     source: str,
-    by: AbstractBaseUser | None,
+    by: User | None,
     confidence: float | None,
     face: DetectedFace | None,
     reason: str,
@@ -159,7 +161,7 @@ def _log_change(
     old_source: str,
     status: str,
     source: str,
-    by: AbstractBaseUser | None,
+    by: User | None,
     reason: str,
     old_remark: str | None = None,
 ) -> None:
@@ -184,7 +186,7 @@ def attendance_remark(
     session: ClassSession,
     student: Student,
     remark: str,
-    by: AbstractBaseUser | None,
+    by: User | None,
     reason: str = "",
 ) -> MarkResult:
     """Set the short remark of ``student``'s record ("doctor's note"); audited like a status change.
@@ -223,9 +225,7 @@ def attendance_remark(
 
 
 @transaction.atomic
-def session_finalize(
-    *, session: ClassSession, by: AbstractBaseUser | None, force: bool = False
-) -> int:
+def session_finalize(*, session: ClassSession, by: User | None, force: bool = False) -> int:
     """Close the session: every student on the roster still unmarked becomes absent. Returns how
     many.
 
@@ -269,7 +269,7 @@ def session_finalize(
 FINALIZE_REASON = "Not seen by the end of the session."
 
 
-def _mark_unmarked_absent(session: ClassSession, by: AbstractBaseUser | None) -> int:
+def _mark_unmarked_absent(session: ClassSession, by: User | None) -> int:
     unmarked = roster_students(session=session).exclude(
         Exists(AttendanceRecord.objects.filter(session=session, student_id=OuterRef("pk")))
     )
@@ -309,9 +309,7 @@ def _mark_unmarked_absent(session: ClassSession, by: AbstractBaseUser | None) ->
     return len(records)
 
 
-def _mark_absent_one_by_one(
-    session: ClassSession, student_ids: list[int], by: AbstractBaseUser | None
-) -> int:
+def _mark_absent_one_by_one(session: ClassSession, student_ids: list[int], by: User | None) -> int:
     count = 0
     for student in Student.objects.filter(pk__in=student_ids).order_by("pk"):
         result = attendance_mark(
@@ -328,7 +326,7 @@ def _mark_absent_one_by_one(
 
 
 @transaction.atomic
-def session_reopen(*, session: ClassSession, by: AbstractBaseUser | None) -> None:
+def session_reopen(*, session: ClassSession, by: User | None) -> None:
     """Let a teacher fix marks after finalizing; the audit trail keeps what happened before."""
     locked = ClassSession.objects.select_for_update().get(pk=session.pk)
     if locked.is_open:
@@ -341,7 +339,7 @@ def session_reopen(*, session: ClassSession, by: AbstractBaseUser | None) -> Non
 
 @transaction.atomic
 def attendance_clear(
-    *, session: ClassSession, student: Student, by: AbstractBaseUser | None, reason: str
+    *, session: ClassSession, student: Student, by: User | None, reason: str
 ) -> bool:
     """Remove ``student``'s mark (back to "not marked yet"); the audit trail keeps the history."""
     _require_open(session)

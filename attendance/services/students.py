@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,7 +17,7 @@ def student_create(
     student_number: str,
     full_name: str,
     email: str = "",
-    consent_by: AbstractBaseUser | None = None,
+    consent_by: User | None = None,
 ) -> Student:
     """Create a student; ``consent_by`` (the staff member who saw it) records photo consent."""
     student = Student(
@@ -43,14 +43,14 @@ def student_update(*, student: Student, **fields: object) -> Student:
 
 
 @transaction.atomic
-def consent_record(*, student: Student, by: AbstractBaseUser) -> Student:
+def consent_record(*, student: Student, by: User) -> Student:
     student.consent_given_at, student.consent_given_by = timezone.now(), by
     student.save(update_fields=["consent_given_at", "consent_given_by", "updated_at"])
     audit_event(action=AuditEvent.Action.CONSENT_RECORDED, by=by, student=student)
     return student
 
 
-def student_export(*, student: Student, by: AbstractBaseUser) -> bytes:
+def student_export(*, student: Student, by: User) -> bytes:
     """The student's data as a ZIP (see selectors.exports); the export itself is audited."""
     from attendance.selectors.exports import student_export_zip
 
@@ -60,7 +60,7 @@ def student_export(*, student: Student, by: AbstractBaseUser) -> bytes:
 
 
 @transaction.atomic
-def consent_withdraw(*, student: Student, by: AbstractBaseUser | None = None) -> Student:
+def consent_withdraw(*, student: Student, by: User | None = None) -> Student:
     """Withdrawn consent removes every photo, crop and embedding of the student, in the database
     and on disk. Attendance marks stay: they are records, not biometrics."""
     # The row lock makes a capture being written now wait, then see the withdrawal.
@@ -78,7 +78,7 @@ def consent_withdraw(*, student: Student, by: AbstractBaseUser | None = None) ->
 
 
 @transaction.atomic
-def student_delete(*, student: Student, by: AbstractBaseUser | None = None) -> None:
+def student_delete(*, student: Student, by: User | None = None) -> None:
     """Delete the student with their records (files after commit); the audit keeps who it was."""
     student = Student.objects.select_for_update().get(pk=student.pk)
     erased = student_biometrics_erase(student=student)

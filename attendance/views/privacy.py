@@ -8,7 +8,7 @@ from django.urls import path
 
 from attendance.models import Student
 from attendance.services import students as student_services
-from attendance.views.core import admin_required
+from attendance.views.guards import admin_required
 
 
 @admin_required
