@@ -60,7 +60,8 @@ def test_finalize_anyway_goes_through_and_says_so_in_the_audit(session, student,
 def test_reopening_is_on_the_audit_trail(session, student, alice, bob):
     record_services.session_finalize(session=session, by=alice)
     record_services.session_reopen(session=session, by=bob)
-    actions = list(AuditEvent.objects.order_by("pk").values_list("action", "by__username"))
+    events = AuditEvent.objects.filter(session=session).order_by("pk")
+    actions = list(events.values_list("action", "by__username"))
     assert actions == [("session_finalized", "alice"), ("session_reopened", "bob")]
 
 
