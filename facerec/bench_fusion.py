@@ -139,3 +139,101 @@ def rows(data: FusionData, *, dlib_weight: float, config_for) -> list[Row]:
         )
     )
     return out
+
+
+def _median_ms(fn, repeats: int) -> float:
+    import statistics
+    import time
+
+    fn()  # warm-up: the first call loads models
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def _identity_model(folder: Path, backbones_meta: list[dict] | None) -> Path:
+    """A metadata JSON with no head (identity) over the given backbones, for timing only."""
+    import json
+
+    from facerec.model import metadata
+
+    meta = {k: v for k, v in metadata().items() if k != "backbones"}
+    meta |= {"version": "timing", "weights": None}
+    if backbones_meta:
+        meta |= {
+            "backbones": backbones_meta,
+            "embedding_dim": sum(b["dim"] for b in backbones_meta),
+        }
+    else:
+        meta["embedding_dim"] = 512
+    path = folder / f"timing-{len(backbones_meta or [])}.json"
+    path.write_text(json.dumps(meta))
+    return path
+
+
+def speed_rows(datasets: Path, *, repeats: int = 5, dlib_native: int = 8) -> list[Row]:
+    """analyze_photo on a 30-face 1920x1080 class photo composed from LFW, with FaceNet alone
+    and with both backbones (head cost is a matrix product, left out); per-face embedding cost
+    of the dlib network in TensorFlow and, for comparison, in dlib itself."""
+    import os
+    import tempfile
+
+    from facerec.dlib_backbone import dlib_descriptors, weights_path
+    from facerec.imageio import load_image
+    from facerec.pipeline import analyze_photo, face_chips
+    from facerec.synth import build_roster, compose_class_photo
+    from facerec.trainer_fusion import backbones_entry
+
+    roster = build_roster(datasets / "lfw", enrolled=30, strangers=0, seed=1)
+    photo = compose_class_photo(
+        [(p, paths[0]) for p, paths in roster.probes.items()], width=1920, height=1080, seed=1
+    )
+    image = load_image(photo.jpeg)
+    out, saved = [], os.environ.get("ROLLCALL_FACE_MODEL")
+    with tempfile.TemporaryDirectory() as folder:
+        for label, meta in (("FaceNet alone", None), ("FaceNet + dlib", backbones_entry(2.5))):
+            os.environ["ROLLCALL_FACE_MODEL"] = str(_identity_model(Path(folder), meta))
+            found = len(analyze_photo(image))  # warm-up: loads the models
+            runs = []
+            for _ in range(repeats):
+                timings: dict[str, float] = {}
+                analyze_photo(image, timings=timings)
+                runs.append(timings)
+            total = float(np.median([sum(t.values()) for t in runs]))
+            stages = ", ".join(f"{k[:-3]} {np.median([t[k] for t in runs]):.0f}" for k in runs[0])
+            out.append(
+                Row(
+                    f"30-face 1920x1080 photo, {label}",
+                    f"{total:.0f} ms",
+                    f"median of {repeats}; {found} faces; median ms per stage: {stages}",
+                )
+            )
+        chips = np.stack(face_chips(image, [f.face for f in analyze_photo(image)]))
+    if saved is None:
+        os.environ.pop("ROLLCALL_FACE_MODEL", None)
+    else:
+        os.environ["ROLLCALL_FACE_MODEL"] = saved
+    one = _median_ms(lambda: dlib_descriptors(chips[:1]), repeats)
+    batch = _median_ms(lambda: dlib_descriptors(chips), repeats) / len(chips)
+    out.append(
+        Row(
+            "dlib network in TensorFlow, per face",
+            f"{one:.0f} ms at batch 1",
+            f"{batch:.1f} ms at batch {len(chips)}",
+        )
+    )
+    if dlib_native:
+        import dlib
+
+        net = dlib.face_recognition_model_v1(str(weights_path()))
+        native = (
+            _median_ms(lambda: net.compute_face_descriptor(list(chips[:dlib_native])), 1)
+            / dlib_native
+        )
+        out.append(
+            Row("dlib network in dlib, per face", f"{native:.0f} ms", f"batch {dlib_native}")
+        )
+    return out

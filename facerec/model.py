@@ -112,7 +112,10 @@ def current_head() -> Head:
         with _lock:
             if path not in _head_cache:
                 weights = metadata().get("weights")
-                _head_cache[path] = Head.load(path.parent / weights) if weights else Head.identity()
+                dim = int(metadata().get("embedding_dim", 512))
+                _head_cache[path] = (
+                    Head.load(path.parent / weights) if weights else Head.identity(dim)
+                )
     return _head_cache[path]
 
 
