@@ -91,8 +91,9 @@ def weighted_sum_scores(data: FusionData, weights=(1.0, 1.5, 2.0, 2.5, 3.0, 4.0)
     return accs, tar_at_far(distance, data.same, 1e-3), chosen
 
 
-def fold_heads(data: FusionData, x: np.ndarray, config_for, log=sys.stderr):
-    """One head per test fold, trained on ``x`` of people outside that fold; (heads, kept)."""
+def fold_heads(data: FusionData, x_for, config_for, log=sys.stderr):
+    """One head per test fold k, trained on ``x_for(k)`` of the people outside that fold;
+    returns (heads, folds where the head beat the plain sum on its validation people)."""
     from facerec.training import train_head
 
     fold_people = pair_fold_people(data.pairs)
@@ -100,13 +101,14 @@ def fold_heads(data: FusionData, x: np.ndarray, config_for, log=sys.stderr):
     for k in sorted(fold_people):
         outside = ~np.isin(data.labels, list(fold_people[k]))
         print(f"fold {k + 1}: training head on {outside.sum()} images", file=log, flush=True)
+        x = x_for(k)
         result = train_head(x[outside], data.labels[outside], config_for(k), log=log)
         kept += result.improved
         heads.append(result.head)
     return heads, kept
 
 
-def rows(data: FusionData, *, dlib_weight: float, config_for) -> list[Row]:
+def rows(data: FusionData, *, config_for) -> list[Row]:
     out = []
     for label, x in (("FaceNet alone", data.facenet), ("dlib alone", data.dlib)):
         accs, tar = fold_scores(data, lambda _, x=x: x)
@@ -128,12 +130,13 @@ def rows(data: FusionData, *, dlib_weight: float, config_for) -> list[Row]:
             f"TAR@FAR0.1% {tar * 100:.2f}%; weights {','.join(f'{w:g}' for w in chosen)}",
         )
     )
-    x = data.fused(dlib_weight)
-    heads, kept = fold_heads(data, x, config_for, data.log)
-    accs, tar = fold_scores(data, lambda k: heads[k](x))
+    # Each fold's head sits on the plain sum with that fold's weight (chosen on the other nine).
+    inputs = {w: data.fused(w) for w in set(chosen)}
+    heads, kept = fold_heads(data, lambda k: inputs[chosen[k]], config_for, data.log)
+    accs, tar = fold_scores(data, lambda k: heads[k](inputs[chosen[k]]))
     out.append(
         Row(
-            f"LFW Siamese over both (dlib weight {dlib_weight:g})",
+            "LFW Siamese over both",
             fmt_acc(accs),
             f"TAR@FAR0.1% {tar * 100:.2f}%; per-fold heads, kept in {kept}/10 folds",
         )
@@ -237,3 +240,10 @@ def speed_rows(datasets: Path, *, repeats: int = 5, dlib_native: int = 8) -> lis
             Row("dlib network in dlib, per face", f"{native:.0f} ms", f"batch {dlib_native}")
         )
     return out
+
+
+def run_fusion(datasets: Path, *, log=sys.stderr) -> list[Row]:
+    from facerec.training import TrainConfig
+
+    data = load(datasets, log)
+    return rows(data, config_for=lambda k: TrainConfig(seed=k)) + speed_rows(datasets)

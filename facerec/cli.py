@@ -52,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="average each face with its mirror image (default: as the current model)",
     )
+    train.add_argument(
+        "--backbones",
+        choices=["facenet", "facenet,dlib"],
+        default="facenet,dlib",
+        help="the head's input: FaceNet alone, or FaceNet and dlib (default)",
+    )
     train.set_defaults(run=cmd_train)
 
     bench = sub.add_parser("bench", help="print the accuracy and speed table")
@@ -61,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
         "--variants",
         action="store_true",
         help="LFW only: other crops, ensembles and centring against the product (~45 min cold)",
+    )
+    bench.add_argument(
+        "--fusion",
+        action="store_true",
+        help="LFW: FaceNet, dlib, their plain sum and per-fold heads over both; 30-face timing",
     )
     bench.set_defaults(run=cmd_bench)
     return parser
@@ -152,6 +163,12 @@ def cmd_embed(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from facerec.trainer import train_and_save
 
+    if args.backbones == "facenet,dlib":
+        from facerec import trainer_fusion
+
+        return trainer_fusion.train_and_save(
+            args.data, args.out, epochs=args.epochs, force=args.force
+        )
     return train_and_save(args.data, args.out, epochs=args.epochs, force=args.force, flip=args.flip)
 
 
@@ -170,6 +187,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print(f"--variants needs lfw/ and lfw_pairs.txt under {datasets}.")
             return 2
         print(format_table(run_variants(datasets)))
+        return 0
+    if args.fusion:
+        from facerec.bench_fusion import run_fusion
+
+        print(format_table(run_fusion(datasets)))
         return 0
     print(format_table(run(datasets, quick=args.quick)))
     return 0
