@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test lint format bench bench-variants bench-attendance bench-load demo clean
+.PHONY: install run test lint format bench bench-variants bench-fusion bench-attendance bench-load demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ bench: install
 
 bench-variants: install
 	$(BIN)/python -m facerec bench --variants $(BENCH_ARGS)
+
+bench-fusion: install
+	$(BIN)/python -m facerec bench --fusion $(BENCH_ARGS)
 
 bench-attendance: install
 	$(BIN)/python manage.py bench_attendance $(BENCH_ARGS)
