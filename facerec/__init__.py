@@ -28,7 +28,7 @@ from facerec.pipeline import (
     face_chips,
     warm_up,
 )
-from facerec.records import AnalyzedFace, Face, Match, ModelInfo
+from facerec.types import AnalyzedFace, Face, Match, ModelInfo
 
 __all__ = [
     "AnalyzedFace",

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from facerec import detect_faces, load_image
+from facerec.detection import central_face
 from facerec.dlib_backbone import (
     CHIP_SIZE,
     EMBEDDING_DIM,
@@ -14,7 +15,6 @@ from facerec.dlib_backbone import (
     face_chip,
     read_weights,
 )
-from facerec.lfwcache import central_face
 
 PEOPLE = ["Colin_Powell", "Tony_Blair", "Jacques_Chirac", "Vladimir_Putin", "Serena_Williams"]
 

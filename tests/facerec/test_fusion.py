@@ -9,8 +9,8 @@ import pytest
 
 import facerec
 from facerec.model import Head, backbones, current_head, fuse, metadata, uses_dlib
-from facerec.trainer import save_model
-from facerec.trainer_fusion import backbones_entry
+from facerec.training import save_model
+from facerec.training.fusion import backbones_entry
 
 
 def unit(rows: int, dim: int, seed: int) -> np.ndarray:
