@@ -82,6 +82,7 @@ def analyze_photo(
     """
     from facerec.alignment import align_face
     from facerec.detection import detect_faces
+    from facerec.quality import face_quality
 
     with _timed(timings, "decode_ms"):
         pixels = image if isinstance(image, np.ndarray) else load_image(image)
@@ -89,9 +90,13 @@ def analyze_photo(
         faces = detect_faces(pixels, min_face_size=min_face_size)
     with _timed(timings, "align_ms"):
         crops = [align_face(pixels, face) for face in faces]
+        qualities = [face_quality(face, crop) for face, crop in zip(faces, crops, strict=True)]
     with _timed(timings, "embed_ms"):
         vectors = embed_faces(crops)
-    return [AnalyzedFace(f, c, v) for f, c, v in zip(faces, crops, vectors, strict=True)]
+    return [
+        AnalyzedFace(f, c, v, q)
+        for f, c, v, q in zip(faces, crops, vectors, qualities, strict=True)
+    ]
 
 
 def embed_reference_photo(
@@ -106,6 +111,7 @@ def embed_reference_photo(
     """
     from facerec.alignment import align_face
     from facerec.detection import detect_faces
+    from facerec.quality import face_quality
 
     with _timed(timings, "decode_ms"):
         pixels = image if isinstance(image, np.ndarray) else load_image(image)
@@ -117,7 +123,7 @@ def embed_reference_photo(
     _check_quality(face, crop)
     with _timed(timings, "embed_ms"):
         vector = embed_faces([crop])[0]
-    return AnalyzedFace(face, crop, vector)
+    return AnalyzedFace(face, crop, vector, face_quality(face, crop))
 
 
 def _single_face(faces: list[Face], shape: tuple[int, ...]) -> Face:
