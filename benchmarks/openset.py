@@ -1,4 +1,4 @@
-"""Open-set, multi-condition benchmark: `python -m benchmarks.openset`.
+"""Open-set, multi-condition benchmark: `python -m benchmarks openset` (or `-m benchmarks.openset`).
 
 Would a school's class photos mark a stranger present? For each condition (colour as is,
 greyscale, small faces, JPEG quality 30, harsh side light, motion blur, tight crops) it enrols
@@ -166,9 +166,9 @@ def heldout_people(root: Path) -> dict[str, list[str]]:
     """{person: up to IMAGES_PER_PERSON photo paths relative to root} of the people the shipped
     head was validated on, never trained on (the trainer's own split, with the model's seed),
     who have a photo beyond their REFERENCES to show in class."""
-    from facerec.lfwcache import list_images
     from facerec.model import metadata
-    from facerec.training import TrainConfig, split_people
+    from facerec.training.embeddings import list_images
+    from facerec.training.siamese import TrainConfig, split_people
 
     files = list_images(root)
     labels = np.array([f.split("/")[0] for f in files])
@@ -196,9 +196,10 @@ def condition_faces(
     """Every photo degraded by ``condition`` and run through ``facerec.analyze_photo`` (the
     capture pipeline: detection, alignment, quality, embedding); the face kept is the one at the
     photo's centre (LFW's labelled person)."""
+    from facerec.detection import central_face
     from facerec.imageio import load_image
-    from facerec.lfwcache import central_face, fallback_face
     from facerec.pipeline import analyze_photo
+    from facerec.training.embeddings import fallback_face
 
     path = _cache_path(condition, files)
     if path.exists():
@@ -449,7 +450,7 @@ def format_targets(results: dict[str, Counts]) -> str:
 def main(argv: list[str] | None = None) -> int:
     from facerec.datasets import datasets_dir
 
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.openset", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks openset", description=__doc__)
     parser.add_argument("--datasets", type=Path, default=None, help="default: $ROLLCALL_DATASETS")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="one roster each")
     parser.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=CONDITIONS)

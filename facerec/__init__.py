@@ -30,7 +30,7 @@ from facerec.matching import (
 from facerec.model import model_info, model_version
 from facerec.pipeline import analyze_photo, embed_faces, embed_reference_photo
 from facerec.quality import FaceQuality, face_quality
-from facerec.records import AnalyzedFace, Face, Match, ModelInfo
+from facerec.types import AnalyzedFace, Face, Match, ModelInfo
 
 __all__ = [
     "AnalyzedFace",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facerec.records import Face
+from facerec.types import Face
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ def course_gallery(*, course: Course, model_version: str) -> Gallery:
 def _gallery(photos: QuerySet[ReferencePhoto], model_version: str) -> Gallery:
     rows = list(photos.values_list("pk", "student_id", "embedding"))
     labels = [student_id for _, student_id, _ in rows]
-    vectors = [np.frombuffer(bytes(raw), dtype=np.float32) for _, _, raw in rows]
+    vectors = [np.frombuffer(bytes(raw or b""), dtype=np.float32) for _, _, raw in rows]
     embeddings = np.stack(vectors) if vectors else np.zeros((0, 0), np.float32)
     return Gallery(
         embeddings=embeddings,

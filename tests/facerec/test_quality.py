@@ -9,7 +9,7 @@ import pytest
 
 from facerec import detect_faces, face_quality, load_image, match_faces, quality_problem
 from facerec.alignment import align_face
-from facerec.lfwcache import central_face
+from facerec.detection import central_face
 from tests.support.faces import lfw_photo
 
 THRESHOLD, REVIEW = 1.0, 1.2
