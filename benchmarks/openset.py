@@ -410,19 +410,37 @@ def _pct(x: float) -> str:
 
 
 def format_table(results: dict[str, Counts]) -> str:
-    head = (
-        "| condition   | faces (enrolled + strangers) | not found | auto precision | auto recall "
-        "| strangers auto-marked | review load | recall with review |"
+    columns = (
+        "condition",
+        "faces (enrolled + strangers)",
+        "not found",
+        "auto precision",
+        "auto recall",
+        "strangers auto-marked",
+        "review load",
+        "recall with review",
     )
-    lines = [head, "|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|"]
+    rows = []
     for name, c in results.items():
         auto = c.auto_right + c.auto_wrong + c.strangers_auto
-        lines.append(
-            f"| {name:<11} | {c.enrolled_shown} + {c.strangers_shown:<20} | {c.not_found:>9} "
-            f"| {_pct(c.auto_precision):>6} of {auto:<4} | {_pct(c.auto_recall):>11} "
-            f"| {_pct(c.strangers_auto_rate):>6} ({c.strangers_auto:>3}){'':<10} "
-            f"| {_pct(c.review_load):>11} | {_pct(c.recall_with_review):>18} |"
+        rows.append(
+            (
+                name,
+                f"{c.enrolled_shown} + {c.strangers_shown}",
+                str(c.not_found),
+                f"{_pct(c.auto_precision)} of {auto}",
+                _pct(c.auto_recall),
+                f"{_pct(c.strangers_auto_rate)} ({c.strangers_auto})",
+                _pct(c.review_load),
+                _pct(c.recall_with_review),
+            )
         )
+    widths = [max(len(col), *(len(r[i]) for r in rows)) for i, col in enumerate(columns)]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)) + " |"]
+    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    lines += [
+        "| " + " | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) + " |" for r in rows
+    ]
     return "\n".join(lines)
 
 
