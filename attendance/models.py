@@ -204,6 +204,31 @@ class ReferencePhoto(TimeStamped):
         return embedding_from_bytes(self.embedding)
 
 
+class GalleryCalibration(models.Model):
+    """The automatic-match threshold that a course's own reference photos support.
+
+    Distances between DIFFERENT students' reference photos are a sample of how close this
+    school's strangers come to a student (``facerec.calibrate_gallery``). Kept per course and
+    recomputed whenever the gallery it came from changes (``gallery_digest``).
+    """
+
+    course = models.OneToOneField(Course, on_delete=models.CASCADE, related_name="calibration")
+    model_version = models.CharField(max_length=64)
+    gallery_digest = models.CharField(
+        max_length=40, help_text="SHA-1 of the model version and the reference photo ids used."
+    )
+    threshold = models.FloatField(help_text="Euclidean distance; automatic match at or below.")
+    impostors = models.PositiveIntegerField(help_text="Different-student distances measured.")
+    far = models.FloatField(help_text="Share of those distances at or below the threshold.")
+    closest_impostor = models.FloatField(null=True, blank=True)
+    students = models.PositiveIntegerField()
+    photos = models.PositiveIntegerField()
+    computed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Calibration of {self.course}: {self.threshold:.3f}"
+
+
 class ClassSession(TimeStamped):
     class State(models.TextChoices):
         OPEN = "open", "Open"

@@ -34,6 +34,7 @@ from attendance.models import (
     embedding_to_bytes,
 )
 from attendance.selectors.captures import Gallery, session_gallery
+from attendance.services.calibration import gallery_calibration
 from attendance.services.photos import image_check, jpeg_file
 from attendance.services.records import attendance_clear, attendance_mark, require_on_roster
 
@@ -112,9 +113,15 @@ def match_thresholds() -> tuple[float | None, float | None]:
     return settings.ROLLCALL_MATCH_THRESHOLD, settings.ROLLCALL_REVIEW_THRESHOLD
 
 
-def capture_analyze(*, data: bytes, gallery: Gallery) -> CaptureAnalysis:
+def capture_analyze(
+    *, data: bytes, gallery: Gallery, calibrated_threshold: float | None = None
+) -> CaptureAnalysis:
     """Decode, detect, align, embed (all faces in one batch) and match one photo.
 
+    calibrated_threshold: the course's own accept threshold (``gallery_calibration``); the
+    model's when None. ROLLCALL_MATCH_THRESHOLD, when set, overrides both. A face too small,
+    blurred or dark to be sure of is never matched automatically (its
+    quality goes to ``facerec.match_faces``).
     The same function serves the Celery task and the attendance benchmark
     (``python -m benchmarks attendance``).
     """
@@ -133,7 +140,12 @@ def capture_analyze(*, data: bytes, gallery: Gallery) -> CaptureAnalysis:
     threshold, review = match_thresholds()
     probes = np.stack([f.embedding for f in faces]) if faces else np.zeros((0, 0), np.float32)
     matches = facerec.match_faces(
-        probes, gallery.embeddings, gallery.labels, threshold=threshold, review_threshold=review
+        probes,
+        gallery.embeddings,
+        gallery.labels,
+        threshold=threshold or calibrated_threshold,
+        review_threshold=review,
+        qualities=[f.quality for f in faces],
     )
     timings["match"] = time.perf_counter() - start
     return CaptureAnalysis(
@@ -168,7 +180,10 @@ def capture_process(*, capture_id: int, force: bool = False) -> Capture | None:
         with capture.image.open("rb") as handle:
             data = handle.read()
         gallery = session_gallery(session=capture.session, model_version=version)
-        analysis = capture_analyze(data=data, gallery=gallery)
+        calibration = gallery_calibration(course=capture.session.course, gallery=gallery)
+        analysis = capture_analyze(
+            data=data, gallery=gallery, calibrated_threshold=calibration.threshold
+        )
     except facerec.FaceRecError as error:
         return _fail(capture_id, version, error.code, error.message)
     except FileNotFoundError:
