@@ -4,7 +4,7 @@ Importing this package is cheap: TensorFlow and the OpenCV detector load lazily,
 process, the first time a function needs them. Distances are Euclidean between unit vectors.
 
     image = load_image(path_or_bytes)             # (H, W, 3) uint8 RGB
-    faces = detect_faces(image)                   # [Face(box, landmarks, score)]
+    faces = detect_faces(image)                   # [Face(box, landmarks, score)], every size
     crops = [align_face(image, f) for f in faces] # (160, 160, 3) uint8 each
     vectors = embed_faces(crops)                  # (N, D) float32 unit vectors
     matches = match_faces(vectors, gallery, labels)
@@ -21,7 +21,7 @@ from facerec.imageio import load_image
 from facerec.matching import face_distance, match_faces
 from facerec.model import model_info, model_version
 from facerec.pipeline import analyze_photo, embed_faces, embed_reference_photo
-from facerec.records import AnalyzedFace, Face, Match, ModelInfo
+from facerec.records import AnalyzedFace, Face, Match, ModelInfo, PhotoAnalysis, TooSmallFace
 
 __all__ = [
     "AnalyzedFace",
@@ -30,6 +30,8 @@ __all__ = [
     "ImageError",
     "Match",
     "ModelInfo",
+    "PhotoAnalysis",
+    "TooSmallFace",
     "align_face",
     "analyze_photo",
     "detect_faces",
