@@ -285,6 +285,8 @@ class DetectedFace(models.Model):
         UNKNOWN = "unknown", "Unknown"
         CONFIRMED = "confirmed", "Confirmed by a person"
         CORRECTED = "corrected", "Corrected by a person"
+        # Found by the detector but too few pixels to recognise: no embedding, never matched.
+        TOO_SMALL = "too_small", "Too small to recognise"
 
     capture = models.ForeignKey(Capture, on_delete=models.CASCADE, related_name="faces")
     index = models.PositiveIntegerField(help_text="Position of the face in the capture, from 0.")

@@ -32,6 +32,7 @@ from attendance.selectors.access import (
     session_get,
     student_get,
 )
+from attendance.selectors.captures import session_captures
 from attendance.selectors.sessions import roster_students, session_roster, sessions_on
 from attendance.services import courses as course_services
 from attendance.services import records as record_services
@@ -158,7 +159,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "session": session,
         "roster": session_roster(session=session),
         "statuses": AttendanceRecord.Status.choices,
-        "captures": session.captures.order_by("-created_at"),
+        "captures": session_captures(session=session),
         "changes": AttendanceChange.objects.filter(session=session)
         .select_related("student", "changed_by")
         .order_by("-changed_at")[:50],
