@@ -79,3 +79,14 @@ def test_large_faces_are_embedded_and_small_ones_set_aside_in_one_photo(
     assert all(face.face.size >= 20 for face in analysis.faces)
     assert all(face.face.box[1] >= 270 for face in analysis.faces)
     assert all(small.face.box[1] < 270 for small in analysis.too_small)
+
+
+def test_a_36_megapixel_photo_is_analysed_within_1_5_gib(datasets, tmp_path):
+    from benchmarks.detection import MEMORY_LIMIT_GIB, large_png, measure_analysis_memory
+
+    photo = large_png(tmp_path / "36mp.png", datasets)  # 7360x4912, six faces of ~400 px
+
+    use = measure_analysis_memory(photo)  # peak resident memory of a child process
+
+    assert use.faces == 6
+    assert use.added < MEMORY_LIMIT_GIB * 1024**3
