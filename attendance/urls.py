@@ -1,6 +1,24 @@
 """Pages of the app. Each views module owns its ``urlpatterns``; this file only joins them."""
 
-from attendance.views import captures, core, files, reports
+from attendance.views import (
+    captures,
+    courses,
+    enrollments,
+    files,
+    reports,
+    sessions,
+    students,
+    tokens,
+)
 
 app_name = "attendance"
-urlpatterns = core.urlpatterns + files.urlpatterns + captures.urlpatterns + reports.urlpatterns
+urlpatterns = (
+    courses.urlpatterns
+    + sessions.urlpatterns
+    + enrollments.urlpatterns
+    + students.urlpatterns
+    + files.urlpatterns
+    + captures.urlpatterns
+    + reports.urlpatterns
+    + tokens.urlpatterns
+)

@@ -1,7 +1,7 @@
 """Detection benchmark: does the detector find what is there, how fast, in how much memory.
 
-    python -m benchmarks.detection            # full run (a few minutes on 2 cores)
-    python -m benchmarks.detection --quick    # fewer photos and repeats
+    python -m benchmarks detection            # (or make bench / make bench-detection)
+    python -m benchmarks detection --quick    # fewer photos and repeats
 
 Rows:
 - group photos: the 43 hand-marked faces of the annotated PASCAL photos (IoU >= 0.4, one
@@ -120,8 +120,8 @@ def lfw_sample(datasets: Path, count: int, seed: int = 5) -> list[Path]:
 
 def tight_rows(datasets: Path, count: int) -> list[Row]:
     import facerec.detection as detection
+    from benchmarks.synth import tight_portrait
     from facerec import load_image
-    from facerec.synth import tight_portrait
 
     images = [load_image(path) for path in lfw_sample(datasets, count)]
     rows = []
@@ -148,8 +148,8 @@ def tight_rows(datasets: Path, count: int) -> list[Row]:
 
 
 def tiny_rows(datasets: Path) -> list[Row]:
+    from benchmarks.synth import build_roster, compose_class_photo
     from facerec import analyze_photo
-    from facerec.synth import build_roster, compose_class_photo
 
     rows = []
     for count, width, height in ((12, 640, 360), (40, 1280, 720)):
@@ -177,7 +177,7 @@ def tiny_rows(datasets: Path) -> list[Row]:
 
 def class_photo(datasets: Path, width: int, height: int, faces: int = 30, *, max_tile=300):
     """A JPEG class photo of ``faces`` LFW people and their reference embeddings' gallery."""
-    from facerec.synth import build_roster, compose_class_photo
+    from benchmarks.synth import build_roster, compose_class_photo
 
     roster = build_roster(datasets / "lfw", enrolled=faces, strangers=0, seed=1)
     people = [(person, paths[0]) for person, paths in roster.probes.items()]
@@ -329,7 +329,7 @@ def run(datasets: Path, *, quick: bool) -> list[Row]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.detection", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks detection", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer photos and repeats")
     parser.add_argument("--datasets", help="folder with lfw/ and group_photos/")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)

@@ -10,7 +10,7 @@ import numpy as np
 
 from facerec.errors import FaceRecError
 from facerec.imageio import ImageSource, load_image
-from facerec.records import AnalyzedFace, Face, PhotoAnalysis, TooSmallFace
+from facerec.types import AnalyzedFace, Face, PhotoAnalysis, TooSmallFace
 
 # The smallest face of a class photo that is embedded and matched. Faces found below it are kept
 # as "too small" (reported to the teacher, never matched); the quality of a small face's match

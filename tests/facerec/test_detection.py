@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from benchmarks.synth import build_roster, compose_class_photo, tight_portrait
 from facerec import FaceRecError, analyze_photo, detect_faces, embed_reference_photo
-from facerec.synth import build_roster, compose_class_photo, tight_portrait
 
 pytestmark = [pytest.mark.datasets, pytest.mark.slow, pytest.mark.usefixtures("models_loaded")]
 
