@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -319,13 +319,13 @@ def memory_rows(datasets: Path) -> list[Row]:
     ]
 
 
-def run(datasets: Path, *, quick: bool) -> list[Row]:
-    rows = group_rows(datasets)
-    rows += tight_rows(datasets, 20 if quick else 60)
-    rows += tiny_rows(datasets)
-    rows += timing_rows(datasets, 2 if quick else 5)
-    rows += memory_rows(datasets)
-    return rows
+def run(datasets: Path, *, quick: bool) -> Iterator[list[Row]]:
+    """The table's sections, each as soon as it is measured."""
+    yield group_rows(datasets)
+    yield tight_rows(datasets, 20 if quick else 60)
+    yield tiny_rows(datasets)
+    yield timing_rows(datasets, 2 if quick else 5)
+    yield memory_rows(datasets)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -343,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     load = os.getloadavg()[0]
     print(f"# Detection benchmark ({os.cpu_count()} cores, load average {load:.1f} at start)")
-    print(format_table(run(datasets, quick=args.quick)))
+    for rows in run(datasets, quick=args.quick):
+        print(format_table(rows), flush=True)
     print(f"(load average {os.getloadavg()[0]:.1f} at the end)")
     return 0
 
