@@ -17,7 +17,7 @@ from __future__ import annotations
 from facerec.alignment import align_face
 from facerec.detection import detect_faces
 from facerec.errors import FaceRecError, ImageError
-from facerec.imageio import load_image
+from facerec.imageio import check_image, load_image
 from facerec.matching import face_distance, match_faces
 from facerec.model import model_info, model_version
 from facerec.pipeline import analyze_photo, embed_faces, embed_reference_photo
@@ -34,6 +34,7 @@ __all__ = [
     "TooSmallFace",
     "align_face",
     "analyze_photo",
+    "check_image",
     "detect_faces",
     "embed_faces",
     "embed_reference_photo",
