@@ -319,19 +319,31 @@ def memory_rows(datasets: Path) -> list[Row]:
     ]
 
 
-def run(datasets: Path, *, quick: bool) -> Iterator[list[Row]]:
+SECTIONS = ("group", "tight", "tiny", "timings", "memory")
+
+
+def run(
+    datasets: Path, *, quick: bool, sections: tuple[str, ...] = SECTIONS
+) -> Iterator[list[Row]]:
     """The table's sections, each as soon as it is measured."""
-    yield group_rows(datasets)
-    yield tight_rows(datasets, 20 if quick else 60)
-    yield tiny_rows(datasets)
-    yield timing_rows(datasets, 2 if quick else 5)
-    yield memory_rows(datasets)
+    measure = {
+        "group": lambda: group_rows(datasets),
+        "tight": lambda: tight_rows(datasets, 20 if quick else 60),
+        "tiny": lambda: tiny_rows(datasets),
+        "timings": lambda: timing_rows(datasets, 2 if quick else 5),
+        "memory": lambda: memory_rows(datasets),
+    }
+    for section in sections:
+        yield measure[section]()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks detection", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer photos and repeats")
     parser.add_argument("--datasets", help="folder with lfw/ and group_photos/")
+    parser.add_argument(
+        "--only", help=f"comma-separated sections to run, of {','.join(SECTIONS)} (default all)"
+    )
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_child:
@@ -343,7 +355,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     load = os.getloadavg()[0]
     print(f"# Detection benchmark ({os.cpu_count()} cores, load average {load:.1f} at start)")
-    for rows in run(datasets, quick=args.quick):
+    sections = tuple(args.only.split(",")) if args.only else SECTIONS
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    for rows in run(datasets, quick=args.quick, sections=sections):
         print(format_table(rows), flush=True)
     print(f"(load average {os.getloadavg()[0]:.1f} at the end)")
     return 0
