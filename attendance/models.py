@@ -310,6 +310,9 @@ class Capture(TimeStamped):
     # Not a column: set after the upload's commit to whether the broker took the task (None
     # until then, False when the broker was down and the sweep will send it later).
     enqueued: bool | None = None
+    # Not a column either: what to tell the teacher about faces too small to recognise, set by
+    # selectors.captures.session_captures.
+    too_small_message: str = ""
 
     class Meta:
         ordering = ["session", "created_at"]
@@ -325,6 +328,8 @@ class DetectedFace(models.Model):
         UNKNOWN = "unknown", "Unknown"
         CONFIRMED = "confirmed", "Confirmed by a person"
         CORRECTED = "corrected", "Corrected by a person"
+        # Found by the detector but too few pixels to recognise: no embedding, never matched.
+        TOO_SMALL = "too_small", "Too small to recognise"
 
     capture = models.ForeignKey(Capture, on_delete=models.CASCADE, related_name="faces")
     index = models.PositiveIntegerField(help_text="Position of the face in the capture, from 0.")

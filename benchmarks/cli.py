@@ -13,6 +13,7 @@ from pathlib import Path
 
 BENCHMARKS = {
     "lfw": "face verification on LFW View 2, detector recall and speed (facerec only)",
+    "detection": "group-photo recall, tight portraits, tiny faces, timings, 36 MP memory",
     "variants": "LFW View 2 for other crops, ensembles and centring (facerec only, ~45 min cold)",
     "fusion": "LFW View 2 with dlib's descriptor, the plain sum and per-fold heads over both; "
     "30-face photo timing (facerec only)",
@@ -38,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.openset import main as openset
 
         return openset(rest)
+    if name == "detection":
+        from benchmarks.detection import main as run_detection
+
+        return run_detection(rest)
     return run_lfw(rest, variants=name == "variants")
 
 

@@ -200,7 +200,7 @@ def speed_rows(datasets: Path, *, repeats: int = 5, dlib_native: int = 8) -> lis
     with tempfile.TemporaryDirectory() as folder:
         for label, meta in (("FaceNet alone", None), ("FaceNet + dlib", backbones_entry(2.5))):
             os.environ["ROLLCALL_FACE_MODEL"] = str(_identity_model(Path(folder), meta))
-            found = len(analyze_photo(image))  # warm-up: loads the models
+            found = len(analyze_photo(image).faces)  # warm-up: loads the models
             runs = []
             for _ in range(repeats):
                 timings: dict[str, float] = {}
@@ -215,7 +215,7 @@ def speed_rows(datasets: Path, *, repeats: int = 5, dlib_native: int = 8) -> lis
                     f"median of {repeats}; {found} faces; median ms per stage: {stages}",
                 )
             )
-        chips = np.stack(face_chips(image, [f.face for f in analyze_photo(image)]))
+        chips = np.stack(face_chips(image, [f.face for f in analyze_photo(image).faces]))
     if saved is None:
         os.environ.pop("ROLLCALL_FACE_MODEL", None)
     else:

@@ -221,7 +221,7 @@ def condition_faces(
             int(hashlib.sha1(f"{condition}|{name}".encode()).hexdigest()[:8], 16)
         )
         photo = degrade(image, condition, box, rng)
-        faces = analyze_photo(photo)
+        faces = analyze_photo(photo).faces
         chosen = central_face([f.face for f in faces], photo.shape)
         face = next((f for f in faces if f.face is chosen), None)
         vectors.append(None if face is None else face.embedding)

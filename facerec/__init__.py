@@ -4,7 +4,7 @@ Importing this package is cheap: TensorFlow and the OpenCV detector load lazily,
 process, the first time a function needs them. Distances are Euclidean between unit vectors.
 
     image = load_image(path_or_bytes)             # (H, W, 3) uint8 RGB
-    faces = detect_faces(image)                   # [Face(box, landmarks, score)]
+    faces = detect_faces(image)                   # [Face(box, landmarks, score)], every size
     crops = [align_face(image, f) for f in faces] # (160, 160, 3) uint8 each
     chips = face_chips(image, faces)              # dlib chips, if the model uses dlib
     vectors = embed_faces(crops, chips=chips)     # (N, D) float32 unit vectors
@@ -20,7 +20,7 @@ from __future__ import annotations
 from facerec.alignment import align_face
 from facerec.detection import detect_faces
 from facerec.errors import FaceRecError, ImageError
-from facerec.imageio import load_image
+from facerec.imageio import check_image, load_image
 from facerec.matching import (
     GalleryCalibration,
     calibrate_gallery,
@@ -37,7 +37,7 @@ from facerec.pipeline import (
     warm_up,
 )
 from facerec.quality import FaceQuality, face_quality
-from facerec.types import AnalyzedFace, Face, Match, ModelInfo
+from facerec.types import AnalyzedFace, Face, Match, ModelInfo, PhotoAnalysis, TooSmallFace
 
 __all__ = [
     "AnalyzedFace",
@@ -48,9 +48,12 @@ __all__ = [
     "ImageError",
     "Match",
     "ModelInfo",
+    "PhotoAnalysis",
+    "TooSmallFace",
     "align_face",
     "analyze_photo",
     "calibrate_gallery",
+    "check_image",
     "detect_faces",
     "embed_faces",
     "embed_reference_photo",

@@ -52,6 +52,35 @@ class AnalyzedFace:
 
 
 @dataclass(frozen=True)
+class TooSmallFace:
+    """A face the detector found but too small to recognise: no embedding, never matched.
+
+    crop: (size, size, 3) uint8 RGB, upscaled from the few pixels there are, for a person to see.
+    """
+
+    face: Face
+    crop: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True)
+class PhotoAnalysis:
+    """Everything ``analyze_photo`` found in one photo; no face found is left out.
+
+    faces: faces large enough to recognise, embedded, left to right.
+    too_small: faces smaller than the ``min_face_size`` asked for, left to right, not embedded.
+    width, height: pixels of the decoded photo; every box and landmark is in these pixels.
+    smallest_face_searched: the smallest face side (pixels) the detector could find in this photo
+        (12 px, more in photos too large to search at full resolution).
+    """
+
+    faces: list[AnalyzedFace]
+    too_small: list[TooSmallFace]
+    width: int
+    height: int
+    smallest_face_searched: int
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """The shipped product model, read from its metadata JSON.
 

@@ -25,6 +25,9 @@ from attendance.selectors.access import (
     sessions_visible_to,
     students_visible_to,
 )
+from attendance.selectors.captures import too_small_message
+
+TOO_SMALL = DetectedFace.Decision.TOO_SMALL
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -151,6 +154,12 @@ class CaptureSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api-capture-detail")
     faces = FaceSerializer(many=True, read_only=True)
     marks = serializers.SerializerMethodField()
+    too_small_count = serializers.SerializerMethodField(
+        help_text="Faces found but too small to recognise (decision too_small, never matched)."
+    )
+    too_small_message = serializers.SerializerMethodField(
+        help_text="What to do about those faces, for the teacher; empty when there are none."
+    )
 
     class Meta:
         model = Capture
@@ -170,8 +179,17 @@ class CaptureSerializer(serializers.ModelSerializer):
             "finished_at",
             "created_at",
             "faces",
+            "too_small_count",
+            "too_small_message",
             "marks",
         ]
+
+    def get_too_small_count(self, capture: Capture) -> int:
+        # Through the prefetched faces, like the marks.
+        return sum(1 for face in capture.faces.all() if face.decision == TOO_SMALL)
+
+    def get_too_small_message(self, capture: Capture) -> str:
+        return too_small_message(self.get_too_small_count(capture))
 
     @extend_schema_field(MarkSerializer(many=True))
     def get_marks(self, capture: Capture) -> list[dict]:

@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from attendance.models import Capture, ClassSession, Course, DetectedFace, ReferencePhoto
 from attendance.selectors.sessions import roster_students
+
+TOO_SMALL = DetectedFace.Decision.TOO_SMALL
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,9 @@ def capture_faces(*, capture: Capture) -> QuerySet[DetectedFace]:
 def capture_status(*, capture: Capture) -> dict:
     """The small JSON the session page polls while a capture is processed."""
     done = capture.state == Capture.State.DONE
-    faces = list(capture.faces.values_list("decision", "student_id")) if done else []
+    rows = list(capture.faces.values_list("decision", "student_id")) if done else []
+    faces = [(decision, student) for decision, student in rows if decision != TOO_SMALL]
+    too_small = len(rows) - len(faces)
     return {
         "id": capture.pk,
         "state": capture.state,
@@ -86,9 +90,28 @@ def capture_status(*, capture: Capture) -> dict:
         "matched": sum(1 for decision, student in faces if student and decision != "review"),
         "review": sum(1 for decision, _ in faces if decision == "review"),
         "unknown": sum(1 for _, student in faces if not student),
+        "too_small": too_small,
+        "too_small_message": too_small_message(too_small),
         "timings": capture.timings,
     }
 
 
-def session_captures(*, session: ClassSession) -> QuerySet[Capture]:
-    return session.captures.order_by("-created_at")
+def too_small_message(count: int) -> str:
+    """What to do about faces found but too small to recognise; empty when there are none."""
+    if count == 0:
+        return ""
+    faces = "1 face was" if count == 1 else f"{count} faces were"
+    return f"{faces} too small to recognise: take the photo closer or in two halves."
+
+
+def session_captures(*, session: ClassSession) -> list[Capture]:
+    """The session's captures, newest first, each with ``too_small`` (its faces too small to
+    recognise) and ``too_small_message`` (what to do about them, or "")."""
+    captures: list[Capture] = list(
+        session.captures.annotate(
+            too_small=Count("faces", filter=Q(faces__decision=TOO_SMALL))
+        ).order_by("-created_at")
+    )
+    for capture in captures:
+        capture.too_small_message = too_small_message(capture.too_small)  # type: ignore[attr-defined]
+    return captures

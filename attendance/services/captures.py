@@ -106,6 +106,7 @@ class CaptureAnalysis:
     height: int
     faces: list = field(default_factory=list)  # facerec.AnalyzedFace
     matches: list = field(default_factory=list)  # facerec.Match, same order
+    too_small: list = field(default_factory=list)  # facerec.TooSmallFace, never matched
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -132,7 +133,8 @@ def capture_analyze(
     pixels = facerec.load_image(data, max_pixels=settings.ROLLCALL_MAX_IMAGE_PIXELS)
     timings["decode"] = time.perf_counter() - start
     stages_ms: dict[str, float] = {}
-    faces = facerec.analyze_photo(pixels, timings=stages_ms)
+    analysis = facerec.analyze_photo(pixels, timings=stages_ms)
+    faces = analysis.faces
     timings["detect"] = stages_ms.get("detect_ms", 0.0) / 1000
     timings["align"] = stages_ms.get("align_ms", 0.0) / 1000
     timings["embed"] = stages_ms.get("embed_ms", 0.0) / 1000
@@ -153,6 +155,7 @@ def capture_analyze(
         height=int(pixels.shape[0]),
         faces=faces,
         matches=matches,
+        too_small=analysis.too_small,
         timings=timings,
     )
 
@@ -264,7 +267,7 @@ def _save_analysis(
     capture.width, capture.height = analysis.width, analysis.height
     capture.timings = {k: round(v, 4) for k, v in analysis.timings.items()}
     capture.timings["total"] = round(sum(analysis.timings.values()), 4)
-    capture.timings["faces"] = len(faces)
+    capture.timings["faces"] = len(analysis.faces)
     capture.failure_code, capture.failure_reason = ("marks_skipped", notes) if notes else ("", "")
     capture.finished_at = timezone.now()
     capture.save()
@@ -298,7 +301,8 @@ def _forget_without_consent(analysis: CaptureAnalysis) -> None:
 
 
 def _store_faces(capture: Capture, analysis: CaptureAnalysis) -> list[DetectedFace]:
-    """Create or update faces by index. A face a person decided keeps that decision."""
+    """Create or update faces by index: the recognisable faces, then the ones too small to
+    recognise. A face a person decided keeps that decision."""
     existing = {
         f.index: f for f in DetectedFace.objects.select_for_update().filter(capture=capture)
     }
@@ -308,24 +312,15 @@ def _store_faces(capture: Capture, analysis: CaptureAnalysis) -> list[DetectedFa
     DetectedFace.objects.filter(capture=capture).exclude(decision__in=HUMAN_DECISIONS).update(
         student=None
     )
+    found = list(zip(analysis.faces, analysis.matches, strict=True))
+    found += [(small, None) for small in analysis.too_small]
     stored = []
-    for index, (analyzed, match) in enumerate(zip(analysis.faces, analysis.matches, strict=True)):
+    for index, (analyzed, match) in enumerate(found):
         face = existing.pop(index, None) or DetectedFace(capture=capture, index=index)
-        box = [int(v) for v in analyzed.face.box]
-        redraw = not face.crop or face.box != box
-        face.box, face.detector_score = box, float(analyzed.face.score)
-        face.landmarks = [[round(x, 1), round(y, 1)] for x, y in analyzed.face.landmarks]
-        withheld = analyzed.embedding is None  # a withdrawn student's face: nothing of it kept
-        face.embedding = None if withheld else embedding_to_bytes(analyzed.embedding)
-        face.candidates = [
-            {"student_id": label, "distance": round(float(dist), 4)}
-            for label, dist in match.candidates
-        ]
+        redraw = _describe(face, analyzed, match)
         if face.decision not in HUMAN_DECISIONS:
-            taken = match.label is not None and match.label in kept
-            face.student_id = None if taken else match.label
-            face.decision = Decision.UNKNOWN if taken or match.label is None else match.decision
-            face.distance = None if taken else match.distance
+            _decide_by_machine(face, match, kept)
+        withheld = analyzed.crop is None  # a withdrawn student's face: nothing of it kept
         if withheld and face.crop:
             _delete_file_after_commit(face.crop)
             face.crop = ""
@@ -342,6 +337,33 @@ def _store_faces(capture: Capture, analysis: CaptureAnalysis) -> list[DetectedFa
 
 def _delete_file_after_commit(file: FieldFile) -> None:
     delete_after_commit([file])
+
+
+def _describe(face: DetectedFace, analyzed, match) -> bool:
+    """Copy what the pipeline saw (a facerec AnalyzedFace and its Match, or a TooSmallFace and
+    None) onto the row; True when the crop must be redrawn."""
+    box = [int(v) for v in analyzed.face.box]
+    redraw = not face.crop or face.box != box
+    face.box, face.detector_score = box, float(analyzed.face.score)
+    face.landmarks = [[round(x, 1), round(y, 1)] for x, y in analyzed.face.landmarks]
+    embedding = getattr(analyzed, "embedding", None)
+    face.embedding = None if embedding is None else embedding_to_bytes(embedding)
+    face.candidates = [
+        {"student_id": label, "distance": round(float(dist), 4)}
+        for label, dist in (match.candidates if match is not None else [])
+    ]
+    return redraw
+
+
+def _decide_by_machine(face: DetectedFace, match, kept: set[int | None]) -> None:
+    """The pipeline's decision; ``match`` is None for a face too small to recognise."""
+    if match is None:
+        face.student, face.distance, face.decision = None, None, Decision.TOO_SMALL
+        return
+    taken = match.label is not None and match.label in kept
+    face.student_id = None if taken else match.label
+    face.decision = Decision.UNKNOWN if taken or match.label is None else match.decision
+    face.distance = None if taken else match.distance
 
 
 def _mark_present(session: ClassSession, faces: list[DetectedFace], capture: Capture) -> str:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from attendance.forms.sessions import MarkForm, RecurringSessionsForm, RemarkForm, SessionForm
 from attendance.models import AttendanceChange, AttendanceRecord
 from attendance.selectors.access import course_get, session_get, students_visible_to
+from attendance.selectors.captures import session_captures
 from attendance.selectors.sessions import session_pending_review, session_roster
 from attendance.services import courses as course_services
 from attendance.services import records as record_services
@@ -62,7 +63,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "session": session,
         "roster": session_roster(session=session),
         "statuses": AttendanceRecord.Status.choices,
-        "captures": session.captures.order_by("-created_at"),
+        "captures": session_captures(session=session),
         "pending": session_pending_review(session=session),
         "changes": AttendanceChange.objects.filter(session=session)
         .select_related("student", "changed_by")
