@@ -32,13 +32,23 @@ def embed_reference_photo(photo_id: int) -> str:
     return photo.status if photo is not None else "gone"
 
 
+@shared_task(name="attendance.run_job")
+def run_job(job_id: int) -> str:
+    from attendance.services.jobs import job_run
+
+    job = job_run(job_id=job_id)
+    return job.state if job is not None else "gone"
+
+
 @shared_task(name="attendance.sweep")
 def sweep() -> dict[str, int]:
     """Send again what may have been lost: captures saved while the broker was down, captures a
-    dead worker left "processing", pending photos, and photos of an older model version."""
+    dead worker left "processing", pending photos, photos of an older model version, and import
+    jobs that are waiting or whose worker died."""
     from datetime import timedelta
 
     from attendance.services.captures import captures_sweep
+    from attendance.services.jobs import jobs_sweep
     from attendance.services.photos import reference_photos_reembed
 
     after = settings.ROLLCALL_REQUEUE_AFTER_SECONDS
@@ -46,13 +56,18 @@ def sweep() -> dict[str, int]:
         queued_for=after, processing_for=settings.ROLLCALL_STUCK_AFTER_SECONDS
     )
     photos = reference_photos_reembed(pending_older_than=timedelta(seconds=after))
-    return {"captures": captures, "photos": photos}
+    jobs = jobs_sweep(queued_for=after, stalled_for=settings.ROLLCALL_STUCK_AFTER_SECONDS)
+    return {"captures": captures, "photos": photos, "jobs": jobs}
 
 
 def _send(task, *args, **kwargs) -> bool:
     try:
-        # The queue is read at send time, so a test can point a run at its own queue.
-        task.apply_async(args=args, kwargs=kwargs, queue=task.app.conf.task_default_queue)
+        # The queue is read at send time, so a test can point a run at its own queue. One try
+        # (retry=False): a request must not wait out a retry loop while Redis is down; the row
+        # stays queued and the sweep sends it.
+        task.apply_async(
+            args=args, kwargs=kwargs, queue=task.app.conf.task_default_queue, retry=False
+        )
     except (OperationalError, OSError) as error:
         logger.warning("broker unreachable, %s%s left for the sweep: %s", task.name, args, error)
         return False
@@ -67,6 +82,10 @@ def enqueue_capture(capture_id: int, *, force: bool = False) -> bool:
 
 def enqueue_reference_photo(photo_id: int) -> bool:
     return _send(embed_reference_photo, photo_id)
+
+
+def enqueue_job(job_id: int) -> bool:
+    return _send(run_job, job_id)
 
 
 @worker_ready.connect

@@ -77,6 +77,7 @@ def test_cache_urls_choose_a_shared_redis_cache_or_process_memory():
     assert redis == {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": "redis://cache.example:6379/2",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
     }
     assert parse_cache_url("")["BACKEND"].endswith("LocMemCache")
     with pytest.raises(ImproperlyConfiguredEnv, match="ROLLCALL_CACHE_URL must start with"):

@@ -33,11 +33,11 @@ from itertools import compress
 from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
 from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
 
+from attendance.caching import cache_get, cache_set
 from attendance.models import (
     AttendanceChange,
     AttendanceRecord,
@@ -398,12 +398,12 @@ def cached_course_report(
         )
     )
     key = f"rollcall-report:{hashlib.sha256(parts.encode()).hexdigest()}"
-    value = cache.get(key)
+    value = cache_get(key)
     if value is None:
         value = build(
             course_matrix(course=course, date_from=date_from, date_to=date_to, today=today)
         )
-        cache.set(key, value, REPORT_CACHE_SECONDS)
+        cache_set(key, value, REPORT_CACHE_SECONDS)
     return value
 
 
