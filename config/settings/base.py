@@ -41,6 +41,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request over the size limit is refused before anything reads its body.
+    "attendance.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -49,6 +51,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "attendance.middleware.QueryStringGuardMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -111,6 +114,11 @@ STORAGES = {
 # Uploads: a class photo from a phone is a few MB; anything far larger is refused before decoding.
 ROLLCALL_MAX_UPLOAD_BYTES = env_int("ROLLCALL_MAX_UPLOAD_BYTES", 25 * 1024 * 1024, minimum=1024)
 ROLLCALL_MAX_IMAGE_PIXELS = env_int("ROLLCALL_MAX_IMAGE_PIXELS", 40_000_000, minimum=10_000)
+# A whole request (several photos, a ZIP) may be larger than one file, but not without bound: over
+# this, attendance.middleware answers 413 from the Content-Length, before reading the body.
+ROLLCALL_MAX_REQUEST_BYTES = env_int(
+    "ROLLCALL_MAX_REQUEST_BYTES", 8 * ROLLCALL_MAX_UPLOAD_BYTES, minimum=ROLLCALL_MAX_UPLOAD_BYTES
+)
 DATA_UPLOAD_MAX_MEMORY_SIZE = ROLLCALL_MAX_UPLOAD_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

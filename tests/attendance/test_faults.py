@@ -10,7 +10,6 @@ import socket
 import subprocess
 import time
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,6 +32,7 @@ from tests.support.faces import (
     wait_for_capture,
     wait_until,
 )
+from tests.support.outages import free_port, producer_on
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -86,12 +86,6 @@ def test_a_worker_process_killed_mid_capture_leaves_it_to_the_next_one(
 # --- the broker goes away -----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class RedisServer:
     """A private ``redis-server`` on its own port, started and stopped by the test."""
 
@@ -123,25 +117,6 @@ class RedisServer:
             self.process.terminate()
             self.process.wait(timeout=20)
         assert not self.answers()
-
-
-@contextmanager
-def producer_on(url: str):
-    """Send this process's tasks to another broker for a while."""
-    from config.celery_app import app
-
-    def switch(to: str) -> None:
-        # The write URL is what producers use; the cached pools hold connections to the old one.
-        app.conf.broker_write_url = to
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    previous = app.conf.broker_write_url
-    switch(url)
-    try:
-        yield
-    finally:
-        switch(previous)
 
 
 @pytest.fixture
