@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from attendance.models import AttendanceRecord, Course, Student
+from attendance.validators import no_control_characters
 
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 
@@ -56,7 +57,7 @@ class SessionForm(forms.Form):
     date = forms.DateField(widget=DateInput)
     start_time = forms.TimeField(widget=TimeInput)
     end_time = forms.TimeField(widget=TimeInput)
-    room = forms.CharField(max_length=64, required=False)
+    room = forms.CharField(max_length=64, required=False, validators=[no_control_characters])
 
 
 class RecurringSessionsForm(forms.Form):
@@ -67,7 +68,7 @@ class RecurringSessionsForm(forms.Form):
     )
     start_time = forms.TimeField(widget=TimeInput)
     end_time = forms.TimeField(widget=TimeInput)
-    room = forms.CharField(max_length=64, required=False)
+    room = forms.CharField(max_length=64, required=False, validators=[no_control_characters])
 
 
 class MarkForm(forms.Form):

@@ -65,6 +65,7 @@ def test_a_worker_process_killed_mid_capture_leaves_it_to_the_next_one(
     )
     killed = celery_worker.pool_pids()
     assert killed, "the worker has no pool process"
+    killed_at = time.monotonic()
     for pid in killed:
         os.kill(pid, signal.SIGKILL)
     # The process is gone, so nothing can finish the capture except a redelivery.
@@ -72,6 +73,9 @@ def test_a_worker_process_killed_mid_capture_leaves_it_to_the_next_one(
     assert Capture.objects.get(pk=capture.pk).state == "processing"
 
     capture = wait_for_capture(capture.pk, timeout=240)
+    # The worker's main process saw its child die and gave the task back at once
+    # (task_reject_on_worker_lost); a new pool process starts, loads the models and finishes it.
+    print(f"\npool process killed: capture finished {time.monotonic() - killed_at:.0f} s later")
     assert capture.state == "done", capture.failure_reason
     log = celery_worker.log_text()[mark:]
     assert "WorkerLostError" in log or "SIGKILL" in log
@@ -81,6 +85,55 @@ def test_a_worker_process_killed_mid_capture_leaves_it_to_the_next_one(
     # One mark and one audit line per student: the second run did not mark anyone twice.
     assert AttendanceChange.objects.count() == len(CLASS)
     assert capture.faces.count() == capture.timings["faces"] >= len(CLASS) + 25
+
+
+def test_a_whole_worker_killed_mid_capture_is_recovered_within_two_minutes_by_default(
+    admin_user, alice
+):
+    """SIGKILL to the whole worker (main process and pool, as an OOM kill or a lost machine
+    does): nobody is left to give the task back, and Redis redelivers it only after the
+    visibility timeout (10 minutes). The sweep of the next worker, with the default settings,
+    finds the capture "processing" for longer than ROLLCALL_STUCK_AFTER_SECONDS and sends it
+    again."""
+    lfw_or_skip()
+    model_or_skip()
+    queue = f"rollcall-kill-test-{uuid.uuid4().hex[:6]}"
+    undo = route_tasks_to(queue)
+    # Default recovery settings: whatever this machine's environment says is left out.
+    defaults = {name: "" for name in ("ROLLCALL_SWEEP_SECONDS", "ROLLCALL_STUCK_AFTER_SECONDS")}
+    first = Worker(broker=settings.CELERY_BROKER_URL, queue=queue, env=defaults)
+    second = Worker(broker=settings.CELERY_BROKER_URL, queue=queue, beat=True, env=defaults)
+    try:
+        first.start()
+        room = enroll_with_photos(admin_user, alice, CLASS)
+        capture = capture_services.capture_create(
+            session=room.session,
+            image_file=SimpleUploadedFile("class.jpg", big_class_photo(CLASS, strangers=30)),
+            source="upload",
+            by=alice,
+        )
+        wait_until(
+            lambda: Capture.objects.filter(pk=capture.pk, state="processing").exists(),
+            timeout=120,
+            what="the worker to start the capture",
+        )
+        killed_at = time.monotonic()
+        os.killpg(first.process.pid, signal.SIGKILL)
+        first.process.wait(timeout=10)
+        second.start()
+
+        capture = wait_for_capture(capture.pk, timeout=300)
+        recovered = time.monotonic() - killed_at
+        print(f"\nwhole worker killed: capture finished {recovered:.0f} s later")
+        assert capture.state == "done", capture.failure_reason
+        assert recovered < 120
+        present = set(AttendanceRecord.objects.values_list("student__full_name", flat=True))
+        assert present == {p.replace("_", " ") for p in CLASS}
+        assert AttendanceChange.objects.count() == len(CLASS)  # exactly once
+    finally:
+        second.stop()
+        first.stop()
+        undo()
 
 
 # --- the broker goes away -----------------------------------------------------------------------

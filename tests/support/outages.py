@@ -22,20 +22,22 @@ def dead_redis_url(db: int = 0) -> str:
 def producer_on(url: str, *, results_too: bool = False) -> Iterator[None]:
     """Send this process's tasks to another broker for a while (and, with ``results_too``, use
     it as the result store as well, as production does: one Redis for both)."""
+    from celery.backends.redis import RedisBackend
+
     from config.celery_app import app
 
-    def switch(to: str, results: str) -> None:
+    def switch(to: str, results: str | None) -> None:
         # The write URL is what producers use; the cached pools hold connections to the old one.
         app.conf.broker_write_url = to
         app._pool = None
         app.amqp._producer_pool = None
-        app.conf.result_backend = results
-        app._backend_cache = None
+        # The result store is built once and cached on the app: swap the built one.
+        app._backend_cache = RedisBackend(app=app, url=results) if results else None
         app._local.backend = None
 
-    previous, previous_results = app.conf.broker_write_url, app.conf.result_backend
-    switch(url, url if results_too else previous_results)
+    previous = app.conf.broker_write_url
+    switch(url, url if results_too else None)
     try:
         yield
     finally:
-        switch(previous, previous_results)
+        switch(previous, None)
