@@ -188,6 +188,8 @@ class ReferencePhoto(TimeStamped):
     embedding = EmbeddingField(null=True, blank=True, editable=False)
     model_version = models.CharField(max_length=64, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Not a column: whether the broker took the embedding task (see Capture.enqueued).
+    enqueued: bool | None = None
 
     class Meta:
         ordering = ["student", "-created_at"]
@@ -282,6 +284,12 @@ class Capture(TimeStamped):
         validators=[no_control_characters],
         help_text="The client's Idempotency-Key: the same key again returns this capture.",
     )
+
+    # Not columns: set after the upload's commit to whether the broker took the task (None
+    # until then, False when the broker was down and the sweep will send it later), and whether
+    # this answers a repeated Idempotency-Key.
+    enqueued: bool | None = None
+    replayed: bool = False
 
     class Meta:
         ordering = ["session", "created_at"]
@@ -481,6 +489,11 @@ class Job(TimeStamped):
     failure_reason = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    # Not columns: whether the broker took the job's task (see Capture.enqueued), and while a
+    # worker runs it, how many items of the phases before this one are already counted in done.
+    enqueued: bool | None = None
+    offset: int = 0
 
     class Meta:
         ordering = ["-created_at"]

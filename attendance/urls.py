@@ -1,12 +1,26 @@
 """Pages of the app. Each views module owns its ``urlpatterns``; this file only joins them."""
 
-from attendance.views import captures, core, files, jobs, reports
+from attendance.views import (
+    captures,
+    courses,
+    enrollments,
+    files,
+    jobs,
+    reports,
+    sessions,
+    students,
+    tokens,
+)
 
 app_name = "attendance"
 urlpatterns = (
-    core.urlpatterns
+    courses.urlpatterns
+    + sessions.urlpatterns
+    + enrollments.urlpatterns
+    + students.urlpatterns
     + files.urlpatterns
     + captures.urlpatterns
     + jobs.urlpatterns
     + reports.urlpatterns
+    + tokens.urlpatterns
 )

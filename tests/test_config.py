@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -150,7 +152,7 @@ def test_one_gunicorn_timeout_everywhere_from_one_variable(compose, monkeypatch)
     # No command sets its own timeout: every gunicorn start reads config/gunicorn.py.
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert '"gunicorn", "-c", "config/gunicorn.py"' in dockerfile
-    bench = (ROOT / "attendance/management/commands/bench_reports.py").read_text()
+    bench = (ROOT / "benchmarks/reports.py").read_text()
     assert "--config=config/gunicorn.py" in bench
     for text in (dockerfile, bench, as_text(compose["services"]["web"]["command"])):
         assert "--timeout" not in text and "--workers 3" not in text
@@ -159,3 +161,40 @@ def test_one_gunicorn_timeout_everywhere_from_one_variable(compose, monkeypatch)
     monkeypatch.setenv("ROLLCALL_WEB_TIMEOUT", "45")
     gunicorn = runpy.run_path(str(ROOT / "config" / "gunicorn.py"))
     assert (gunicorn["timeout"], gunicorn["graceful_timeout"]) == (45, 45)
+
+
+def test_a_malformed_face_library_setting_fails_the_system_check(monkeypatch):
+    from django.core.checks import Error, run_checks
+
+    monkeypatch.setenv("ROLLCALL_TF_THREADS", "four")
+
+    errors = [m for m in run_checks() if m.id == "attendance.E001"]
+
+    assert [(type(e), e.msg) for e in errors] == [
+        (Error, "ROLLCALL_TF_THREADS must be a whole number >= 0, got 'four'")
+    ]
+
+
+def test_manage_py_check_stops_on_a_malformed_face_library_setting():
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "check"],
+        env={
+            **os.environ,
+            "ROLLCALL_TF_THREADS": "four",
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert done.returncode == 1
+    assert "ROLLCALL_TF_THREADS must be a whole number >= 0, got 'four'" in done.stderr
+
+
+def test_the_system_check_passes_with_the_defaults(monkeypatch):
+    from django.core.checks import run_checks
+
+    monkeypatch.delenv("ROLLCALL_TF_THREADS", raising=False)
+
+    assert [m for m in run_checks() if m.id == "attendance.E001"] == []

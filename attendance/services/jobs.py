@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datetime import timedelta
 from pathlib import PurePosixPath
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.base import File
 from django.db import transaction
 from django.db.models import Q
@@ -38,9 +38,7 @@ MAX_PHOTOS = 200
 
 
 @transaction.atomic
-def roster_import_start(
-    *, roster_file: File | None, photos_zip: File | None, by: AbstractBaseUser
-) -> Job:
+def roster_import_start(*, roster_file: File | None, photos_zip: File | None, by: User) -> Job:
     """Check the files can be read, store them, and enqueue the import after the commit."""
     if roster_file is None and photos_zip is None:
         raise InvalidInput("Choose a roster CSV, a photos ZIP, or both.", code="no_file")
@@ -62,9 +60,7 @@ def roster_import_start(
 
 
 @transaction.atomic
-def capture_upload_start(
-    *, session: ClassSession, image_files: list[File], by: AbstractBaseUser
-) -> Job:
+def capture_upload_start(*, session: ClassSession, image_files: list[File], by: User) -> Job:
     """Store several class photos as they came and let the worker check and save each one as a
     capture: decoding twenty phone photos takes longer than a request may."""
     if not session.is_open:
@@ -177,6 +173,9 @@ def _run_capture_upload(job: Job) -> None:
 
     job.offset = 0
     storage = job.roster.storage
+    session = job.session
+    if session is None:  # the session was deleted meanwhile (its jobs go with it)
+        return
 
     def apply(a: int, b: int, report: imports.ImportReport) -> None:
         for image in job.images[a:b]:
@@ -184,7 +183,7 @@ def _run_capture_upload(job: Job) -> None:
             try:
                 with transaction.atomic(), storage.open(image["path"], "rb") as handle:
                     capture = capture_create(
-                        session=job.session,
+                        session=session,
                         image_file=File(handle, name=image["name"]),
                         source=Capture.Source.UPLOAD,
                         by=job.created_by,

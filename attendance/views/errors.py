@@ -1,0 +1,57 @@
+"""The one place where pages turn a service's domain error into something a person sees: a
+message on the next page, or ``{"error": {"code", "message"}}`` with the error's 4xx for a page
+asked for JSON. Views never decide a rule themselves; they call a service and translate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.contrib import messages
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from attendance.errors import DomainError
+
+T = TypeVar("T")
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def error_json(error: DomainError, status: int | None = None) -> JsonResponse:
+    body = {"error": {"code": error.code, "message": error.message}}
+    return JsonResponse(body, status=status or error.http_status)
+
+
+def run_service(
+    request: HttpRequest, call: Callable[[], T], success: str | Callable[[T], str]
+) -> T | None:
+    """Run a service and say how it went: ``success`` (or ``success(result)``) as a message, or
+    the service's domain error as a message instead of failing the request (then None)."""
+    try:
+        result = call()
+    except DomainError as error:
+        messages.error(request, error.message)
+        return None
+    messages.success(request, success if isinstance(success, str) else success(result))
+    return result
+
+
+def form_refused(request: HttpRequest, form: Form, *, title: str, back: str) -> HttpResponse:
+    """A 400 page listing what was wrong with a form posted from another page (a session's
+    room with a line break, a reason with a NUL byte); nothing was saved."""
+    refused = [
+        (form.fields[name].label or name.replace("_", " ") if name in form.fields else "", m, "")
+        for name, messages_ in form.errors.items()
+        for m in messages_
+    ]
+    context = {"title": title, "refused": refused, "saved": [], "back": back}
+    return render(request, "attendance/captures/upload_result.html", context, status=400)
+
+
+def form_status(request: HttpRequest) -> int:
+    """A form shown again after a POST was refused: 400, so that clients and tests see it."""
+    return 400 if request.method == "POST" else 200
