@@ -260,8 +260,16 @@ def photo_add(request: HttpRequest, pk: int) -> HttpResponse:
             if error.code == "no_consent":
                 break
     if not refused:
+        later = any(photo.enqueued is False for photo in saved)
         messages.success(
-            request, f"{len(saved)} photo(s) added; each is checked in the background."
+            request,
+            f"{len(saved)} photo(s) added; "
+            + (
+                "the processing queue cannot be reached right now, they will be checked when "
+                "the queue is back."
+                if later
+                else "each is checked in the background."
+            ),
         )
         return redirect(f"{reverse('attendance:student_detail', args=[student.pk])}#photos")
     context = {

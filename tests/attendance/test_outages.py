@@ -75,6 +75,7 @@ def test_an_api_capture_is_saved_and_answered_at_once_while_the_broker_is_down(
         )
     )
     assert response.status_code == 202, response.content
+    print(f"\nAPI upload with the broker down: 202 in {took:.1f} s")
     assert took < AT_ONCE
     body = response.json()
     assert body["queued"] is False
@@ -156,6 +157,20 @@ def test_several_photos_from_the_page_are_kept_while_the_broker_is_down(
     assert response.status_code == 200 and took < AT_ONCE
     assert "processing queue cannot be reached" in response.content.decode()
     assert Job.objects.get().total == 2
+
+
+def test_a_reference_photo_from_the_page_says_it_will_be_checked_when_the_queue_is_back(
+    client, admin_user, student, broker_down
+):
+    student.consent_given_at = student.created_at
+    student.save()
+    client.force_login(admin_user)
+    response = client.post(
+        f"/students/{student.pk}/photos/", {"photos": [jpeg("ada.jpg")]}, follow=True
+    )
+    assert response.status_code == 200
+    assert "will be checked when the queue is back" in response.content.decode()
+    assert ReferencePhoto.objects.get().status == "pending"
 
 
 # --- Idempotency-Key ----------------------------------------------------------------------------
