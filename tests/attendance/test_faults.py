@@ -16,6 +16,7 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from attendance.models import AttendanceChange, AttendanceRecord, Capture
 from attendance.services import captures as capture_services
@@ -87,9 +88,7 @@ def test_a_worker_process_killed_mid_capture_leaves_it_to_the_next_one(
     assert capture.faces.count() == capture.timings["faces"] >= len(CLASS) + 25
 
 
-def test_a_whole_worker_killed_mid_capture_is_recovered_within_two_minutes_by_default(
-    admin_user, alice
-):
+def test_a_whole_worker_killed_mid_capture_is_sent_again_within_90_s_by_default(admin_user, alice):
     """SIGKILL to the whole worker (main process and pool, as an OOM kill or a lost machine
     does): nobody is left to give the task back, and Redis redelivers it only after the
     visibility timeout (10 minutes). The sweep of the next worker, with the default settings,
@@ -117,16 +116,23 @@ def test_a_whole_worker_killed_mid_capture_is_recovered_within_two_minutes_by_de
             timeout=120,
             what="the worker to start the capture",
         )
-        killed_at = time.monotonic()
+        killed_at, killed_clock = time.monotonic(), timezone.now()
         os.killpg(first.process.pid, signal.SIGKILL)
         first.process.wait(timeout=10)
         second.start()
 
         capture = wait_for_capture(capture.pk, timeout=300)
-        recovered = time.monotonic() - killed_at
-        print(f"\nwhole worker killed: capture finished {recovered:.0f} s later")
+        finished = time.monotonic() - killed_at
+        # started_at is the new worker's claim: when the sweep's message reached a pool process.
+        resent = (capture.started_at - killed_clock).total_seconds()
+        print(
+            f"\nwhole worker killed: sent again and claimed {resent:.0f} s later, "
+            f"finished {finished:.0f} s later"
+        )
         assert capture.state == "done", capture.failure_reason
-        assert recovered < 120
+        # What the settings decide (the sweep's age and period) is bounded; the processing after
+        # it (loading the models in a fresh process, ~20 s on a quiet machine) is measured.
+        assert resent < 90
         present = set(AttendanceRecord.objects.values_list("student__full_name", flat=True))
         assert present == {p.replace("_", " ") for p in CLASS}
         assert AttendanceChange.objects.count() == len(CLASS)  # exactly once
