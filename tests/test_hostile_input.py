@@ -231,3 +231,19 @@ def test_the_csv_export_of_a_student_number_cannot_break_its_filename(admin_user
 
     with pytest.raises(Exception, match="control characters"):
         student_services.student_create(student_number="S1\r\nSet-Cookie: x", full_name="Eve")
+
+
+def test_a_legacy_student_number_with_a_line_break_cannot_break_the_csv_filename(
+    client, admin_user, course
+):
+    from attendance.models import Enrollment, Student
+
+    # Saved before the rule existed: straight into the table, no validation.
+    legacy = Student.objects.create(student_number="S1\r\nSet-Cookie: x", full_name="Eve")
+    Enrollment.objects.create(student=legacy, course=course)
+    client.force_login(admin_user)
+
+    response = client.get(f"/reports/students/{legacy.pk}/csv/")
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="S1-Set-Cookie-x_history.csv"'
