@@ -7,6 +7,7 @@ be reached instead of failing the upload, and the periodic ``sweep`` sends what 
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
@@ -60,7 +61,17 @@ def sweep() -> dict[str, int]:
     return {"captures": captures, "photos": photos, "jobs": jobs}
 
 
+# After a failed send, further sends from this process give up at once for a few seconds: an
+# upload of eight photos must not wait the connect timeout eight times. The sweep catches up.
+BROKER_RETRY_AFTER_SECONDS = 5.0
+_broker_down_until = 0.0
+
+
 def _send(task, *args, **kwargs) -> bool:
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        logger.info("broker unreachable a moment ago, %s%s left for the sweep", task.name, args)
+        return False
     try:
         # The queue is read at send time, so a test can point a run at its own queue. One try
         # (retry=False): a request must not wait out a retry loop while Redis is down; the row
@@ -70,6 +81,7 @@ def _send(task, *args, **kwargs) -> bool:
         )
     except (OperationalError, OSError) as error:
         logger.warning("broker unreachable, %s%s left for the sweep: %s", task.name, args, error)
+        _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
         return False
     return True
 
