@@ -103,7 +103,7 @@ def test_a_whole_worker_killed_mid_capture_is_sent_again_within_90_s_by_default(
     first = Worker(broker=settings.CELERY_BROKER_URL, queue=queue, env=defaults)
     second = Worker(broker=settings.CELERY_BROKER_URL, queue=queue, beat=True, env=defaults)
     try:
-        first.start()
+        first.start(timeout=300)  # a loaded CI machine takes minutes to start TensorFlow
         room = enroll_with_photos(admin_user, alice, CLASS)
         capture = capture_services.capture_create(
             session=room.session,
@@ -119,7 +119,7 @@ def test_a_whole_worker_killed_mid_capture_is_sent_again_within_90_s_by_default(
         killed_at, killed_clock = time.monotonic(), timezone.now()
         os.killpg(first.process.pid, signal.SIGKILL)
         first.process.wait(timeout=10)
-        second.start()
+        second.start(timeout=300)
 
         capture = wait_for_capture(capture.pk, timeout=300)
         finished = time.monotonic() - killed_at
