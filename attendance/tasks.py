@@ -67,6 +67,14 @@ BROKER_RETRY_AFTER_SECONDS = 5.0
 _broker_down_until = 0.0
 
 
+@shared_task(name="attendance.retention_purge")
+def retention_purge() -> dict[str, int]:
+    """Delete class photos and unknown faces' crops and embeddings past the retention period."""
+    from attendance.services.retention import retention_purge as purge
+
+    return purge().as_dict()
+
+
 def _send(task, *args, **kwargs) -> bool:
     global _broker_down_until
     if time.monotonic() < _broker_down_until:
@@ -120,13 +128,10 @@ def _warm_up_face_models(**kwargs) -> None:
 
 def _warm_up() -> None:
     try:
-        import numpy as np
         import scipy.optimize  # noqa: F401  (matching's first call would import it)
 
         import facerec
 
-        blank = np.full((120, 160, 3), 128, np.uint8)
-        facerec.detect_faces(blank)
-        facerec.embed_faces(np.zeros((1, 160, 160, 3), np.uint8))
+        facerec.warm_up()
     except Exception:  # noqa: BLE001 - a failed warm-up only means the first task loads instead
         logger.exception("warming up the face models failed; the first task will load them")

@@ -6,6 +6,7 @@ from attendance.views import (
     enrollments,
     files,
     jobs,
+    privacy,
     reports,
     sessions,
     students,
@@ -23,4 +24,5 @@ urlpatterns = (
     + jobs.urlpatterns
     + reports.urlpatterns
     + tokens.urlpatterns
+    + privacy.urlpatterns
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from django.db import transaction
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -168,16 +169,30 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         return _created(s.SessionSerializer, session, request)
 
     @extend_schema(
-        request=None,
+        request=s.FinalizeInput,
         responses={200: s.SessionSerializer, **ACTION_ERRORS},
-        description="Close the session: every enrolled student still unmarked becomes absent.",
+        description="Close the session: every enrolled student still unmarked becomes absent. "
+        "409 `pending_review` while faces await review or captures are being processed (the "
+        "message names them; see `pending` on the session), unless `force` is true.",
     )
     @action(detail=True, methods=["post"])
     def finalize(self, request: Request, pk: str) -> Response:
         session = self.get_object()
-        record_services.session_finalize(session=session, by=request.user)
+        force = _input(s.FinalizeInput, request)["force"]
+        record_services.session_finalize(session=session, by=request.user, force=force)
         session.refresh_from_db()
         return Response(s.SessionSerializer(session).data)
+
+    @extend_schema(
+        responses={200: s.PendingReviewSerializer, **READ_ERRORS},
+        description="What stands between the session and finalizing: faces awaiting review and "
+        "captures still queued or being processed, with their ids.",
+    )
+    @action(detail=True, methods=["get"])
+    def pending(self, request: Request, pk: str) -> Response:
+        from attendance.selectors.sessions import session_pending_review
+
+        return Response(session_pending_review(session=self.get_object()).as_dict())
 
 
 @extend_schema(tags=["photos"])
@@ -350,16 +365,26 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     def get_queryset(self):
         return super().get_queryset().select_related("marked_by").order_by("session_id", "pk")
 
+    @transaction.atomic
     def _mark(self, request: Request, session, student, data) -> Response:
-        result = record_services.attendance_mark(
-            session=session,
-            student=student,
-            status=data["status"],
-            source=AttendanceRecord.Source.API,
-            by=request.user,
-            reason=data["reason"],
+        # Status and remark in one transaction: a refused remark leaves the status unchanged.
+        if "status" in data:
+            record_services.attendance_mark(
+                session=session,
+                student=student,
+                status=data["status"],
+                source=AttendanceRecord.Source.API,
+                by=request.user,
+                reason=data["reason"],
+            )
+        if "remark" in data:
+            record_services.attendance_remark(
+                session=session, student=student, remark=data["remark"], by=request.user
+            )
+        record = AttendanceRecord.objects.select_related("marked_by", "session").get(
+            session=session, student=student
         )
-        return Response(s.RecordSerializer(result.record).data)
+        return Response(s.RecordSerializer(record).data)
 
     @extend_schema(request=s.RecordInput, responses={200: s.RecordSerializer, **ERRORS})
     def create(self, request: Request) -> Response:
