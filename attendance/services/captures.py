@@ -19,7 +19,7 @@ import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.base import File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
@@ -37,6 +37,7 @@ from attendance.selectors.captures import Gallery, session_gallery
 from attendance.services.calibration import gallery_calibration
 from attendance.services.photos import image_check, jpeg_file
 from attendance.services.records import attendance_clear, attendance_mark, require_on_roster
+from attendance.validators import has_control_characters
 
 logger = logging.getLogger(__name__)
 Decision = DetectedFace.Decision
@@ -48,13 +49,26 @@ HUMAN_DECISIONS = (Decision.CONFIRMED, Decision.CORRECTED)
 
 @transaction.atomic
 def capture_create(
-    *, session: ClassSession, image_file: File, source: str, by: User | None
+    *,
+    session: ClassSession,
+    image_file: File,
+    source: str,
+    by: User | None,
+    idempotency_key: str = "",
 ) -> Capture:
     """Check and save a class photo, then enqueue its processing once the transaction commits.
 
     After the commit ``capture.enqueued`` says whether the broker took the task (False: the
     broker is down; the capture stays "queued" and the periodic sweep sends it later).
+
+    With an ``idempotency_key`` (a client's retry of the same upload), the capture saved first
+    under that key for this user and session is returned instead, with ``replayed`` True.
     """
+    if idempotency_key:
+        _check_key(idempotency_key)
+        earlier = _capture_for_key(session, by, idempotency_key)
+        if earlier is not None:
+            return earlier
     if not session.is_open:
         raise Conflict(
             "This session is finalized; reopen it before adding photos.", code="session_finalized"
@@ -69,11 +83,23 @@ def capture_create(
         state=Capture.State.QUEUED,
         width=checked.width,
         height=checked.height,
+        idempotency_key=idempotency_key,
     )
     capture.image.save(checked.filename, image_file, save=False)
-    capture.full_clean()
-    capture.save()
-    capture.enqueued = None
+    capture.full_clean(validate_constraints=False)
+    try:
+        # Two retries of one upload can arrive together: the unique constraint lets one insert
+        # win; the other finds the winner's capture once its transaction has committed.
+        with transaction.atomic():
+            capture.save()
+    except IntegrityError:
+        if capture.image.name:
+            capture.image.storage.delete(capture.image.name)
+        earlier = _capture_for_key(session, by, idempotency_key) if idempotency_key else None
+        if earlier is None:
+            raise
+        return earlier
+    capture.enqueued, capture.replayed = None, False
 
     def enqueue() -> None:
         from attendance import tasks
@@ -84,14 +110,39 @@ def capture_create(
     return capture
 
 
+def _check_key(key: str) -> None:
+    if len(key) > 128 or has_control_characters(key):
+        raise InvalidInput(
+            "The Idempotency-Key must be at most 128 printable characters.",
+            code="invalid_idempotency_key",
+        )
+
+
+def _capture_for_key(session: ClassSession, by: User | None, key: str) -> Capture | None:
+    capture = Capture.objects.filter(session=session, taken_by=by, idempotency_key=key).first()
+    if capture is not None:
+        # Already sent (or left for the sweep when the broker was down): nothing to enqueue.
+        capture.enqueued, capture.replayed = None, True
+    return capture
+
+
 def capture_reprocess(*, capture: Capture) -> bool:
-    """Run a capture through the pipeline again (e.g. after new reference photos)."""
+    """Run a capture through the pipeline again (e.g. after new reference photos).
+
+    The capture goes back to "queued" first, so that with the broker down (False is returned)
+    the sweep still sends it once the broker is back.
+    """
     from attendance import tasks
 
     if not capture.session.is_open:
         raise Conflict(
             "This session is finalized; reopen it before reprocessing.", code="session_finalized"
         )
+    with transaction.atomic():
+        capture = Capture.objects.select_for_update().get(pk=capture.pk)
+        if capture.state != Capture.State.PROCESSING:
+            capture.state = Capture.State.QUEUED
+            capture.save(update_fields=["state", "updated_at"])
     return tasks.enqueue_capture(capture.pk, force=True)
 
 
@@ -499,8 +550,9 @@ def captures_needing_work(*, queued_for: float, processing_for: float):
     """Captures whose task may have been lost: queued longer than ``queued_for`` seconds (the
     broker was down when they were saved) or processing longer than ``processing_for``."""
     now = timezone.now()
+    # updated_at, not created_at: a capture queued again by "process again" counts from then.
     queued = Capture.objects.filter(
-        state=Capture.State.QUEUED, created_at__lte=now - timedelta(seconds=queued_for)
+        state=Capture.State.QUEUED, updated_at__lte=now - timedelta(seconds=queued_for)
     )
     stuck = Capture.objects.filter(
         state=Capture.State.PROCESSING,

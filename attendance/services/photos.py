@@ -94,14 +94,15 @@ def reference_photo_add(*, student: Student, image_file: File, by: User | None) 
     photo.image.save(checked.filename, image_file, save=False)
     photo.full_clean()
     photo.save()
-    transaction.on_commit(lambda: _enqueue(photo.pk))
+    photo.enqueued = None  # after the commit: False when the broker was down (the sweep sends it)
+
+    def enqueue() -> None:
+        from attendance import tasks
+
+        photo.enqueued = tasks.enqueue_reference_photo(photo.pk)
+
+    transaction.on_commit(enqueue)
     return photo
-
-
-def _enqueue(photo_id: int) -> None:
-    from attendance import tasks
-
-    tasks.enqueue_reference_photo(photo_id)
 
 
 @transaction.atomic

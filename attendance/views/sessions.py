@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from attendance.forms.sessions import MarkForm, RecurringSessionsForm, RemarkForm, SessionForm
@@ -20,23 +20,23 @@ from attendance.selectors.captures import session_captures
 from attendance.selectors.sessions import session_pending_review, session_roster
 from attendance.services import courses as course_services
 from attendance.services import records as record_services
-from attendance.views.errors import run_service
+from attendance.views.errors import form_refused, run_service
 
 
 @require_POST
 @login_required
 def session_create(request: HttpRequest, pk: int) -> HttpResponse:
     course = course_get(user=request.user, pk=pk)
+    back = reverse("attendance:course_detail", args=[course.pk])
     form = SessionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, f"The session was not created: {form.errors.as_text()}")
-    else:
-        run_service(
-            request,
-            lambda: course_services.session_create(course=course, **form.cleaned_data),
-            "Session created.",
-        )
-    return redirect("attendance:course_detail", pk=course.pk)
+        return form_refused(request, form, title="The session was not created", back=back)
+    run_service(
+        request,
+        lambda: course_services.session_create(course=course, **form.cleaned_data),
+        "Session created.",
+    )
+    return redirect(back)
 
 
 @require_POST
@@ -45,8 +45,8 @@ def sessions_generate(request: HttpRequest, pk: int) -> HttpResponse:
     course = course_get(user=request.user, pk=pk)
     form = RecurringSessionsForm(request.POST)
     if not form.is_valid():
-        messages.error(request, f"No sessions were created: {form.errors.as_text()}")
-        return redirect("attendance:course_detail", pk=course.pk)
+        back = reverse("attendance:course_detail", args=[course.pk])
+        return form_refused(request, form, title="No sessions were created", back=back)
     data = {**form.cleaned_data, "weekdays": set(form.cleaned_data["weekdays"])}
     run_service(
         request,
@@ -78,8 +78,8 @@ def session_mark(request: HttpRequest, pk: int) -> HttpResponse:
     session = session_get(user=request.user, pk=pk)
     form = MarkForm(request.POST)
     if not form.is_valid():
-        messages.error(request, f"Nothing was changed: {form.errors.as_text()}")
-        return redirect("attendance:session_detail", pk=session.pk)
+        back = reverse("attendance:session_detail", args=[session.pk])
+        return form_refused(request, form, title="Nothing was changed", back=back)
     # Only who may be seen is checked here; whether they are on the roster is the service's rule.
     student = get_object_or_404(students_visible_to(request.user), pk=form.cleaned_data["student"])
     run_service(
