@@ -7,6 +7,7 @@ hold the shape of the data and the constraints the database must enforce whateve
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from decimal import Decimal
 
 import numpy as np
@@ -142,7 +143,15 @@ class Enrollment(TimeStamped):
     class Meta:
         ordering = ["course", "student"]
         constraints = [
-            models.UniqueConstraint(fields=["student", "course"], name="enrollment_unique"),
+            # A student who leaves and rejoins has one enrollment per period; at most one is open.
+            models.UniqueConstraint(
+                fields=["student", "course"],
+                condition=Q(left_on__isnull=True),
+                name="enrollment_one_open_per_course",
+            ),
+            models.UniqueConstraint(
+                fields=["student", "course", "joined_on"], name="enrollment_unique_start"
+            ),
             models.CheckConstraint(
                 condition=Q(left_on__isnull=True) | Q(left_on__gte=models.F("joined_on")),
                 name="enrollment_left_after_joined",
@@ -152,7 +161,7 @@ class Enrollment(TimeStamped):
     def __str__(self) -> str:
         return f"{self.student} in {self.course}"
 
-    def covers(self, day) -> bool:
+    def covers(self, day: date) -> bool:
         """Whether the student belonged to the course on ``day`` (joined on or before, not left)."""
         return self.joined_on <= day and (self.left_on is None or day <= self.left_on)
 
@@ -193,6 +202,31 @@ class ReferencePhoto(TimeStamped):
     @property
     def embedding_array(self) -> np.ndarray | None:
         return embedding_from_bytes(self.embedding)
+
+
+class GalleryCalibration(models.Model):
+    """The automatic-match threshold that a course's own reference photos support.
+
+    Distances between DIFFERENT students' reference photos are a sample of how close this
+    school's strangers come to a student (``facerec.calibrate_gallery``). Kept per course and
+    recomputed whenever the gallery it came from changes (``gallery_digest``).
+    """
+
+    course = models.OneToOneField(Course, on_delete=models.CASCADE, related_name="calibration")
+    model_version = models.CharField(max_length=64)
+    gallery_digest = models.CharField(
+        max_length=40, help_text="SHA-1 of the model version and the reference photo ids used."
+    )
+    threshold = models.FloatField(help_text="Euclidean distance; automatic match at or below.")
+    impostors = models.PositiveIntegerField(help_text="Different-student distances measured.")
+    far = models.FloatField(help_text="Share of those distances at or below the threshold.")
+    closest_impostor = models.FloatField(null=True, blank=True)
+    students = models.PositiveIntegerField()
+    photos = models.PositiveIntegerField()
+    computed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Calibration of {self.course}: {self.threshold:.3f}"
 
 
 class ClassSession(TimeStamped):
@@ -248,7 +282,9 @@ class Capture(TimeStamped):
         API = "api", "API"
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="captures")
-    image = models.ImageField(storage=private_storage, upload_to=capture_path)
+    # Blank once the retention period has passed (photo_deleted_at says when).
+    image = models.ImageField(storage=private_storage, upload_to=capture_path, blank=True)
+    photo_deleted_at = models.DateTimeField(null=True, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.UPLOAD)
     taken_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -340,6 +376,9 @@ class DetectedFace(models.Model):
         return embedding_from_bytes(self.embedding)
 
 
+REMARK_MAX_LENGTH = 200
+
+
 class AttendanceRecord(models.Model):
     class Status(models.TextChoices):
         PRESENT = "present", "Present"
@@ -377,6 +416,11 @@ class AttendanceRecord(models.Model):
         related_name="+",
     )
     marked_at = models.DateTimeField(default=timezone.now)
+    remark = models.CharField(
+        max_length=REMARK_MAX_LENGTH,
+        blank=True,
+        help_text='A short note on the mark, e.g. "doctor\'s note".',
+    )
 
     class Meta:
         ordering = ["session", "student"]
@@ -404,6 +448,8 @@ class AttendanceChange(models.Model):
     new_status = models.CharField(max_length=16, blank=True)
     old_source = models.CharField(max_length=16, blank=True)
     new_source = models.CharField(max_length=16, blank=True)
+    old_remark = models.CharField(max_length=REMARK_MAX_LENGTH, blank=True)
+    new_remark = models.CharField(max_length=REMARK_MAX_LENGTH, blank=True)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -419,3 +465,41 @@ class AttendanceChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.old_status or '-'} -> {self.new_status} ({self.changed_at:%Y-%m-%d %H:%M})"
+
+
+class AuditEvent(models.Model):
+    """The audit trail of what is not a mark: finalizing and reopening a session, admin edits,
+    erasures of biometric data, retention purges and data exports. Never updated or deleted by the
+    app; a deleted session or student leaves ``subject`` (what it was) behind."""
+
+    class Action(models.TextChoices):
+        SESSION_FINALIZED = "session_finalized", "Session finalized"
+        SESSION_REOPENED = "session_reopened", "Session reopened"
+        ADMIN_ADDED = "admin_added", "Added in the Django admin"
+        ADMIN_CHANGED = "admin_changed", "Changed in the Django admin"
+        ADMIN_DELETED = "admin_deleted", "Deleted in the Django admin"
+        CONSENT_RECORDED = "consent_recorded", "Photo consent recorded"
+        BIOMETRICS_ERASED = "biometrics_erased", "Biometric data erased"
+        RETENTION_PURGED = "retention_purged", "Class photos past retention deleted"
+        DATA_EXPORTED = "data_exported", "Student data exported"
+
+    action = models.CharField(max_length=32, choices=Action.choices)
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    session = models.ForeignKey(
+        ClassSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    student = models.ForeignKey(
+        Student, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    subject = models.CharField(max_length=300, blank=True, help_text="What it concerned, in words.")
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["action", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.subject} ({self.at:%Y-%m-%d %H:%M})"

@@ -1,4 +1,4 @@
-"""`python -m benchmarks lfw|variants|attendance|reports [options]`: each prints a table.
+"""`python -m benchmarks lfw|variants|openset|attendance|reports [options]`: each prints a table.
 
 ``lfw`` and ``variants`` are plain facerec; ``attendance`` and ``reports`` need Django and set it
 up themselves (``DJANGO_SETTINGS_MODULE``, default ``config.settings.local`` as manage.py does).
@@ -16,6 +16,7 @@ BENCHMARKS = {
     "variants": "LFW View 2 for other crops, ensembles and centring (facerec only, ~45 min cold)",
     "fusion": "LFW View 2 with dlib's descriptor, the plain sum and per-fold heads over both; "
     "30-face photo timing (facerec only)",
+    "openset": "open-set decisions: 50 enrolled + 50 strangers in 7 synthesised conditions",
     "attendance": "class photos composed from LFW through the real capture pipeline (Django)",
     "reports": "course matrix page and API report under 20 concurrent clients (Django)",
 }
@@ -33,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_django_command(name, rest)
     if name == "fusion":
         return run_fusion(rest)
+    if name == "openset":
+        from benchmarks.openset import main as openset
+
+        return openset(rest)
     return run_lfw(rest, variants=name == "variants")
 
 

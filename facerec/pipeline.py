@@ -133,6 +133,7 @@ def analyze_photo(
     """
     from facerec.alignment import align_face
     from facerec.detection import detect_faces
+    from facerec.quality import face_quality
 
     with _timed(timings, "decode_ms"):
         pixels = image if isinstance(image, np.ndarray) else load_image(image)
@@ -141,9 +142,13 @@ def analyze_photo(
     with _timed(timings, "align_ms"):
         crops = [align_face(pixels, face) for face in faces]
         chips = face_chips(pixels, faces)
+        qualities = [face_quality(face, crop) for face, crop in zip(faces, crops, strict=True)]
     with _timed(timings, "embed_ms"):
         vectors = embed_faces(crops, chips=chips)
-    return [AnalyzedFace(f, c, v) for f, c, v in zip(faces, crops, vectors, strict=True)]
+    return [
+        AnalyzedFace(f, c, v, q)
+        for f, c, v, q in zip(faces, crops, vectors, qualities, strict=True)
+    ]
 
 
 def embed_reference_photo(
@@ -158,6 +163,7 @@ def embed_reference_photo(
     """
     from facerec.alignment import align_face
     from facerec.detection import detect_faces
+    from facerec.quality import face_quality
 
     with _timed(timings, "decode_ms"):
         pixels = image if isinstance(image, np.ndarray) else load_image(image)
@@ -170,7 +176,7 @@ def embed_reference_photo(
     _check_quality(face, crop)
     with _timed(timings, "embed_ms"):
         vector = embed_faces([crop], chips=chips)[0]
-    return AnalyzedFace(face, crop, vector)
+    return AnalyzedFace(face, crop, vector, face_quality(face, crop))
 
 
 def _single_face(faces: list[Face], shape: tuple[int, ...]) -> Face:

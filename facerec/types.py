@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from facerec.quality import FaceQuality
 
 Point = tuple[float, float]
 Decision = Literal["auto", "review", "unknown"]
@@ -39,11 +42,13 @@ class Face:
 
 @dataclass(frozen=True)
 class AnalyzedFace:
-    """A face, its aligned crop (size x size x 3 uint8 RGB) and embedding ((D,) float32, unit)."""
+    """A face, its aligned crop (size x size x 3 uint8 RGB), embedding ((D,) float32, unit) and
+    quality measures (``facerec.quality.FaceQuality``, None where they were not taken)."""
 
     face: Face
     crop: np.ndarray = field(repr=False)
     embedding: np.ndarray = field(repr=False)
+    quality: FaceQuality | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,8 @@ class Match:
     decision: "auto" (distance <= threshold and every other label at least ``match_margin``
         farther), "review" (otherwise, up to review_threshold), else "unknown".
     candidates: up to 3 (label, distance) pairs, closest first, regardless of the assignment.
+    note: why a match that the distances alone would accept was sent to review (e.g. "the face
+        is 38 px wide"), for the person reviewing it; "" otherwise.
     """
 
     index: int
@@ -83,3 +90,4 @@ class Match:
     distance: float | None
     decision: Decision
     candidates: list[tuple[Hashable, float]] = field(default_factory=list)
+    note: str = ""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from django.db import transaction
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -167,16 +168,30 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         return _created(s.SessionSerializer, session, request)
 
     @extend_schema(
-        request=None,
+        request=s.FinalizeInput,
         responses={200: s.SessionSerializer, **ACTION_ERRORS},
-        description="Close the session: every enrolled student still unmarked becomes absent.",
+        description="Close the session: every enrolled student still unmarked becomes absent. "
+        "409 `pending_review` while faces await review or captures are being processed (the "
+        "message names them; see `pending` on the session), unless `force` is true.",
     )
     @action(detail=True, methods=["post"])
     def finalize(self, request: Request, pk: str) -> Response:
         session = self.get_object()
-        record_services.session_finalize(session=session, by=request.user)
+        force = _input(s.FinalizeInput, request)["force"]
+        record_services.session_finalize(session=session, by=request.user, force=force)
         session.refresh_from_db()
         return Response(s.SessionSerializer(session).data)
+
+    @extend_schema(
+        responses={200: s.PendingReviewSerializer, **READ_ERRORS},
+        description="What stands between the session and finalizing: faces awaiting review and "
+        "captures still queued or being processed, with their ids.",
+    )
+    @action(detail=True, methods=["get"])
+    def pending(self, request: Request, pk: str) -> Response:
+        from attendance.selectors.sessions import session_pending_review
+
+        return Response(session_pending_review(session=self.get_object()).as_dict())
 
 
 @extend_schema(tags=["photos"])
@@ -200,7 +215,7 @@ class ReferencePhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
         "until status is ready or rejected).",
     )
     def create(self, request: Request) -> Response:
-        from attendance.services import photos as photo_services  # issue #4
+        from attendance.services import photos as photo_services
 
         data = _input(s.PhotoInput, request)
         photo = photo_services.reference_photo_add(
@@ -231,7 +246,7 @@ class CaptureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         "and `url`); faces and marks appear once `state` is done.",
     )
     def create(self, request: Request) -> Response:
-        from attendance.services import captures as capture_services  # issue #4
+        from attendance.services import captures as capture_services
 
         data = _input(s.CaptureInput, request)
         capture = capture_services.capture_create(
@@ -266,7 +281,7 @@ class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
     )
     @action(detail=True, methods=["post"])
     def assign(self, request: Request, pk: str) -> Response:
-        from attendance.services import captures as capture_services  # issue #4
+        from attendance.services import captures as capture_services
 
         face = self.get_object()
         student = _input(s.FaceAssignInput, request)["student"]
@@ -280,7 +295,7 @@ class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
     )
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str) -> Response:
-        from attendance.services import captures as capture_services  # issue #4
+        from attendance.services import captures as capture_services
 
         face = capture_services.face_confirm(face=self.get_object(), by=request.user)
         return Response(s.FaceSerializer(face).data)
@@ -301,16 +316,26 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     def get_queryset(self):
         return super().get_queryset().select_related("marked_by").order_by("session_id", "pk")
 
+    @transaction.atomic
     def _mark(self, request: Request, session, student, data) -> Response:
-        result = record_services.attendance_mark(
-            session=session,
-            student=student,
-            status=data["status"],
-            source=AttendanceRecord.Source.API,
-            by=request.user,
-            reason=data["reason"],
+        # Status and remark in one transaction: a refused remark leaves the status unchanged.
+        if "status" in data:
+            record_services.attendance_mark(
+                session=session,
+                student=student,
+                status=data["status"],
+                source=AttendanceRecord.Source.API,
+                by=request.user,
+                reason=data["reason"],
+            )
+        if "remark" in data:
+            record_services.attendance_remark(
+                session=session, student=student, remark=data["remark"], by=request.user
+            )
+        record = AttendanceRecord.objects.select_related("marked_by", "session").get(
+            session=session, student=student
         )
-        return Response(s.RecordSerializer(result.record).data)
+        return Response(s.RecordSerializer(record).data)
 
     @extend_schema(request=s.RecordInput, responses={200: s.RecordSerializer, **ERRORS})
     def create(self, request: Request) -> Response:

@@ -7,18 +7,21 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from attendance.models import Capture, ClassSession, DetectedFace, ReferencePhoto
+from attendance.models import Capture, ClassSession, Course, DetectedFace, ReferencePhoto
 from attendance.selectors.sessions import roster_students
 
 
 @dataclass(frozen=True)
 class Gallery:
-    """Reference embeddings of a session's roster: one row per photo, labelled by student id."""
+    """Reference embeddings of a session's roster: one row per photo, labelled by student id
+    (``photo_ids``: the reference photo behind each row)."""
 
     embeddings: np.ndarray
     labels: list[int]
     model_version: str
+    photo_ids: tuple[int, ...] = ()
 
     @property
     def student_count(self) -> int:
@@ -42,15 +45,26 @@ def gallery_photos(*, session: ClassSession, model_version: str) -> QuerySet[Ref
 
 
 def session_gallery(*, session: ClassSession, model_version: str) -> Gallery:
-    rows = list(
-        gallery_photos(session=session, model_version=model_version).values_list(
-            "student_id", "embedding"
-        )
-    )
-    labels = [student_id for student_id, _ in rows]
-    vectors = [np.frombuffer(bytes(raw or b""), dtype=np.float32) for _, raw in rows]
+    return _gallery(gallery_photos(session=session, model_version=model_version), model_version)
+
+
+def course_gallery(*, course: Course, model_version: str) -> Gallery:
+    """The gallery of the course's roster today (what its next class photo is matched with)."""
+    today = ClassSession(course=course, date=timezone.localdate())
+    return session_gallery(session=today, model_version=model_version)
+
+
+def _gallery(photos: QuerySet[ReferencePhoto], model_version: str) -> Gallery:
+    rows = list(photos.values_list("pk", "student_id", "embedding"))
+    labels = [student_id for _, student_id, _ in rows]
+    vectors = [np.frombuffer(bytes(raw or b""), dtype=np.float32) for _, _, raw in rows]
     embeddings = np.stack(vectors) if vectors else np.zeros((0, 0), np.float32)
-    return Gallery(embeddings=embeddings, labels=labels, model_version=model_version)
+    return Gallery(
+        embeddings=embeddings,
+        labels=labels,
+        model_version=model_version,
+        photo_ids=tuple(pk for pk, _, _ in rows),
+    )
 
 
 def capture_faces(*, capture: Capture) -> QuerySet[DetectedFace]:

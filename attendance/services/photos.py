@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from attendance.errors import Conflict, InvalidInput
 from attendance.models import ReferencePhoto, Student, embedding_to_bytes
+from attendance.services.calibration import calibrate_after_commit
 
 logger = logging.getLogger(__name__)
 Status = ReferencePhoto.Status
@@ -106,14 +107,9 @@ def _enqueue(photo_id: int) -> None:
 
 @transaction.atomic
 def reference_photo_delete(*, photo: ReferencePhoto) -> None:
-    files = [(f.storage, f.name) for f in (photo.image, photo.face_crop) if f and f.name]
-    photo.delete()
-
-    def delete_files() -> None:
-        for storage, name in files:
-            storage.delete(name)
-
-    transaction.on_commit(delete_files)
+    student_id = photo.student_id
+    photo.delete()  # its files go after commit (attendance.files)
+    calibrate_after_commit(student_id)
 
 
 def reference_photo_process(*, photo_id: int) -> ReferencePhoto | None:
@@ -164,6 +160,7 @@ def _photo_result(photo_id: int, version: str, *, analyzed=None, rejection=None)
     if old_crop:
         storage = photo.face_crop.storage
         transaction.on_commit(lambda: storage.delete(old_crop))
+    calibrate_after_commit(photo.student_id)
     return photo
 
 
