@@ -37,20 +37,20 @@ def test_model_info_describes_the_shipped_model():
     info = facerec.model_info()
 
     assert info.version == facerec.model_version()
-    assert info.version.startswith("facenet512-dlib128-siamese-")
-    assert info.embedding_dim == 640
+    assert info.version.startswith("facenet512-siamese-")
+    assert info.embedding_dim == 512
     assert 0 < info.threshold <= info.review_threshold < 2
     assert "lfw" in info.trained_on.lower()
     assert info.metrics["validation_accuracy"] > 0.95
 
 
-def test_the_shipped_head_maps_640_to_unit_640():
-    x = np.random.default_rng(0).normal(size=(4, 640)).astype(np.float32)
+def test_the_shipped_head_maps_512_to_unit_512():
+    x = np.random.default_rng(0).normal(size=(4, 512)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
 
     y = current_head()(x)
 
-    assert y.shape == (4, 640)
+    assert y.shape == (4, 512)
     assert np.linalg.norm(y, axis=1) == pytest.approx([1, 1, 1, 1], abs=1e-5)
 
 
@@ -77,3 +77,17 @@ def test_the_numpy_head_equals_the_keras_siamese_tower():
     assert distance == pytest.approx(
         np.linalg.norm(from_keras[:2] - from_keras[2:4], axis=1), abs=1e-5
     )
+
+
+def test_the_two_backbone_candidate_describes_itself_and_loads(monkeypatch):
+    candidate = facerec.model.MODELS_DIR / "facenet-dlib-sum.json"
+    monkeypatch.setenv("ROLLCALL_FACE_MODEL", str(candidate))
+
+    info = facerec.model_info()
+    head = Head.load(candidate.parent / facerec.model.metadata()["weights"])
+
+    assert info.version.startswith("facenet512-dlib128-")
+    assert info.embedding_dim == 640
+    assert [b["name"] for b in facerec.model.metadata()["backbones"]] == ["facenet", "dlib"]
+    assert "not the default" in facerec.model.metadata()["status"]
+    assert head.weights[0][0].shape[0] == 640
