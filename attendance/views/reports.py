@@ -1,5 +1,4 @@
-"""Report pages: session sheet, course matrix, student history, their CSV exports, and the page
-where a user creates and revokes their API token (issue #5).
+"""Report pages: session sheet, course matrix, student history and their CSV exports (issue #5).
 
 The figures come from ``attendance.selectors.reports``; this module only draws them. The matrix
 table and the charts are built as strings here rather than in template loops: a 300 x 60 course is
@@ -12,16 +11,13 @@ import csv
 from datetime import date
 
 from django import forms
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import path
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from django.views.decorators.http import require_POST
-from rest_framework.authtoken.models import Token
 
 from attendance.selectors.access import course_get, session_get, student_get
 from attendance.selectors.reports import (
@@ -320,35 +316,6 @@ def student_report_csv(request: HttpRequest, pk: int) -> HttpResponse:
     return _csv_response(name, rows)
 
 
-# API tokens ------------------------------------------------------------------------------------
-
-
-@login_required
-def api_tokens(request: HttpRequest) -> HttpResponse:
-    token = Token.objects.filter(user=request.user).first()
-    return render(request, "attendance/tokens.html", {"token": token, "new_key": None})
-
-
-@require_POST
-@login_required
-def api_token_create(request: HttpRequest) -> HttpResponse:
-    """Create the user's token, replacing any old one (which stops working at once). The key is
-    shown on this response only; afterwards the page shows its first characters."""
-    Token.objects.filter(user=request.user).delete()
-    token = Token.objects.create(user=request.user)
-    messages.success(request, "New API token created. Copy it now: it is shown only once.")
-    return render(request, "attendance/tokens.html", {"token": token, "new_key": token.key})
-
-
-@require_POST
-@login_required
-def api_token_revoke(request: HttpRequest) -> HttpResponse:
-    deleted, _ = Token.objects.filter(user=request.user).delete()
-    if deleted:
-        messages.success(request, "API token revoked: it no longer works.")
-    return redirect("attendance:api_tokens")
-
-
 urlpatterns = [
     path("reports/courses/<int:pk>/", course_matrix, name="report_course"),
     path("reports/courses/<int:pk>/csv/", course_matrix_csv, name="report_course_csv"),
@@ -356,7 +323,4 @@ urlpatterns = [
     path("reports/sessions/<int:pk>/csv/", session_sheet_csv, name="report_session_csv"),
     path("reports/students/<int:pk>/", student_report, name="report_student"),
     path("reports/students/<int:pk>/csv/", student_report_csv, name="report_student_csv"),
-    path("account/api-tokens/", api_tokens, name="api_tokens"),
-    path("account/api-tokens/new/", api_token_create, name="api_token_create"),
-    path("account/api-tokens/revoke/", api_token_revoke, name="api_token_revoke"),
 ]
