@@ -8,14 +8,38 @@ default cache: with ``ROLLCALL_CACHE_URL`` every web process shares them.
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
+from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
+
+logger = logging.getLogger(__name__)
+# What an unreachable cache raises (Django's Redis cache passes redis-py's errors through).
+CACHE_ERRORS = (RedisError, OSError)
+_cache_down_logged = False
+
+
+def _cache_down(error: Exception) -> None:
+    """Rates are a guard, not a gate: with the cache unreachable requests go through unmetered
+    rather than the whole API answering 500. Logged once per process, not once per request."""
+    global _cache_down_logged
+    if not _cache_down_logged:
+        logger.warning("API rates not enforced: the cache is unreachable (%s)", error)
+        _cache_down_logged = True
 
 
 class _SettingsRateThrottle(SimpleRateThrottle):
     def get_rate(self) -> str:
         return settings.ROLLCALL_API_RATES[self.scope]
+
+    def allow_request(self, request: Request, view) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except CACHE_ERRORS as error:
+            _cache_down(error)
+            return True
 
 
 class AnonThrottle(_SettingsRateThrottle):
@@ -64,11 +88,18 @@ class BadTokenThrottle(_SettingsRateThrottle):
 
     def blocked(self, request: Request) -> bool:
         self.key = self.cache_format % {"ident": self.get_ident(request)}
-        self.history = self.cache.get(self.key, [])
         self.now = self.timer()
+        try:
+            self.history = self.cache.get(self.key, [])
+        except CACHE_ERRORS as error:
+            _cache_down(error)
+            self.history = []
         while self.history and self.history[-1] <= self.now - self.duration:
             self.history.pop()
         return len(self.history) >= self.num_requests
 
     def record_failure(self) -> None:
-        self.throttle_success()  # "success" in DRF's words: one more request in the window
+        try:
+            self.throttle_success()  # "success" in DRF's words: one more request in the window
+        except CACHE_ERRORS as error:
+            _cache_down(error)

@@ -78,3 +78,18 @@ def test_without_credentials_the_public_docs_are_throttled_per_address(rates, se
     client = APIClient()
 
     assert statuses(client, 4, "/api/schema/") == [200] * 3 + [429]
+
+
+def test_with_the_cache_unreachable_the_api_still_answers_unmetered(rates, alice, settings):
+    client = api_client(alice)
+    wrong = APIClient()
+    wrong.credentials(HTTP_AUTHORIZATION="Token rc_wrong")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        }
+    }
+
+    assert statuses(client, 7) == [200] * 7
+    assert statuses(wrong, 4) == [401] * 4
