@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 
-from axes.helpers import get_cool_off
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_client_username, get_cool_off
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -45,3 +47,15 @@ def lockout_response(
     response = render(request, "registration/locked_out.html", context, status=429)
     response["Retry-After"] = str(seconds)
     return response
+
+
+class SignInAttempts(AxesDatabaseHandler):
+    """Axes' database handler, but a successful sign-in clears only that account's failures.
+
+    Axes would also clear every failure from the same address, so anyone with an account could
+    guess another's password four times, sign in to their own, and guess four more, forever."""
+
+    def reset_user_attempts(self, request: HttpRequest, credentials: dict | None = None) -> int:
+        username = get_client_username(request, credentials)
+        deleted, _ = AccessAttempt.objects.filter(username=username).delete()
+        return deleted

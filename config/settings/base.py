@@ -179,6 +179,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=ROLLCALL_LOGIN_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks: see above
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True  # the audit: one row per failed attempt, kept
+AXES_HANDLER = "attendance.lockout.SignInAttempts"
 AXES_LOCKOUT_CALLABLE = "attendance.lockout.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "attendance.lockout.client_ip"
 AXES_HTTP_RESPONSE_CODE = 429

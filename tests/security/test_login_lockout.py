@@ -136,3 +136,13 @@ def test_behind_a_proxy_the_address_is_the_one_the_proxy_saw(client, alice, sett
 
     assert AccessAttempt.objects.filter(ip_address="10.6.6.6").count() == 5
     assert sign_in(client, "alice", "alice-pass-1", address="172.16.0.2").status_code == 302
+
+
+def test_signing_in_to_his_own_account_does_not_clear_bobs_guesses_at_alices(client, alice, bob):
+    for n in range(4):
+        sign_in(client, "alice", f"guess-{n}", address="10.6.6.6")
+    assert sign_in(client, "bob", "bob-pass-1", address="10.6.6.6").status_code == 302
+    client.logout()
+
+    assert sign_in(client, "alice", "guess-5", address="10.6.6.6").status_code == 429
+    assert sign_in(client, "alice", "alice-pass-1", address="10.0.0.7").status_code == 429
