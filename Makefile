@@ -1,4 +1,5 @@
-# RollCall. `make run` starts the platform, `make test` runs every check CI runs.
+# RollCall. `make run` starts the platform, `make test` runs every check CI runs,
+# `make bench*` run the benchmarks (benchmarks/README.md).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test lint format bench bench-variants bench-attendance bench-load demo clean
+.PHONY: install run test test-fast typecheck lint format bench bench-variants bench-attendance bench-load demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,12 +22,23 @@ install: $(VENV)/.installed
 run: install
 	bash scripts/run
 
+TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+	CELERY_RESULT_BACKEND=$(TEST_BROKER_URL)
+
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory typecheck
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
-	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
-	CELERY_RESULT_BACKEND=$(TEST_BROKER_URL) $(BIN)/pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+
+# Day-to-day: everything but the browser, real-worker and schema-fuzz tests (CI runs them all).
+test-fast: install
+	$(TEST_ENV) $(BIN)/pytest -m "not browser and not worker and not fuzz" $(PYTEST_ARGS)
+
+# The library and the domain layer are typed; mypy with django-stubs keeps them honest.
+typecheck: install
+	$(BIN)/mypy facerec/ attendance/services/ attendance/selectors/
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
@@ -35,18 +47,18 @@ format: install
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
 
 bench: install
-	$(BIN)/python -m facerec bench $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks lfw $(BENCH_ARGS)
 
 bench-variants: install
-	$(BIN)/python -m facerec bench --variants $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks variants $(BENCH_ARGS)
 
 bench-attendance: install
-	$(BIN)/python manage.py bench_attendance $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks attendance $(BENCH_ARGS)
 
 # Reports under load: a 300 x 60 course, 20 concurrent clients, gunicorn on 127.0.0.1.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/rollcall_bench
 bench-load: install
-	$(BIN)/python manage.py bench_reports --database-url $(BENCH_DATABASE_URL) $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks reports --database-url $(BENCH_DATABASE_URL) $(BENCH_ARGS)
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

@@ -5,3 +5,6 @@ class AttendanceConfig(AppConfig):
     name = "attendance"
     verbose_name = "Attendance"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from attendance import checks  # noqa: F401 - registers the system checks

@@ -10,6 +10,8 @@ from __future__ import annotations
 class DomainError(Exception):
     code: str = "invalid"
     http_status: int = 400
+    # The input field the error is about, when there is one: pages and the API show it there.
+    field: str | None = None
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -23,6 +25,13 @@ class DomainError(Exception):
 
 class InvalidInput(DomainError):
     code = "invalid"
+
+
+class NotOnRoster(InvalidInput):
+    """The student is not enrolled in the session's course on the session's date."""
+
+    code = "not_enrolled"
+    field = "student"
 
 
 class NotAllowed(DomainError):

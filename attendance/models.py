@@ -272,6 +272,10 @@ class Capture(TimeStamped):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    # Not a column: set after the upload's commit to whether the broker took the task (None
+    # until then, False when the broker was down and the sweep will send it later).
+    enqueued: bool | None = None
+
     class Meta:
         ordering = ["session", "created_at"]
 

@@ -1,10 +1,22 @@
 """Pages of the app. Each views module owns its ``urlpatterns``; this file only joins them."""
 
-from attendance.views import captures, core, files, reports, tokens
+from attendance.views import (
+    captures,
+    courses,
+    enrollments,
+    files,
+    reports,
+    sessions,
+    students,
+    tokens,
+)
 
 app_name = "attendance"
 urlpatterns = (
-    core.urlpatterns
+    courses.urlpatterns
+    + sessions.urlpatterns
+    + enrollments.urlpatterns
+    + students.urlpatterns
     + files.urlpatterns
     + captures.urlpatterns
     + reports.urlpatterns

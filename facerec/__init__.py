@@ -21,7 +21,7 @@ from facerec.imageio import load_image
 from facerec.matching import face_distance, match_faces
 from facerec.model import model_info, model_version
 from facerec.pipeline import analyze_photo, embed_faces, embed_reference_photo
-from facerec.records import AnalyzedFace, Face, Match, ModelInfo
+from facerec.types import AnalyzedFace, Face, Match, ModelInfo
 
 __all__ = [
     "AnalyzedFace",

@@ -1,6 +1,6 @@
 """Cropping a detected face to the 160x160 input of the backbone.
 
-Two ways, both measured on LFW (see BENCHMARK.md):
+Two ways, both measured on LFW (see benchmarks/BENCHMARK.md):
 - "box": the detector's box grown by a margin and stretched to size x size, as FaceNet's own
   training crops were made;
 - "landmarks": a similarity transform (rotation, uniform scale, shift) putting the 5 landmarks
@@ -14,11 +14,12 @@ from typing import Literal
 
 import numpy as np
 
-from facerec.records import Face
+from facerec.types import Face
 
 Method = Literal["box", "landmarks"]
 DEFAULT_METHOD: Method = "box"
-BOX_MARGIN = 0.2  # total margin added to the box, as a fraction of sqrt(box area); see BENCHMARK.md
+# Total margin added to the box, as a fraction of sqrt(box area); see benchmarks/BENCHMARK.md.
+BOX_MARGIN = 0.2
 
 # (x, y) of left eye, right eye, nose, mouth left, mouth right in a 160x160 "box" crop with margin
 # 0.35: the mean over MTCNN detections of all 13,233 LFW photos (facerec.alignment.lfw_template gave

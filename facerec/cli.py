@@ -1,9 +1,15 @@
-"""Command line: `python -m facerec detect|verify|embed|train|bench`."""
+"""Command line: `python -m facerec detect|verify|embed|train|bench`.
+
+`bench` lives in the top-level benchmarks/ package now; this command runs it in a child process
+(`python -m benchmarks lfw|variants`), so facerec never imports the benchmarks.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -54,7 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.set_defaults(run=cmd_train)
 
-    bench = sub.add_parser("bench", help="print the accuracy and speed table")
+    bench = sub.add_parser(
+        "bench", help="moved: runs `python -m benchmarks lfw` (or `variants`) with these options"
+    )
     bench.add_argument("--datasets", type=Path, default=None, help="default: $ROLLCALL_DATASETS")
     bench.add_argument("--quick", action="store_true", help="a small subset, for a smoke test")
     bench.add_argument(
@@ -86,8 +94,8 @@ def _face_json(face) -> dict:
 
 def _main_face(path: Path):
     """The most central face of a photo, analysed."""
+    from facerec.detection import central_face
     from facerec.imageio import load_image
-    from facerec.lfwcache import central_face
     from facerec.pipeline import analyze_photo
 
     image = load_image(path)
@@ -119,8 +127,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
+    from facerec.detection import central_face
     from facerec.imageio import load_image
-    from facerec.lfwcache import central_face
     from facerec.pipeline import analyze_photo
 
     rows: dict[str, list] = {k: [] for k in ("path", "box", "landmarks", "score", "embedding")}
@@ -150,26 +158,20 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from facerec.trainer import train_and_save
+    from facerec.training import train_and_save
 
     return train_and_save(args.data, args.out, epochs=args.epochs, force=args.force, flip=args.flip)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from facerec.bench import format_table, run
-    from facerec.datasets import datasets_dir
-
-    datasets = datasets_dir(args.datasets)
-    if not datasets.is_dir():
-        print(f"No datasets folder at {datasets}; pass --datasets or set ROLLCALL_DATASETS.")
-        return 2
-    if args.variants:
-        from facerec.bench_variants import run_variants
-
-        if not (datasets / "lfw").is_dir() or not (datasets / "lfw_pairs.txt").is_file():
-            print(f"--variants needs lfw/ and lfw_pairs.txt under {datasets}.")
-            return 2
-        print(format_table(run_variants(datasets)))
-        return 0
-    print(format_table(run(datasets, quick=args.quick)))
-    return 0
+    name = "variants" if args.variants else "lfw"
+    argv = [*(["--datasets", str(args.datasets)] if args.datasets else [])]
+    argv += ["--quick"] if args.quick and not args.variants else []
+    print(
+        f"The benchmarks moved to benchmarks/: running python -m benchmarks {name}", file=sys.stderr
+    )
+    # benchmarks/ sits beside facerec/ in the project, not inside it: put the project on the path.
+    project = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.pathsep.join(p for p in (project, os.environ.get("PYTHONPATH", "")) if p)
+    command = [sys.executable, "-m", "benchmarks", name, *argv]
+    return subprocess.call(command, env={**os.environ, "PYTHONPATH": path})

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from facerec.records import Face
+from facerec.types import Face
 
 MIN_SCORE = 0.90  # final (ONet) confidence; lower scores were mostly hands, ears and textures
 # MTCNN's first stage cannot see faces under 12 px; images are downscaled so that the smallest
@@ -93,3 +93,13 @@ def _to_face(item: dict, back: float, shape: tuple[int, ...]) -> Face:
     return Face(
         box=(x0, y0, x1 - x0, y1 - y0), landmarks=landmarks, score=float(item["confidence"])
     )
+
+
+def central_face(faces: list[Face], shape: tuple[int, ...]) -> Face | None:
+    """The face nearest the image centre, or None for no faces.
+
+    A portrait's subject is the centred face (LFW labels the centred person this way too)."""
+    if not faces:
+        return None
+    cy, cx = shape[0] / 2, shape[1] / 2
+    return min(faces, key=lambda f: (f.center[0] - cx) ** 2 + (f.center[1] - cy) ** 2)

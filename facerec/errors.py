@@ -22,3 +22,15 @@ class ImageError(FaceRecError):
 
     Codes: ``not_an_image``, ``truncated_image``, ``image_too_large``, ``unsupported_image``.
     """
+
+
+class ConfigurationError(FaceRecError):
+    """An environment variable facerec reads is set to a value it cannot use.
+
+    Code ``bad_setting``; the message names the variable and the value, e.g.
+    "ROLLCALL_TF_THREADS must be a whole number >= 0, got 'four'".
+    """
+
+    def __init__(self, variable: str, message: str) -> None:
+        super().__init__("bad_setting", message)
+        self.variable = variable

@@ -8,15 +8,16 @@ metadata JSON path to use another trained model.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from facerec.config import face_model_path
 from facerec.errors import FaceRecError
-from facerec.records import ModelInfo
+from facerec.types import ModelInfo
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_METADATA = MODELS_DIR / "siamese-head.json"
@@ -25,7 +26,8 @@ _lock = threading.Lock()
 
 
 def metadata_path() -> Path:
-    return Path(os.environ.get("ROLLCALL_FACE_MODEL") or DEFAULT_METADATA)
+    """The current model's metadata JSON: $ROLLCALL_FACE_MODEL, else the shipped one."""
+    return face_model_path(DEFAULT_METADATA)
 
 
 @lru_cache(maxsize=4)
@@ -85,7 +87,7 @@ class Head:
         return cls([(data[f"kernel_{i}"], data[f"bias_{i}"]) for i in range(count)])
 
     def save(self, path: Path) -> None:
-        arrays = {}
+        arrays: dict[str, Any] = {}
         for i, (kernel, bias) in enumerate(self.weights):
             arrays[f"kernel_{i}"], arrays[f"bias_{i}"] = kernel, bias
         np.savez_compressed(path, **arrays)

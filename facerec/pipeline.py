@@ -10,7 +10,7 @@ import numpy as np
 
 from facerec.errors import FaceRecError
 from facerec.imageio import ImageSource, load_image
-from facerec.records import AnalyzedFace, Face
+from facerec.types import AnalyzedFace, Face
 
 # A reference photo is what every later class photo is compared with, so it must show one clear
 # face. Below ~60 px the backbone sees an upscaled blur; LFW faces are 90-130 px.

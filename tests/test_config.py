@@ -186,3 +186,40 @@ def test_compose_sets_only_variables_the_settings_read(compose):
         assert environment["CELERY_BROKER_URL"].startswith("redis://redis:6379/")
         assert environment["ROLLCALL_PRIVATE_MEDIA_ROOT"].startswith("/data")
         assert "/data" in mounts(compose["services"][name])
+
+
+def test_a_malformed_face_library_setting_fails_the_system_check(monkeypatch):
+    from django.core.checks import Error, run_checks
+
+    monkeypatch.setenv("ROLLCALL_TF_THREADS", "four")
+
+    errors = [m for m in run_checks() if m.id == "attendance.E001"]
+
+    assert [(type(e), e.msg) for e in errors] == [
+        (Error, "ROLLCALL_TF_THREADS must be a whole number >= 0, got 'four'")
+    ]
+
+
+def test_manage_py_check_stops_on_a_malformed_face_library_setting():
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "check"],
+        env={
+            **os.environ,
+            "ROLLCALL_TF_THREADS": "four",
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert done.returncode == 1
+    assert "ROLLCALL_TF_THREADS must be a whole number >= 0, got 'four'" in done.stderr
+
+
+def test_the_system_check_passes_with_the_defaults(monkeypatch):
+    from django.core.checks import run_checks
+
+    monkeypatch.delenv("ROLLCALL_TF_THREADS", raising=False)
+
+    assert [m for m in run_checks() if m.id == "attendance.E001"] == []

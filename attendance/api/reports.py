@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
+from rest_framework.renderers import JSONRenderer
 
 from attendance.api.serializers import CourseSerializer, SessionSerializer, StudentSerializer
 from attendance.models import ClassSession, Student
@@ -60,6 +61,11 @@ def course_report_dict(matrix: CourseMatrix) -> dict:
     }
 
 
+def course_report_json(matrix: CourseMatrix) -> bytes:
+    """The course report as the API sends it: rendered JSON, ready to cache."""
+    return JSONRenderer().render(course_report_dict(matrix))
+
+
 def session_report_data(*, session: ClassSession) -> dict:
     sheet = session_sheet(session=session)
     return {
@@ -85,7 +91,7 @@ def session_report_data(*, session: ClassSession) -> dict:
 
 def student_report_data(
     *,
-    user: AbstractBaseUser,
+    user: User,
     student: Student,
     date_from: date | None = None,
     date_to: date | None = None,

@@ -48,7 +48,7 @@ def session_gallery(*, session: ClassSession, model_version: str) -> Gallery:
         )
     )
     labels = [student_id for student_id, _ in rows]
-    vectors = [np.frombuffer(bytes(raw), dtype=np.float32) for _, raw in rows]
+    vectors = [np.frombuffer(bytes(raw or b""), dtype=np.float32) for _, raw in rows]
     embeddings = np.stack(vectors) if vectors else np.zeros((0, 0), np.float32)
     return Gallery(embeddings=embeddings, labels=labels, model_version=model_version)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -13,7 +13,7 @@ from attendance.models import AttendanceRecord, ClassSession, Student
 from attendance.selectors.access import sessions_visible_to
 
 
-def sessions_on(*, user: AbstractBaseUser, day: date | None = None) -> QuerySet[ClassSession]:
+def sessions_on(*, user: User, day: date | None = None) -> QuerySet[ClassSession]:
     return sessions_visible_to(user).filter(date=day or timezone.localdate())
 
 

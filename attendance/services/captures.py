@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
 
 import numpy as np
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.base import File
 from django.db import transaction
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from attendance.errors import Conflict, DomainError, InvalidInput
@@ -31,9 +32,8 @@ from attendance.models import (
     embedding_to_bytes,
 )
 from attendance.selectors.captures import Gallery, session_gallery
-from attendance.selectors.sessions import roster_students
 from attendance.services.photos import image_check, jpeg_file
-from attendance.services.records import attendance_clear, attendance_mark
+from attendance.services.records import attendance_clear, attendance_mark, require_on_roster
 
 logger = logging.getLogger(__name__)
 Decision = DetectedFace.Decision
@@ -45,7 +45,7 @@ HUMAN_DECISIONS = (Decision.CONFIRMED, Decision.CORRECTED)
 
 @transaction.atomic
 def capture_create(
-    *, session: ClassSession, image_file: File, source: str, by: AbstractBaseUser | None
+    *, session: ClassSession, image_file: File, source: str, by: User | None
 ) -> Capture:
     """Check and save a class photo, then enqueue its processing once the transaction commits.
 
@@ -113,7 +113,8 @@ def match_thresholds() -> tuple[float | None, float | None]:
 def capture_analyze(*, data: bytes, gallery: Gallery) -> CaptureAnalysis:
     """Decode, detect, align, embed (all faces in one batch) and match one photo.
 
-    The same function serves the Celery task and the ``bench_attendance`` benchmark.
+    The same function serves the Celery task and the attendance benchmark
+    (``python -m benchmarks attendance``).
     """
     import facerec
 
@@ -281,7 +282,7 @@ def _store_faces(capture: Capture, analysis: CaptureAnalysis) -> list[DetectedFa
         storage, name = gone.crop.storage, gone.crop.name
         gone.delete()
         if name:
-            transaction.on_commit(lambda s=storage, n=name: s.delete(n))
+            transaction.on_commit(partial(storage.delete, name))
     return stored
 
 
@@ -293,7 +294,7 @@ def _mark_present(session: ClassSession, faces: list[DetectedFace], capture: Cap
     """
     matched = sorted(
         (f for f in faces if f.decision == Decision.AUTO and f.student_id),
-        key=lambda f: f.student_id,
+        key=lambda f: f.student_id or 0,
     )
     students = Student.objects.in_bulk([f.student_id for f in matched])
     for face in matched:
@@ -322,9 +323,7 @@ def _mark_present(session: ClassSession, faces: list[DetectedFace], capture: Cap
 
 
 @transaction.atomic
-def face_assign(
-    *, face: DetectedFace, student: Student | None, by: AbstractBaseUser | None
-) -> DetectedFace:
+def face_assign(*, face: DetectedFace, student: Student | None, by: User | None) -> DetectedFace:
     """A person decides who a face is (``student``), or that it is nobody on the roster (None).
 
     Assigning the face's own suggestion confirms it. The student is marked present by hand (a
@@ -340,7 +339,7 @@ def face_assign(
     session = face.capture.session
     _require_open(session)
     if student is not None:
-        student = get_object_or_404(roster_students(session=session), pk=student.pk)
+        require_on_roster(session=session, student=student)
     previous = face.student
     confirming = student is not None and previous == student
     if student is not None and not confirming:
@@ -371,7 +370,7 @@ def face_assign(
     return face
 
 
-def face_confirm(*, face: DetectedFace, by: AbstractBaseUser | None) -> DetectedFace:
+def face_confirm(*, face: DetectedFace, by: User | None) -> DetectedFace:
     """Accept the suggested student of a face (e.g. a "needs review" match)."""
     if face.student_id is None:
         raise InvalidInput(
@@ -388,15 +387,13 @@ def _require_open(session: ClassSession) -> None:
         )
 
 
-def _decide(face: DetectedFace, decision: str, by: AbstractBaseUser | None) -> DetectedFace:
+def _decide(face: DetectedFace, decision: str, by: User | None) -> DetectedFace:
     face.decision, face.decided_by, face.decided_at = decision, by, timezone.now()
     face.save()
     return face
 
 
-def _release(
-    session: ClassSession, student: Student, face: DetectedFace, by: AbstractBaseUser | None
-) -> None:
+def _release(session: ClassSession, student: Student, face: DetectedFace, by: User | None) -> None:
     """Undo the mark ``face`` gave ``student``, unless another face of the session still shows
     them or the mark did not come from this face (a mark set by hand stays)."""
     still_seen = DetectedFace.objects.filter(
@@ -423,11 +420,11 @@ def captures_needing_work(*, queued_for: float, processing_for: float):
     broker was down when they were saved) or processing longer than ``processing_for``."""
     now = timezone.now()
     queued = Capture.objects.filter(
-        state=Capture.State.QUEUED, created_at__lte=now - timezone.timedelta(seconds=queued_for)
+        state=Capture.State.QUEUED, created_at__lte=now - timedelta(seconds=queued_for)
     )
     stuck = Capture.objects.filter(
         state=Capture.State.PROCESSING,
-        started_at__lte=now - timezone.timedelta(seconds=processing_for),
+        started_at__lte=now - timedelta(seconds=processing_for),
     )
     return (queued | stuck).order_by("pk")
 

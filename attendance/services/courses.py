@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date, time, timedelta
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from attendance.errors import InvalidInput
@@ -18,7 +19,7 @@ def course_create(
     code: str,
     title: str,
     term: str,
-    teachers: list[AbstractBaseUser] = (),
+    teachers: Sequence[User] = (),
     attendance_threshold: Decimal | None = None,
     late_credit: Decimal | None = None,
     excused_policy: str | None = None,
@@ -35,6 +36,30 @@ def course_create(
         if value is not None
     }
     course = Course(code=code.strip(), title=title.strip(), term=term.strip(), **rules)
+    course.full_clean()
+    course.save()
+    course.teachers.set(teachers)
+    return course
+
+
+@transaction.atomic
+def course_update(
+    *,
+    course: Course,
+    code: str,
+    title: str,
+    term: str,
+    teachers: Iterable[User],
+    attendance_threshold: Decimal,
+    late_credit: Decimal,
+    excused_policy: str,
+) -> Course:
+    """Change a course's name, teachers and rate rules; every field is given, as the edit form
+    sends them all."""
+    course.code, course.title, course.term = code.strip(), title.strip(), term.strip()
+    course.attendance_threshold = attendance_threshold
+    course.late_credit = late_credit
+    course.excused_policy = excused_policy
     course.full_clean()
     course.save()
     course.teachers.set(teachers)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
 from django.db import transaction
@@ -72,9 +72,7 @@ class ImportReport:
         return ", ".join(parts)
 
 
-def roster_import(
-    *, roster_file: File | None, photos_zip: File | None, by: AbstractBaseUser
-) -> ImportReport:
+def roster_import(*, roster_file: File | None, photos_zip: File | None, by: User) -> ImportReport:
     """Import the roster first (so its students exist), then the photos. Raises InvalidInput
     only for a file that cannot be read at all; everything else is reported line by line."""
     report = ImportReport()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile, File
 from django.db import transaction
 from django.db.models import Q
@@ -76,9 +76,7 @@ def _suffix(data: bytes) -> str:
 
 
 @transaction.atomic
-def reference_photo_add(
-    *, student: Student, image_file: File, by: AbstractBaseUser | None
-) -> ReferencePhoto:
+def reference_photo_add(*, student: Student, image_file: File, by: User | None) -> ReferencePhoto:
     """Save a reference photo of ``student`` and enqueue its embedding after the commit.
 
     The student row is locked so that a consent withdrawn at the same moment cannot let a photo
@@ -108,7 +106,7 @@ def _enqueue(photo_id: int) -> None:
 
 @transaction.atomic
 def reference_photo_delete(*, photo: ReferencePhoto) -> None:
-    files = [(f.storage, f.name) for f in (photo.image, photo.face_crop) if f]
+    files = [(f.storage, f.name) for f in (photo.image, photo.face_crop) if f and f.name]
     photo.delete()
 
     def delete_files() -> None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from attendance.errors import Conflict, InvalidInput
+from attendance.errors import Conflict, InvalidInput, NotOnRoster
 from attendance.models import (
     AttendanceChange,
     AttendanceRecord,
@@ -40,15 +40,16 @@ def _require_open(session: ClassSession) -> None:
         )
 
 
-def _require_enrolled(session: ClassSession, student: Student) -> None:
+def require_on_roster(*, session: ClassSession, student: Student) -> None:
+    """The one check that ``student`` belongs on ``session``'s roster (enrolled in its course on
+    its date); every mark and every face assignment goes through it."""
     enrolled = Enrollment.objects.filter(
         course_id=session.course_id, student=student, joined_on__lte=session.date
     ).exclude(left_on__lt=session.date)
     if not enrolled.exists():
-        raise InvalidInput(
+        raise NotOnRoster(
             f"{student.full_name} was not enrolled in {session.course.code} on "
-            f"{session.date:%Y-%m-%d}.",
-            code="not_enrolled",
+            f"{session.date:%Y-%m-%d}."
         )
 
 
@@ -67,7 +68,7 @@ def attendance_mark(
     student: Student,
     status: str,
     source: str,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
     confidence: float | None = None,
     face: DetectedFace | None = None,
     reason: str = "",
@@ -81,7 +82,7 @@ def attendance_mark(
     if status not in Status.values:
         raise InvalidInput(f"Unknown status {status!r}.", code="invalid_status")
     _require_open(session)
-    _require_enrolled(session, student)
+    require_on_roster(session=session, student=student)
     record = _locked_record(session, student)
     if record is None:
         record = _create_record(session, student, status, source, by, confidence, face, reason)
@@ -89,6 +90,7 @@ def attendance_mark(
             return MarkResult(record=record, changed=True)
         # Another writer created it between our read and insert: lock theirs and carry on.
         record = _locked_record(session, student)
+        assert record is not None  # the other writer's row is committed before our insert failed
     if not overwrite_manual and record.source in {Source.MANUAL, Source.API}:
         return MarkResult(record=record, changed=False)
     if record.status == status and (record.source == source or source == Source.FACE):
@@ -114,7 +116,7 @@ def _create_record(
     student: Student,
     status: str,
     source: str,
-    by: AbstractBaseUser | None,
+    by: User | None,
     confidence: float | None,
     face: DetectedFace | None,
     reason: str,
@@ -154,7 +156,7 @@ def _log_change(
     old_source: str,
     status: str,
     source: str,
-    by: AbstractBaseUser | None,
+    by: User | None,
     reason: str,
 ) -> None:
     AttendanceChange.objects.create(
@@ -171,7 +173,7 @@ def _log_change(
 
 
 @transaction.atomic
-def session_finalize(*, session: ClassSession, by: AbstractBaseUser | None) -> int:
+def session_finalize(*, session: ClassSession, by: User | None) -> int:
     """Close the session: every enrolled student still unmarked becomes absent. Returns how many.
 
     Finalizing twice is harmless: the second call finds nobody unmarked and changes nothing.
@@ -208,7 +210,7 @@ def session_finalize(*, session: ClassSession, by: AbstractBaseUser | None) -> i
 
 
 @transaction.atomic
-def session_reopen(*, session: ClassSession, by: AbstractBaseUser | None) -> None:
+def session_reopen(*, session: ClassSession, by: User | None) -> None:
     """Let a teacher fix marks after finalizing; the audit trail keeps what happened before."""
     session.state = ClassSession.State.OPEN
     session.finalized_at, session.finalized_by = None, None
@@ -217,7 +219,7 @@ def session_reopen(*, session: ClassSession, by: AbstractBaseUser | None) -> Non
 
 @transaction.atomic
 def attendance_clear(
-    *, session: ClassSession, student: Student, by: AbstractBaseUser | None, reason: str
+    *, session: ClassSession, student: Student, by: User | None, reason: str
 ) -> bool:
     """Remove ``student``'s mark (back to "not marked yet"); the audit trail keeps the history."""
     _require_open(session)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from collections.abc import Sequence
+
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
@@ -16,7 +18,7 @@ def student_create(
     student_number: str,
     full_name: str,
     email: str = "",
-    consent_by: AbstractBaseUser | None = None,
+    consent_by: User | None = None,
 ) -> Student:
     """Create a student; ``consent_by`` (the staff member who saw it) records photo consent."""
     student = Student(
@@ -40,7 +42,7 @@ def student_update(*, student: Student, **fields: object) -> Student:
 
 
 @transaction.atomic
-def consent_record(*, student: Student, by: AbstractBaseUser) -> Student:
+def consent_record(*, student: Student, by: User) -> Student:
     student.consent_given_at, student.consent_given_by = timezone.now(), by
     student.save(update_fields=["consent_given_at", "consent_given_by", "updated_at"])
     return student
@@ -62,9 +64,9 @@ def student_delete(*, student: Student) -> None:
     student.delete()
 
 
-def _delete_after_commit(files: list[FieldFile]) -> None:
+def _delete_after_commit(files: Sequence[FieldFile]) -> None:
     # Files go only once the rows are gone for good: a rolled-back delete must not lose photos.
-    targets = [(f.storage, f.name) for f in files if f]
+    targets = [(f.storage, f.name) for f in files if f and f.name]
 
     def delete() -> None:
         for storage, name in targets:

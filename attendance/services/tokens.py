@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -26,7 +26,7 @@ class NewToken:
 
 
 @transaction.atomic
-def api_token_create(*, user: AbstractBaseUser, name: str) -> NewToken:
+def api_token_create(*, user: User, name: str) -> NewToken:
     """A new token for ``user``; it expires after ``ROLLCALL_API_TOKEN_LIFETIME_DAYS`` (if set)."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     now = timezone.now()
@@ -44,7 +44,7 @@ def api_token_create(*, user: AbstractBaseUser, name: str) -> NewToken:
     return NewToken(token=token, key=key)
 
 
-def api_token_revoke(*, user: AbstractBaseUser, token_id: int) -> bool:
+def api_token_revoke(*, user: User, token_id: int) -> bool:
     """Delete one of the user's tokens (it stops working at once); False if it was not theirs."""
     deleted, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
     return deleted > 0

@@ -1,4 +1,4 @@
-"""Capture pages: upload or webcam, live progress, review of faces (issue #4); reference photos
+"""Capture pages: upload or webcam, live progress, review of faces; reference photos
 and the bulk roster import for admins.
 
 Views are thin: ownership through selectors (others get 404), one service call, a clear 4xx with
@@ -15,25 +15,22 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from attendance.errors import DomainError
-from attendance.forms_captures import FaceAssignForm, RosterImportForm
+from attendance.forms.captures import FaceAssignForm
+from attendance.forms.imports import RosterImportForm
 from attendance.models import AttendanceRecord, Capture, ReferencePhoto, Student
-from attendance.selectors.access import capture_get, faces_visible_to, session_get
+from attendance.selectors.access import (
+    capture_get,
+    faces_visible_to,
+    session_get,
+    students_visible_to,
+)
 from attendance.selectors.captures import capture_faces, capture_status
-from attendance.selectors.sessions import roster_students, session_roster
+from attendance.selectors.sessions import session_roster
 from attendance.services import captures as capture_services
 from attendance.services import imports as import_services
 from attendance.services import photos as photo_services
-from attendance.views.core import admin_required
-
-
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
-def _error_json(error: DomainError, status: int | None = None) -> JsonResponse:
-    body = {"error": {"code": error.code, "message": error.message}}
-    return JsonResponse(body, status=status or error.http_status)
-
+from attendance.views.errors import error_json, run_service, wants_json
+from attendance.views.guards import admin_required
 
 # --- captures -----------------------------------------------------------------------------------
 
@@ -72,7 +69,7 @@ def _queued_message(captures: list[Capture]) -> str:
 
 def _upload_answer(request, session, saved: list[Capture], refused: list) -> HttpResponse:
     refused = [(r[0], r[1], r[2] if len(r) > 2 else "no_file") for r in refused]
-    if _wants_json(request):
+    if wants_json(request):
         body = {
             "captures": [
                 {
@@ -142,8 +139,8 @@ def _face_action(request: HttpRequest, pk: int, call) -> HttpResponse:
     try:
         message = call(face)
     except DomainError as error:
-        if _wants_json(request):
-            return _error_json(error)
+        if wants_json(request):
+            return error_json(error)
         messages.error(request, error.message)
         return redirect("attendance:capture_detail", pk=face.capture_id)
     messages.success(request, message)
@@ -159,9 +156,9 @@ def face_assign(request: HttpRequest, pk: int) -> HttpResponse:
 
     def call(face) -> str:
         student_id = form.cleaned_data["student"]
-        session = face.capture.session
+        # Only who may be seen is checked here; the roster is the service's rule.
         student = (
-            get_object_or_404(roster_students(session=session), pk=student_id)
+            get_object_or_404(students_visible_to(request.user), pk=student_id)
             if student_id
             else None
         )
@@ -186,18 +183,16 @@ def face_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def capture_reprocess(request: HttpRequest, pk: int) -> HttpResponse:
     capture = capture_get(user=request.user, pk=pk)
-    try:
-        sent = capture_services.capture_reprocess(capture=capture)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(
-            request,
+    run_service(
+        request,
+        lambda: capture_services.capture_reprocess(capture=capture),
+        lambda sent: (
             "Queued for processing again."
             if sent
-            else "Queued; the processing queue cannot "
-            "be reached right now, it will run once it is back.",
-        )
+            else "Queued; the processing queue cannot be reached right now, it will run once it is "
+            "back."
+        ),
+    )
     return redirect("attendance:capture_detail", pk=capture.pk)
 
 

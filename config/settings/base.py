@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from config.env import (
     env_bool,
@@ -105,7 +106,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Student photos, crops and class photos are biometric data. They live in a storage with no public
 # URL at all (base_url=None); the only way to read them is a view that checks permission.
 PRIVATE_MEDIA_ROOT = env_path("ROLLCALL_PRIVATE_MEDIA_ROOT", VAR_DIR / "private")
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "attendance.storage.PrivateFileSystemStorage",
         "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": None},

@@ -21,7 +21,7 @@ from schemathesis.checks import not_a_server_error
 from config.wsgi import application
 from tests.api.conftest import api_client
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.fuzz]
 
 # Loaded at collection time: generating the schema needs no database, but the schema is for
 # signed-in users and there is no user yet, so it is opened for this one request.

@@ -31,7 +31,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 @pytest.fixture
 def camera_file(tmp_path) -> Path:
     """A y4m "video" of a class photo: three enrolled people and a stranger."""
-    from facerec.synth import compose_class_photo, write_y4m
+    from benchmarks.synth import compose_class_photo, write_y4m
 
     people = [(p, lfw_photo(p, 4)) for p in [*CLASS[:3], STRANGER]]
     photo = compose_class_photo(people, width=1280, height=720, seed=11)

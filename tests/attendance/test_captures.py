@@ -327,9 +327,12 @@ def test_a_face_can_only_be_given_a_student_on_the_roster(classroom, client, ali
     face = capture.faces.get()
     client.force_login(alice)
     response = client.post(
-        reverse("attendance:face_assign", args=[face.pk]), {"student": student.pk}
+        reverse("attendance:face_assign", args=[face.pk]),
+        {"student": student.pk},
+        headers={"accept": "application/json"},
     )
-    assert response.status_code == 404
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "not_enrolled"
     face.refresh_from_db()
     assert face.student is None
 

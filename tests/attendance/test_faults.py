@@ -39,7 +39,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 def big_class_photo(people: list[str], strangers: int) -> bytes:
     """A 1920x1080 photo with ``people`` and ``strangers`` LFW people nobody enrolled."""
-    from facerec.synth import compose_class_photo
+    from benchmarks.synth import compose_class_photo
 
     others = [p for p in sorted(people_images(LFW)) if p not in people][::97][:strangers]
     chosen = [(p, lfw_photo(p, 4)) for p in people]

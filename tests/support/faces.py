@@ -121,7 +121,7 @@ def make_classroom(admin_user, alice, people: list[str], *, photos: tuple[int, .
 
 def class_photo_bytes(people: list[str], *, number: int = 4, seed: int = 3, **options) -> bytes:
     """A composed class photo with photo ``number`` of each person (never a reference photo)."""
-    from facerec.synth import compose_class_photo
+    from benchmarks.synth import compose_class_photo
 
     chosen = [(p, lfw_photo(p, number)) for p in people]
     options.setdefault("width", 1280)

@@ -11,7 +11,13 @@ from pathlib import Path
 import numpy as np
 
 from facerec.model import DEFAULT_METADATA, Head, current_head, metadata
-from facerec.training import TrainConfig, evaluate_head, split_people, train_head, validation_pairs
+from facerec.training.siamese import (
+    TrainConfig,
+    evaluate_head,
+    split_people,
+    train_head,
+    validation_pairs,
+)
 
 FAR_ACCEPT = 1e-3  # auto-accept threshold: 0.1% of strangers' pairs would pass
 FAR_REVIEW = 1e-2  # review band up to 1%: a person checks these
@@ -28,15 +34,15 @@ def train_and_save(
 ) -> int:
     """Train on a folder-per-person dataset; write the head only if it beats the backbone and
     the current model on held-out people (or with force). Returns a process exit code."""
-    from facerec import lfwcache
     from facerec.alignment import DEFAULT_METHOD
+    from facerec.training import embeddings as dataset_embeddings
 
     if flip is None:
         flip = bool(metadata().get("flip", False)) if _has_current() else True
-    x = lfwcache.embeddings(data, DEFAULT_METHOD, flip=False, log=log)
+    x = dataset_embeddings.embeddings(data, DEFAULT_METHOD, flip=False, log=log)
     if flip:
-        x = _normalize(x + lfwcache.embeddings(data, DEFAULT_METHOD, flip=True, log=log))
-    det = lfwcache.detections(data, log=log)
+        x = _normalize(x + dataset_embeddings.embeddings(data, DEFAULT_METHOD, flip=True, log=log))
+    det = dataset_embeddings.detections(data, log=log)
     labels = np.array([str(f).split("/")[0] for f in det["files"]])
     config = TrainConfig(epochs=epochs or TrainConfig.epochs)
     result = train_head(x, labels, config, log=log)
@@ -75,8 +81,9 @@ def _carry_over_match_rule(meta: dict) -> None:
     old = metadata()
     meta["match_margin"] = old["match_margin"]
     meta["match_rule"] = (
-        f"carried over from {old['version']}; recalibrate for this head with bench_attendance "
-        f"(the accept threshold here is the 1:1 rule). Previous rule: {old.get('match_rule', '')}"
+        f"carried over from {old['version']}; recalibrate for this head with "
+        "`python -m benchmarks attendance` (the accept threshold here is the 1:1 rule). "
+        f"Previous rule: {old.get('match_rule', '')}"
     )
 
 

@@ -1,4 +1,4 @@
-"""`python -m facerec bench`: accuracy and speed of the whole pipeline, printed as one table.
+"""`python -m benchmarks lfw`: accuracy and speed of the whole pipeline, printed as one table.
 
 LFW View 2: every pair image goes through detection -> alignment -> embedding from the raw
 250x250 photo. When the detector finds no face, a centre crop is used and counted (LFW photos are
@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from facerec.datasets import pair_fold_people, read_pairs
-from facerec.evaluation import kfold_accuracy, pair_distances, tar_at_far
+from benchmarks.evaluation import kfold_accuracy, pair_distances
+from benchmarks.lfw_pairs import pair_fold_people, read_pairs
+from facerec.training import tar_at_far
 
 IOU_MATCH = 0.4  # a detection counts as a marked face when their boxes overlap by IoU >= 0.4
 QUICK_PAIRS_PER_FOLD = 60  # --quick: the first 60 same and 60 different pairs of each fold
@@ -40,7 +41,7 @@ class LfwData:
     """Pairs, image list and cached backbone embeddings for the benchmark."""
 
     def __init__(self, datasets: Path, quick: bool, log=sys.stderr) -> None:
-        from facerec import lfwcache
+        from facerec.training import embeddings as dataset_embeddings
 
         self.root = datasets / "lfw"
         pairs = read_pairs(datasets / "lfw_pairs.txt")
@@ -51,9 +52,9 @@ class LfwData:
         if quick:
             self.files = files
         else:
-            self.files = lfwcache.list_images(self.root)
+            self.files = dataset_embeddings.list_images(self.root)
         self.log = log
-        self.det = lfwcache.detections_for(self.root, self.files if quick else None, log)
+        self.det = dataset_embeddings.detections_for(self.root, self.files if quick else None, log)
         self.index = {str(f): i for i, f in enumerate(self.det["files"])}
         self.left = np.array([self.index[p.left] for p in pairs])
         self.right = np.array([self.index[p.right] for p in pairs])
@@ -63,13 +64,17 @@ class LfwData:
         self.quick = quick
 
     def backbone(self, method: str, flip: bool) -> np.ndarray:
-        from facerec import lfwcache
+        from facerec.training import embeddings as dataset_embeddings
 
         files = self.files if self.quick else None
-        plain = lfwcache.embeddings(self.root, method, flip=False, files=files, log=self.log)
+        plain = dataset_embeddings.embeddings(
+            self.root, method, flip=False, files=files, log=self.log
+        )
         if not flip:
             return plain
-        mirror = lfwcache.embeddings(self.root, method, flip=True, files=files, log=self.log)
+        mirror = dataset_embeddings.embeddings(
+            self.root, method, flip=True, files=files, log=self.log
+        )
         return normalize(plain + mirror)
 
     def pair_images_without_face(self) -> tuple[int, int]:

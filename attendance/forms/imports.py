@@ -1,13 +1,9 @@
-"""Forms of the capture, reference-photo and bulk-import pages. Shape only; rules are services'."""
+"""The bulk roster import (a CSV, a ZIP of photos, or both). Shape only; rules are the import
+service's."""
 
 from __future__ import annotations
 
 from django import forms
-
-
-class FaceAssignForm(forms.Form):
-    # Empty means "nobody on the roster": the face is unassigned.
-    student = forms.IntegerField(required=False, min_value=1)
 
 
 class RosterImportForm(forms.Form):

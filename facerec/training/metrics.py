@@ -1,13 +1,11 @@
-"""Verification metrics: LFW-protocol accuracy and true-accept rate at a false-accept rate."""
+"""Verification metrics on pairs: the best threshold, and true-accept rate at a false-accept rate.
+
+Training uses them to calibrate a head's thresholds; the benchmarks use them to score it.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-
-
-def pair_distances(embeddings: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Euclidean distance of rows ``left[i]`` and ``right[i]`` of (N, D) unit embeddings."""
-    return np.linalg.norm(embeddings[left] - embeddings[right], axis=1)
 
 
 def best_threshold(distance: np.ndarray, same: np.ndarray) -> float:
@@ -30,16 +28,6 @@ def best_threshold(distance: np.ndarray, same: np.ndarray) -> float:
 
 def accuracy(distance: np.ndarray, same: np.ndarray, threshold: float) -> float:
     return float(np.mean((distance <= threshold) == same.astype(bool)))
-
-
-def kfold_accuracy(distance: np.ndarray, same: np.ndarray, fold: np.ndarray) -> np.ndarray:
-    """Per-fold accuracy, each fold's threshold chosen on the other folds (LFW View 2 rule)."""
-    result = []
-    for k in np.unique(fold):
-        train, test = fold != k, fold == k
-        threshold = best_threshold(distance[train], same[train])
-        result.append(accuracy(distance[test], same[test], threshold))
-    return np.array(result)
 
 
 def threshold_at_far(distance: np.ndarray, same: np.ndarray, far: float) -> float:

@@ -12,10 +12,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from benchmarks.lfw import heads_scores, lfw_scores, normalize
+from benchmarks.lfw_pairs import Pair
+from benchmarks.variants import centred_scores
 from facerec.alignment import BOX_MARGIN, box_matrix
-from facerec.bench import heads_scores, lfw_scores, normalize
-from facerec.bench_variants import centred_scores
-from facerec.datasets import Pair
 from facerec.model import Head
 
 
@@ -101,9 +101,9 @@ def test_a_wider_box_margin_brings_the_face_nearer_the_crop_centre():
 
 
 def test_the_variants_command_says_what_data_it_needs(tmp_path, capsys):
-    from facerec.cli import main
+    from benchmarks.cli import main
 
     (tmp_path / "group_photos").mkdir()
 
-    assert main(["bench", "--variants", "--datasets", str(tmp_path)]) == 2
-    assert f"--variants needs lfw/ and lfw_pairs.txt under {tmp_path}" in capsys.readouterr().out
+    assert main(["variants", "--datasets", str(tmp_path)]) == 2
+    assert f"variants needs lfw/ and lfw_pairs.txt under {tmp_path}" in capsys.readouterr().out

@@ -6,10 +6,10 @@ JPEG qualities, strangers included) and runs each through ``capture_analyze``, t
 Celery task calls. Then it times full captures end to end (``capture_create`` + ``capture_process``
 with the database writes, inside a transaction that is rolled back).
 
-    python manage.py bench_attendance                  # defaults: 20 photos, 60 enrolled
-    python manage.py bench_attendance --photos 50 --seed 2
+    python -m benchmarks attendance                  # defaults: 20 photos, 60 enrolled
+    python -m benchmarks attendance --photos 50 --seed 2
 
-Targets (issue #4): precision of automatic present marks >= 99.5%, recall >= 98%. Recall is
+Targets: precision of automatic present marks >= 99.5%, recall >= 98%. Recall is
 printed twice: marks made automatically, and after the teacher confirms the "review" faces whose
 suggestion is the right student. The match rule's margin and the accept threshold were calibrated
 on ``--seed 2`` to ``--seed 5``, each with ``--exclude-roster-of 1``, so the default run (seed 1)
@@ -111,7 +111,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts) -> None:
         import facerec
-        from facerec.synth import build_roster
+        from benchmarks.synth import build_roster
 
         lfw = (opts["datasets"] or settings.ROLLCALL_DATASETS_DIR) / "lfw"
         if not lfw.is_dir():
@@ -192,7 +192,7 @@ class Command(BaseCommand):
     # --- accuracy -------------------------------------------------------------------------------
 
     def _compose(self, roster, rng: random.Random, faces: int, width: int, height: int):
-        from facerec.synth import compose_class_photo
+        from benchmarks.synth import compose_class_photo
 
         wanted = max(1, round(faces * rng.uniform(0.1, 0.3)))
         strangers_count = min(wanted, len(roster.strangers))

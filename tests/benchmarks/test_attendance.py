@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from attendance.models import Capture, Course
+from benchmarks.attendance import Command as BenchAttendance
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def test_bench_attendance_prints_precision_recall_rejection_and_timings(face_models):
     out = io.StringIO()
     call_command(
-        "bench_attendance", "--photos=1", "--enrolled=12", "--strangers=6", "--e2e-runs=1",
+        BenchAttendance(), "--photos=1", "--enrolled=12", "--strangers=6", "--e2e-runs=1",
         stdout=out,
     )  # fmt: skip
     table = out.getvalue()

@@ -1,7 +1,8 @@
 """Detect and embed every image of a folder-per-person dataset once, cached on disk.
 
-The benchmark and the trainer both need backbone embeddings of all of LFW (13,233 photos). Each
-costs ~30 ms to detect and ~25 ms per crop to embed on a 2-core CPU, so results are cached under
+The trainer and the benchmarks both need backbone embeddings of all of LFW (13,233 photos). Each
+costs ~30 ms to detect (OpenCV's MTCNN) and ~25 ms per crop to embed (the FaceNet-512 backbone,
+``BACKBONE_NAME``) on a 2-core CPU, so results are cached under
 ``cache_dir()`` keyed by the dataset's path and the pipeline settings; a rerun takes seconds.
 """
 
@@ -15,8 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from facerec.alignment import Method
 from facerec.datasets import cache_dir, people_images
-from facerec.records import Face
+from facerec.detection import central_face
+from facerec.types import Face
 
 CACHE_FORMAT = 1
 
@@ -29,14 +32,6 @@ def _key(root: Path, *parts: str) -> str:
 def list_images(root: Path) -> list[str]:
     """Every image path relative to root, sorted, as "Person/file.jpg"."""
     return [f"{p}/{path.name}" for p, paths in people_images(root).items() for path in paths]
-
-
-def central_face(faces: list[Face], shape: tuple[int, ...]) -> Face | None:
-    """The face nearest the image centre (LFW's labelled person is the centred one)."""
-    if not faces:
-        return None
-    cy, cx = shape[0] / 2, shape[1] / 2
-    return min(faces, key=lambda f: (f.center[0] - cx) ** 2 + (f.center[1] - cy) ** 2)
 
 
 def _files_tag(files: list[str] | None) -> str:
@@ -69,7 +64,7 @@ def detections(
         return {k: data[k] for k in data.files}
     files = list_images(root) if files is None else files
     n = len(files)
-    out = {
+    out: dict[str, np.ndarray] = {
         "files": np.array(files),
         "boxes": np.zeros((n, 4), np.float32),
         "landmarks": np.zeros((n, 5, 2), np.float32),
@@ -91,7 +86,7 @@ def detections(
         out["scores"][i] = face.score
         if i % 500 == 0:
             print(f"detect {i}/{n} {time.time() - start:.0f}s", file=log, flush=True)
-    np.savez(path, **out)
+    np.savez(path, allow_pickle=False, **out)
     return out
 
 
@@ -127,7 +122,7 @@ def fallback_face(shape: tuple[int, ...]) -> Face:
 
 def embeddings(
     root: Path,
-    method: str,
+    method: Method,
     *,
     flip: bool,
     files: list[str] | None = None,
@@ -167,9 +162,10 @@ def embeddings(
         crops = []
         for i in range(lo, min(n, lo + chunk)):
             image = _load(root / str(det["files"][i]), mirrored)
+            x, y, w, h = (int(v) for v in det["boxes"][i])
             face = Face(
-                box=tuple(int(v) for v in det["boxes"][i]),
-                landmarks=tuple(tuple(map(float, p)) for p in det["landmarks"][i]),
+                box=(x, y, w, h),
+                landmarks=tuple((float(p[0]), float(p[1])) for p in det["landmarks"][i]),
                 score=float(det["scores"][i]),
             )
             crop = align_face(image, face, method=method, margin=margin)

@@ -1,0 +1,34 @@
+"""Class sessions: one, a weekly series, and a manual mark. Shape only; rules are services'."""
+
+from __future__ import annotations
+
+from django import forms
+
+from attendance.forms.widgets import DateInput, TimeInput
+from attendance.models import AttendanceRecord
+
+WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
+
+
+class SessionForm(forms.Form):
+    date = forms.DateField(widget=DateInput)
+    start_time = forms.TimeField(widget=TimeInput)
+    end_time = forms.TimeField(widget=TimeInput)
+    room = forms.CharField(max_length=64, required=False)
+
+
+class RecurringSessionsForm(forms.Form):
+    first_day = forms.DateField(widget=DateInput)
+    last_day = forms.DateField(widget=DateInput)
+    weekdays = forms.TypedMultipleChoiceField(
+        choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+    start_time = forms.TimeField(widget=TimeInput)
+    end_time = forms.TimeField(widget=TimeInput)
+    room = forms.CharField(max_length=64, required=False)
+
+
+class MarkForm(forms.Form):
+    student = forms.IntegerField(widget=forms.HiddenInput)
+    status = forms.ChoiceField(choices=AttendanceRecord.Status.choices)
+    reason = forms.CharField(max_length=500, required=False)

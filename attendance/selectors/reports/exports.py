@@ -1,0 +1,114 @@
+"""CSV rows of the course matrix and the session sheet: one set of columns for every export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, time
+
+from django.utils import timezone
+
+from attendance.models import AttendanceRecord, Course
+from attendance.selectors.reports.matrix import CourseMatrix
+from attendance.selectors.reports.rates import NOT_ENROLLED, credit_for
+from attendance.selectors.reports.session_sheet import SessionSheet
+
+# Column names of every CSV export; documented in the README, never renamed.
+CSV_COLUMNS = [
+    "course_code",
+    "course_term",
+    "session_id",
+    "session_date",
+    "session_start",
+    "session_state",
+    "session_held",
+    "student_number",
+    "student_name",
+    "status",
+    "source",
+    "confidence",
+    "marked_by",
+    "marked_at",
+    "credit",
+    "student_rate",
+    "student_flagged",
+    "session_rate",
+]
+
+
+def _fmt_rate(rate: float | None) -> str:
+    return "" if rate is None else f"{rate:.1f}"
+
+
+def _fmt_time(moment: datetime | None) -> str:
+    return "" if moment is None else timezone.localtime(moment).isoformat(timespec="seconds")
+
+
+def _session_columns(course: Course, session_id: int, day: date, start: time, state: str) -> list:
+    """The first columns of every CSV row: which course and session it is."""
+    return [course.code, course.term, session_id, day.isoformat(), start.strftime("%H:%M"), state]
+
+
+def _record_details(session_ids: list[int], student_ids: list[int] | None) -> dict:
+    records = AttendanceRecord.objects.filter(session_id__in=session_ids)
+    if student_ids is not None:
+        records = records.filter(student_id__in=student_ids)
+    return {
+        (session_id, student_id): (source, confidence, username or "", marked_at)
+        for session_id, student_id, source, confidence, username, marked_at in records.values_list(
+            "session_id", "student_id", "source", "confidence", "marked_by__username", "marked_at"
+        )
+    }
+
+
+def matrix_csv_rows(matrix: CourseMatrix, *, only_student: int | None = None) -> Iterator[list]:
+    """One row per student and session where the student belonged to the course (CSV_COLUMNS)."""
+    course = matrix.course
+    details = _record_details(
+        [c.id for c in matrix.sessions], None if only_student is None else [only_student]
+    )
+    for row in matrix.students:
+        for column, status in zip(matrix.sessions, row.cells, strict=True):
+            if status is NOT_ENROLLED:
+                continue
+            source, confidence, by, marked_at = details.get(
+                (column.id, row.id), ("", None, "", None)
+            )
+            credit = credit_for(status, course=course) if column.held else None
+            yield [
+                *_session_columns(course, column.id, column.date, column.start_time, column.state),
+                "yes" if column.held else "no",
+                row.student_number,
+                row.full_name,
+                status or "unmarked",
+                source,
+                "" if confidence is None else f"{confidence:.3f}",
+                by,
+                _fmt_time(marked_at),
+                "" if credit is None else f"{credit:g}",
+                _fmt_rate(row.rate),
+                "yes" if row.flagged else "no",
+                _fmt_rate(column.rate),
+            ]
+
+
+def sheet_csv_rows(sheet: SessionSheet) -> Iterator[list]:
+    session, course = sheet.session, sheet.session.course
+    for line in sheet.lines:
+        record = line.record
+        counts = sheet.held and line.enrolled
+        credit = credit_for(line.status, course=course) if counts else None
+        yield [
+            *_session_columns(course, session.pk, session.date, session.start_time, session.state),
+            "yes" if sheet.held else "no",
+            line.student.student_number,
+            line.student.full_name,
+            line.status or "unmarked",
+            record.source if record else "",
+            "" if record is None or record.confidence is None else f"{record.confidence:.3f}",
+            record.marked_by.username if record and record.marked_by else "",
+            _fmt_time(record.marked_at) if record else "",
+            "" if credit is None else f"{credit:g}",
+            "",
+            "",
+            _fmt_rate(sheet.tally.rate),
+        ]

@@ -1,0 +1,123 @@
+"""Class session pages: create one or a weekly series, the roster with its marks, a mark set by
+hand, and closing or reopening the session.
+
+Views are thin: they check who is asking through selectors, call one service, and render.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from attendance.forms.sessions import MarkForm, RecurringSessionsForm, SessionForm
+from attendance.models import AttendanceChange, AttendanceRecord
+from attendance.selectors.access import course_get, session_get, students_visible_to
+from attendance.selectors.sessions import session_roster
+from attendance.services import courses as course_services
+from attendance.services import records as record_services
+from attendance.views.errors import run_service
+
+
+@require_POST
+@login_required
+def session_create(request: HttpRequest, pk: int) -> HttpResponse:
+    course = course_get(user=request.user, pk=pk)
+    form = SessionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"The session was not created: {form.errors.as_text()}")
+    else:
+        run_service(
+            request,
+            lambda: course_services.session_create(course=course, **form.cleaned_data),
+            "Session created.",
+        )
+    return redirect("attendance:course_detail", pk=course.pk)
+
+
+@require_POST
+@login_required
+def sessions_generate(request: HttpRequest, pk: int) -> HttpResponse:
+    course = course_get(user=request.user, pk=pk)
+    form = RecurringSessionsForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"No sessions were created: {form.errors.as_text()}")
+        return redirect("attendance:course_detail", pk=course.pk)
+    data = {**form.cleaned_data, "weekdays": set(form.cleaned_data["weekdays"])}
+    run_service(
+        request,
+        lambda: course_services.sessions_generate_weekly(course=course, **data),
+        lambda created: f"{len(created)} weekly session(s) created.",
+    )
+    return redirect("attendance:course_detail", pk=course.pk)
+
+
+@login_required
+def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    session = session_get(user=request.user, pk=pk)
+    context = {
+        "session": session,
+        "roster": session_roster(session=session),
+        "statuses": AttendanceRecord.Status.choices,
+        "captures": session.captures.order_by("-created_at"),
+        "changes": AttendanceChange.objects.filter(session=session)
+        .select_related("student", "changed_by")
+        .order_by("-changed_at")[:50],
+    }
+    return render(request, "attendance/session_detail.html", context)
+
+
+@require_POST
+@login_required
+def session_mark(request: HttpRequest, pk: int) -> HttpResponse:
+    session = session_get(user=request.user, pk=pk)
+    form = MarkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Nothing was changed: {form.errors.as_text()}")
+        return redirect("attendance:session_detail", pk=session.pk)
+    # Only who may be seen is checked here; whether they are on the roster is the service's rule.
+    student = get_object_or_404(students_visible_to(request.user), pk=form.cleaned_data["student"])
+    run_service(
+        request,
+        lambda: record_services.attendance_mark(
+            session=session,
+            student=student,
+            status=form.cleaned_data["status"],
+            source=AttendanceRecord.Source.MANUAL,
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+        ),
+        f"{student.full_name}: {form.cleaned_data['status']}.",
+    )
+    return redirect("attendance:session_detail", pk=session.pk)
+
+
+@require_POST
+@login_required
+def session_finalize(request: HttpRequest, pk: int) -> HttpResponse:
+    session = session_get(user=request.user, pk=pk)
+    absent = record_services.session_finalize(session=session, by=request.user)
+    messages.success(request, f"Session finalized; {absent} unmarked student(s) set absent.")
+    return redirect("attendance:session_detail", pk=session.pk)
+
+
+@require_POST
+@login_required
+def session_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    session = session_get(user=request.user, pk=pk)
+    record_services.session_reopen(session=session, by=request.user)
+    messages.success(request, "Session reopened: marks can be changed again.")
+    return redirect("attendance:session_detail", pk=session.pk)
+
+
+urlpatterns = [
+    path("courses/<int:pk>/sessions/new/", session_create, name="session_create"),
+    path("courses/<int:pk>/sessions/generate/", sessions_generate, name="sessions_generate"),
+    path("sessions/<int:pk>/", session_detail, name="session_detail"),
+    path("sessions/<int:pk>/mark/", session_mark, name="session_mark"),
+    path("sessions/<int:pk>/finalize/", session_finalize, name="session_finalize"),
+    path("sessions/<int:pk>/reopen/", session_reopen, name="session_reopen"),
+]

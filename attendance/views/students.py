@@ -1,0 +1,97 @@
+"""Student pages: an admin's list and forms (create, consent, delete) and a student's page, which a
+teacher sees for the students of their own courses.
+
+Views are thin: they check who is asking through selectors, call one service, and render.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from attendance.forms.students import StudentForm
+from attendance.models import Student
+from attendance.selectors.access import courses_visible_to, is_admin, student_get
+from attendance.services import students as student_services
+from attendance.views.guards import admin_required
+
+
+@admin_required
+def student_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    students = Student.objects.prefetch_related("photos").order_by("full_name")
+    if query:
+        students = students.filter(full_name__icontains=query) | students.filter(
+            student_number__icontains=query
+        )
+    return render(request, "attendance/student_list.html", {"students": students, "q": query})
+
+
+@admin_required
+def student_create(request: HttpRequest) -> HttpResponse:
+    form = StudentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        student = student_services.student_create(
+            student_number=data["student_number"],
+            full_name=data["full_name"],
+            email=data["email"],
+            consent_by=request.user if data["consent"] else None,
+        )
+        messages.success(request, f"{student.full_name} added.")
+        return redirect("attendance:student_detail", pk=student.pk)
+    return render(request, "attendance/form.html", {"form": form, "title": "New student"})
+
+
+@login_required
+def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    student = student_get(user=request.user, pk=pk)
+    context = {
+        "student": student,
+        "photos": student.photos.order_by("-created_at") if is_admin(request.user) else [],
+        "enrollments": student.enrollments.filter(
+            course__in=courses_visible_to(request.user)
+        ).select_related("course"),
+    }
+    return render(request, "attendance/student_detail.html", context)
+
+
+@require_POST
+@admin_required
+def student_consent(request: HttpRequest, pk: int) -> HttpResponse:
+    student = get_object_or_404(Student, pk=pk)
+    if request.POST.get("action") == "withdraw":
+        student_services.consent_withdraw(student=student)
+        messages.success(
+            request, "Consent withdrawn; the student's photos and embeddings are gone."
+        )
+    else:
+        student_services.consent_record(student=student, by=request.user)
+        messages.success(
+            request, f"Consent recorded at {timezone.localtime():%Y-%m-%d %H:%M} by you."
+        )
+    return redirect("attendance:student_detail", pk=student.pk)
+
+
+@require_POST
+@admin_required
+def student_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    student = get_object_or_404(Student, pk=pk)
+    name = student.full_name
+    student_services.student_delete(student=student)
+    messages.success(request, f"{name} and all of their photos were deleted.")
+    return redirect("attendance:student_list")
+
+
+urlpatterns = [
+    path("students/", student_list, name="student_list"),
+    path("students/new/", student_create, name="student_create"),
+    path("students/<int:pk>/", student_detail, name="student_detail"),
+    path("students/<int:pk>/consent/", student_consent, name="student_consent"),
+    path("students/<int:pk>/delete/", student_delete, name="student_delete"),
+]
