@@ -5,7 +5,6 @@ A new key is on the page that creates it and nowhere else: the database keeps on
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -13,15 +12,9 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from attendance.forms.tokens import ApiTokenForm
 from attendance.models import ApiToken
 from attendance.services import tokens as token_services
-
-
-class ApiTokenForm(forms.Form):
-    name = forms.CharField(
-        max_length=100,
-        help_text="What will use it, e.g. 'gradebook sync', so you know which one to revoke.",
-    )
 
 
 def _page(request: HttpRequest, *, form: ApiTokenForm, new_key: str | None = None, status=200):
