@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from attendance.models import (
+    ApiToken,
     AttendanceChange,
     AttendanceRecord,
     AuditEvent,
@@ -260,3 +261,18 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Admins see every token and its last use, and revoke one by deleting it. The key is never
+    here: only its hash is stored, and the hash is not shown either."""
+
+    list_display = ["name", "user", "prefix", "created_at", "expires_at", "last_used_at"]
+    list_filter = ["expires_at"]
+    search_fields = ["name", "user__username", "prefix"]
+    fields = ["user", "name", "prefix", "created_at", "expires_at", "last_used_at"]
+    readonly_fields = ["user", "prefix", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # a key is created by its owner on the API tokens page, and shown only there

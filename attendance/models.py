@@ -6,6 +6,7 @@ hold the shape of the data and the constraints the database must enforce whateve
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -598,3 +599,36 @@ class Job(TimeStamped):
     @property
     def percent(self) -> int:
         return 100 if self.is_finished else int(100 * self.done / self.total) if self.total else 0
+
+
+def api_token_digest(key: str) -> str:
+    """SHA-256 of a token key, hex. Keys are long random strings, so a plain (unsalted, fast)
+    hash is enough: what the database holds cannot be used to call the API."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A named credential for scripts calling the API as ``user``. Only the key's hash is kept;
+    the key itself is shown once, when it is created (``attendance.services.tokens``)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, help_text="What uses it, e.g. 'gradebook sync'.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(
+        max_length=12, editable=False, help_text="The key's first characters, to recognise it."
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["user", "-created_at", "pk"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def is_expired(self, *, now=None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())

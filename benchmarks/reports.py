@@ -54,11 +54,11 @@ def seed(*, students: int, sessions: int, rng_seed: int = 5) -> dict:
     from django.contrib.auth import get_user_model
     from django.contrib.sessions.backends.db import SessionStore
     from django.db import connection, transaction
-    from rest_framework.authtoken.models import Token
 
     from attendance.models import AttendanceRecord, ClassSession
     from attendance.services import courses as course_services
     from attendance.services import students as student_services
+    from attendance.services.tokens import api_token_create
 
     rng = random.Random(rng_seed)
     run = f"{int(time.time()) % 10**8}"
@@ -104,7 +104,7 @@ def seed(*, students: int, sessions: int, rng_seed: int = 5) -> dict:
         ]
         AttendanceRecord.objects.bulk_create(records, batch_size=2000)
         ClassSession.objects.filter(course=course).update(state=ClassSession.State.FINALIZED)
-        token = Token.objects.create(user=teacher)
+        token_key = api_token_create(user=teacher, name="bench").key
         login = SessionStore()
         login["_auth_user_id"] = str(teacher.pk)
         login["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
@@ -116,7 +116,7 @@ def seed(*, students: int, sessions: int, rng_seed: int = 5) -> dict:
             cursor.execute("ANALYZE")
     return {
         "course": course.pk,
-        "token": token.key,
+        "token": token_key,
         "session_cookie": login.session_key,
         "records": len(records),
         "run": run,

@@ -7,6 +7,7 @@ start-up ("ROLLCALL_DEBUG must be true or false, got 'yes please'") instead of h
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -62,6 +63,21 @@ def env_float(name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ImproperlyConfiguredEnv(f"{name} must be a number, got {raw!r}") from None
+
+
+_RATE = re.compile(r"^[1-9][0-9]*/(sec|second|min|minute|hour|day)$")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A request rate as DRF reads it: ``30/min``, ``1000/day``."""
+    raw = _raw(name)
+    if raw is None:
+        return default
+    if not _RATE.match(raw):
+        raise ImproperlyConfiguredEnv(
+            f"{name} must be a count per sec, min, hour or day (e.g. 30/min), got {raw!r}"
+        )
+    return raw
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -111,14 +112,56 @@ def compose() -> dict:
         pytest.skip(
             "docker-compose is not installed (Debian package docker-compose; .ci/run adds it)"
         )
-    resolved = subprocess.run(
-        ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config"],
+    resolved = docker_compose_config(DJANGO_SECRET_KEY=THROWAWAY_SECRET_KEY)
+    assert resolved.returncode == 0, resolved.stderr
+    return yaml.safe_load(resolved.stdout)
+
+
+# Long and random-looking enough for `check --deploy`; only ever used by these tests.
+THROWAWAY_SECRET_KEY = "tests-only-" + "x7Qp2mK9vR4tW8zL3nB6cD1fG5hJ0sA" * 2
+
+
+def docker_compose_config(**environment: str) -> subprocess.CompletedProcess:
+    """``docker-compose config`` with exactly these variables (no .env file, no shell's)."""
+    with tempfile.NamedTemporaryFile(suffix=".env") as empty_env_file:
+        return subprocess.run(
+            [
+                "docker-compose",
+                "--env-file",
+                empty_env_file.name,
+                "-f",
+                str(ROOT / "docker-compose.yml"),
+                "config",
+            ],
+            capture_output=True,
+            text=True,
+            env={"PATH": "/usr/bin:/bin", **environment},
+        )
+
+
+def test_compose_refuses_to_start_without_a_secret_key(compose):
+    without = docker_compose_config()
+
+    assert without.returncode != 0
+    assert "set DJANGO_SECRET_KEY" in without.stderr
+
+
+def test_check_deploy_is_clean_with_the_compose_files_environment(compose):
+    environment = {
+        name: str(value) for name, value in compose["services"]["web"]["environment"].items()
+    }
+
+    check = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
         capture_output=True,
         text=True,
-        check=True,
-        env={"PATH": "/usr/bin:/bin"},
+        env={"PATH": os.environ["PATH"], **environment},
     )
-    return yaml.safe_load(resolved.stdout)
+
+    assert environment["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "System check identified no issues" in check.stdout
 
 
 def test_compose_runs_web_worker_postgres_and_redis_with_health_checks(compose):

@@ -1,13 +1,17 @@
 """Query filters of the API's lists: by course, session, student and session date range.
 
-Ids are plain integers matched inside the caller's visible rows, so an id of someone else's course
-filters to an empty page, exactly as an id that does not exist.
+Each id filter names what it points at (a course, session, student or capture) and first looks the
+id up among the things the caller may see: an id of someone else's course filters to an empty page,
+exactly as an id that does not exist. Matching inside the caller's visible rows is not enough: a
+student enrolled in alice's course and bob's is visible to alice, so ``?course=<bob's>`` would
+list that student and tell alice that bob's course exists and who is in it.
 """
 
 from __future__ import annotations
 
 import django_filters
 from django import forms
+from django.db.models import QuerySet
 
 from attendance.models import (
     AttendanceRecord,
@@ -16,19 +20,56 @@ from attendance.models import (
     DetectedFace,
     ReferencePhoto,
 )
-from attendance.selectors.access import sessions_visible_to
+from attendance.selectors import access
 from attendance.selectors.sessions import roster_students
 
 MAX_ID = 2**63 - 1
 
 
 class IdFilter(django_filters.Filter):
+    """``?course=7``: rows of course 7, if the caller may see course 7; otherwise none.
+
+    ``visible`` is the access selector of the thing the id names (``courses_visible_to``)."""
+
     field_class = forms.IntegerField
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, visible, **kwargs):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
+        self.visible = visible
+
+    def filter(self, qs: QuerySet, value: int | None) -> QuerySet:
+        if value is None:
+            return qs
+        user = self.parent.request.user
+        if not self.visible(user).filter(pk=value).exists():
+            return qs.none()
+        return super().filter(qs, value)
+
+
+def course_id(field_name: str, **kwargs) -> IdFilter:
+    return IdFilter(
+        field_name=field_name, visible=access.courses_visible_to, help_text="Course id.", **kwargs
+    )
+
+
+def session_id(field_name: str) -> IdFilter:
+    return IdFilter(
+        field_name=field_name, visible=access.sessions_visible_to, help_text="Session id."
+    )
+
+
+def student_id(field_name: str) -> IdFilter:
+    return IdFilter(
+        field_name=field_name, visible=access.students_visible_to, help_text="Student id."
+    )
+
+
+def capture_id(field_name: str) -> IdFilter:
+    return IdFilter(
+        field_name=field_name, visible=access.captures_visible_to, help_text="Capture id."
+    )
 
 
 class CourseFilter(django_filters.FilterSet):
@@ -37,54 +78,55 @@ class CourseFilter(django_filters.FilterSet):
 
 
 class StudentFilter(django_filters.FilterSet):
-    course = IdFilter(field_name="enrollments__course_id", distinct=True, help_text="Course id.")
+    course = course_id("enrollments__course_id", distinct=True)
     session = IdFilter(
         method="on_roster_of",
+        visible=access.sessions_visible_to,
         help_text="Session id: the students on its roster (enrolled in its course on its date).",
     )
     active = django_filters.BooleanFilter()
 
     def on_roster_of(self, queryset, name: str, value: int):
         # Only a session the caller may see narrows anything; another's answers an empty page.
-        session = sessions_visible_to(self.request.user).filter(pk=value).first()
+        session = access.sessions_visible_to(self.request.user).filter(pk=value).first()
         if session is None:
             return queryset.none()
         return queryset.filter(pk__in=roster_students(session=session).values("pk"))
 
 
 class EnrollmentFilter(django_filters.FilterSet):
-    course = IdFilter(field_name="course_id", help_text="Course id.")
-    student = IdFilter(field_name="student_id", help_text="Student id.")
+    course = course_id("course_id")
+    student = student_id("student_id")
 
 
 class SessionFilter(django_filters.FilterSet):
-    course = IdFilter(field_name="course_id", help_text="Course id.")
+    course = course_id("course_id")
     date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte")
     date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte")
     state = django_filters.ChoiceFilter(choices=ClassSession.State.choices)
 
 
 class PhotoFilter(django_filters.FilterSet):
-    student = IdFilter(field_name="student_id", help_text="Student id.")
+    student = student_id("student_id")
     status = django_filters.ChoiceFilter(choices=ReferencePhoto.Status.choices)
 
 
 class CaptureFilter(django_filters.FilterSet):
-    course = IdFilter(field_name="session__course_id", help_text="Course id.")
-    session = IdFilter(field_name="session_id", help_text="Session id.")
+    course = course_id("session__course_id")
+    session = session_id("session_id")
     state = django_filters.ChoiceFilter(choices=Capture.State.choices)
 
 
 class FaceFilter(django_filters.FilterSet):
-    capture = IdFilter(field_name="capture_id", help_text="Capture id.")
-    session = IdFilter(field_name="capture__session_id", help_text="Session id.")
+    capture = capture_id("capture_id")
+    session = session_id("capture__session_id")
     decision = django_filters.ChoiceFilter(choices=DetectedFace.Decision.choices)
 
 
 class RecordFilter(django_filters.FilterSet):
-    course = IdFilter(field_name="session__course_id", help_text="Course id.")
-    session = IdFilter(field_name="session_id", help_text="Session id.")
-    student = IdFilter(field_name="student_id", help_text="Student id.")
+    course = course_id("session__course_id")
+    session = session_id("session_id")
+    student = student_id("student_id")
     date_from = django_filters.DateFilter(field_name="session__date", lookup_expr="gte")
     date_to = django_filters.DateFilter(field_name="session__date", lookup_expr="lte")
     status = django_filters.ChoiceFilter(choices=AttendanceRecord.Status.choices)

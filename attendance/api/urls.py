@@ -1,15 +1,15 @@
 """The REST API under /api/: resources, reports, the OpenAPI schema and its docs.
 
 Interactive docs: Swagger UI at /api/docs/, its assets served from drf-spectacular-sidecar (no CDN;
-Redoc is left out because its page pulls fonts from Google). URL names are prefixed ``api-``
+Redoc is left out because its page pulls fonts from Google). Both are for signed-in users only
+unless ROLLCALL_API_DOCS_PUBLIC (see ``attendance.api.docs``). URL names are prefixed ``api-``
 (``api-capture-detail``) so they never meet the pages' names.
 """
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from attendance.api import views
+from attendance.api import docs, views
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -33,6 +33,6 @@ urlpatterns = [
         "reports/students/<int:pk>/", views.StudentReportView.as_view(), name="api-report-student"
     ),
     path("imports/", views.ImportView.as_view(), name="api-import"),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("schema/", docs.SchemaView.as_view(), name="api-schema"),
+    path("docs/", docs.DocsView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -205,6 +205,7 @@ class ReferencePhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
     filterset_class = filters.PhotoFilter
     permission_classes = [AdminCreates]
     parser_classes = [MultiPartParser, FormParser]
+    upload_throttled = True  # attendance.api.throttles.UploadThrottle
 
     def get_queryset(self):
         return super().get_queryset().order_by("student_id", "-created_at", "pk")
@@ -234,6 +235,7 @@ class CaptureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
     serializer_class = s.CaptureSerializer
     filterset_class = filters.CaptureFilter
     parser_classes = [MultiPartParser, FormParser]
+    upload_throttled = True  # attendance.api.throttles.UploadThrottle
 
     def get_queryset(self):
         return (

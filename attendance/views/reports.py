@@ -222,9 +222,6 @@ def student_report_csv(request: HttpRequest, pk: int) -> HttpResponse:
     return _csv_response(name, rows)
 
 
-# API tokens ------------------------------------------------------------------------------------
-
-
 urlpatterns = [
     path("reports/courses/<int:pk>/", course_matrix, name="report_course"),
     path("reports/courses/<int:pk>/csv/", course_matrix_csv, name="report_course_csv"),

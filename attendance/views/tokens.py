@@ -1,4 +1,7 @@
-"""The page where a user creates and revokes their API token."""
+"""The "API tokens" page: a user names, creates, lists and revokes their own tokens.
+
+A new key is on the page that creates it and nowhere else: the database keeps only its hash.
+"""
 
 from __future__ import annotations
 
@@ -8,30 +11,41 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
-from rest_framework.authtoken.models import Token
 
+from attendance.forms.tokens import ApiTokenForm
+from attendance.models import ApiToken
 from attendance.services import tokens as token_services
+
+
+def _page(request: HttpRequest, *, form: ApiTokenForm, new_key: str | None = None, status=200):
+    context = {
+        "tokens": ApiToken.objects.filter(user=request.user),
+        "form": form,
+        "new_key": new_key,
+    }
+    return render(request, "attendance/tokens.html", context, status=status)
 
 
 @login_required
 def api_tokens(request: HttpRequest) -> HttpResponse:
-    token = Token.objects.filter(user=request.user).first()
-    return render(request, "attendance/tokens.html", {"token": token, "new_key": None})
+    return _page(request, form=ApiTokenForm())
 
 
 @require_POST
 @login_required
 def api_token_create(request: HttpRequest) -> HttpResponse:
-    """The key is shown on this response only; afterwards the page shows its first characters."""
-    token = token_services.api_token_renew(user=request.user)
+    form = ApiTokenForm(request.POST)
+    if not form.is_valid():
+        return _page(request, form=form, status=400)
+    new = token_services.api_token_create(user=request.user, name=form.cleaned_data["name"])
     messages.success(request, "New API token created. Copy it now: it is shown only once.")
-    return render(request, "attendance/tokens.html", {"token": token, "new_key": token.key})
+    return _page(request, form=ApiTokenForm(), new_key=new.key)
 
 
 @require_POST
 @login_required
-def api_token_revoke(request: HttpRequest) -> HttpResponse:
-    if token_services.api_token_revoke(user=request.user):
+def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    if token_services.api_token_revoke(user=request.user, token_id=pk):
         messages.success(request, "API token revoked: it no longer works.")
     return redirect("attendance:api_tokens")
 
@@ -39,5 +53,5 @@ def api_token_revoke(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("account/api-tokens/", api_tokens, name="api_tokens"),
     path("account/api-tokens/new/", api_token_create, name="api_token_create"),
-    path("account/api-tokens/revoke/", api_token_revoke, name="api_token_revoke"),
+    path("account/api-tokens/<int:pk>/revoke/", api_token_revoke, name="api_token_revoke"),
 ]

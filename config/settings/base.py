@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from config.env import (
     env_int,
     env_list,
     env_path,
+    env_rate,
     env_str,
 )
 
@@ -34,17 +36,18 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI / Redoc assets served locally: no CDN at run time
     "attendance",
+    "axes",  # failed sign-ins: lockouts, and the audit of every attempt (see Security below)
 ]
 
 MIDDLEWARE = [
     # First: a request over the size limit is refused before anything reads its body.
     "attendance.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "attendance.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -53,6 +56,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "attendance.middleware.QueryStringGuardMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a locked-out sign-in into the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -84,6 +88,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Axes checks every sign-in (pages and admin) before the password is even compared.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "attendance:home"
@@ -198,12 +207,70 @@ ROLLCALL_MATCH_THRESHOLD = env_float("ROLLCALL_MATCH_THRESHOLD", 0.0) or None
 ROLLCALL_REVIEW_THRESHOLD = env_float("ROLLCALL_REVIEW_THRESHOLD", 0.0) or None
 ROLLCALL_DATASETS_DIR = env_path("ROLLCALL_DATASETS", BASE_DIR.parent / "shared" / "datasets")
 
+# Security -------------------------------------------------------------------------------------
+# Sign-in: after LOGIN_FAILURE_LIMIT wrong passwords for one account, or from one address, that
+# account (or address) is locked for LOGIN_COOLOFF_MINUTES; every failure extends it. The lock is
+# per account *or* per address so neither a botnet on one account nor one address trying many
+# accounts gets through. Admins see attempts and lockouts in the admin (Axes) and can lift them.
+ROLLCALL_LOGIN_FAILURE_LIMIT = env_int("ROLLCALL_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+ROLLCALL_LOGIN_COOLOFF_MINUTES = env_int("ROLLCALL_LOGIN_COOLOFF_MINUTES", 15, minimum=1)
+# Reverse proxies in front of gunicorn that append to X-Forwarded-For (0: clients connect
+# directly). Without it every client would share the proxy's address and lock each other out.
+ROLLCALL_PROXY_COUNT = env_int("ROLLCALL_PROXY_COUNT", 0, minimum=0)
+AXES_FAILURE_LIMIT = ROLLCALL_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=ROLLCALL_LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks: see above
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # the audit: one row per failed attempt, kept
+AXES_HANDLER = "attendance.lockout.SignInAttempts"
+AXES_LOCKOUT_CALLABLE = "attendance.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "attendance.lockout.client_ip"
+AXES_HTTP_RESPONSE_CODE = 429
+
+# API tokens are stored as SHA-256 hashes; a token expires this many days after its creation
+# (0: never). Changing it applies to tokens created afterwards.
+ROLLCALL_API_TOKEN_LIFETIME_DAYS = env_int("ROLLCALL_API_TOKEN_LIFETIME_DAYS", 0, minimum=0)
+# API rates, per token (or signed-in user), per address for anonymous calls; uploads (captures and
+# reference photos: the expensive requests) have their own, stricter budget. Over it: 429 with
+# Retry-After. Counters live in the default cache: set ROLLCALL_CACHE_URL so processes share them.
+ROLLCALL_API_RATES = {
+    "anon": env_rate("ROLLCALL_API_RATE_ANON", "30/min"),
+    "user": env_rate("ROLLCALL_API_RATE_USER", "600/min"),
+    "uploads": env_rate("ROLLCALL_API_RATE_UPLOADS", "30/min"),
+}
+# The OpenAPI schema and Swagger UI describe every endpoint: signed-in users only, unless opened.
+ROLLCALL_API_DOCS_PUBLIC = env_bool("ROLLCALL_API_DOCS_PUBLIC", False)
+# Content-Security-Policy of every response: scripts and styles only from our static files.
+# Swagger UI (/api/docs/) follows it too: its start-up script is served as a file.
+ROLLCALL_CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data: blob:",
+    "media-src": "'self' blob:",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "attendance.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "attendance.api.throttles.AnonThrottle",
+        "attendance.api.throttles.UserThrottle",
+        "attendance.api.throttles.UploadThrottle",
+    ],
+    "NUM_PROXIES": ROLLCALL_PROXY_COUNT,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from attendance.models import (
@@ -25,6 +24,7 @@ from attendance.models import (
 from attendance.services import records as record_services
 from attendance.services.captures import capture_create
 from attendance.services.photos import reference_photo_add
+from attendance.services.tokens import api_token_create
 from tests.conftest import jpeg_bytes
 from tests.reports.conftest import term  # noqa: F401  (the hand-worked term, for report tests)
 
@@ -32,8 +32,8 @@ from tests.reports.conftest import term  # noqa: F401  (the hand-worked term, fo
 def api_client(user=None) -> APIClient:
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        key = api_token_create(user=user, name="tests").key
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 

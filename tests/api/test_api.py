@@ -337,7 +337,9 @@ def test_the_student_report_holds_each_visible_course(admin_user, term):
 # Schema and docs ------------------------------------------------------------------------------
 
 
-def test_the_schema_is_public_openapi_3(client):
+def test_the_schema_is_openapi_3_for_a_signed_in_user(client, alice):
+    client.force_login(alice)
+
     response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
 
     assert response.status_code == 200
@@ -347,15 +349,52 @@ def test_the_schema_is_public_openapi_3(client):
     assert set(schema["components"]["securitySchemes"]) == {"tokenAuth", "cookieAuth"}
 
 
-def test_the_docs_load_their_assets_locally_not_from_a_cdn(client):
+def test_a_token_reads_the_schema_too(alice):
+    response = api_client(alice).get("/api/schema/", HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 200
+
+
+def test_anonymous_callers_get_no_schema_and_are_sent_to_sign_in_for_the_docs(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    docs = client.get("/api/docs/")
+    script = client.get("/api/docs/?script=")
+
+    assert schema.status_code == 401
+    assert "openapi" not in schema.content.decode()
+    assert (docs.status_code, docs["Location"]) == (302, "/accounts/login/?next=/api/docs/")
+    assert script.status_code == 302
+
+
+def test_a_setting_opens_the_schema_and_docs_to_everyone(client, settings):
+    settings.ROLLCALL_API_DOCS_PUBLIC = True
+
+    assert client.get("/api/schema/", HTTP_ACCEPT="application/json").status_code == 200
+    assert client.get("/api/docs/").status_code == 200
+
+
+def test_the_docs_load_their_assets_locally_not_from_a_cdn(client, alice):
+    client.force_login(alice)
     body = client.get("/api/docs/").content.decode()
 
     assert "/static/drf_spectacular_sidecar/" in body
     assert "cdn" not in body.lower()
     assert "https://" not in body
     assets = re.findall(r'/static/([^"\']+)', body)
-    assert len(assets) == 4
+    assert len(assets) == 5  # Swagger UI's css, two scripts and icon, and its page style
     assert all(finders.find(asset) for asset in assets), assets
+
+
+def test_the_docs_start_swagger_ui_from_a_script_file_not_inline(client, alice):
+    client.force_login(alice)
+    body = client.get("/api/docs/").content.decode()
+
+    assert '<script src="/api/docs/?script="></script>' in body
+    assert "<script>" not in body and "<style" not in body
+    script = client.get("/api/docs/?script=")
+    assert script["Content-Type"] == "application/javascript"
+    assert "SwaggerUIBundle" in script.content.decode()
+    assert "/api/schema/" in script.content.decode()
 
 
 def test_the_course_report_is_also_browsable_in_html(alice, term):

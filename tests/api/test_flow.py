@@ -57,7 +57,7 @@ def upload(path) -> SimpleUploadedFile:
 
 @pytest.mark.usefixtures("celery_worker")
 def test_a_schema_only_client_takes_attendance_from_a_class_photo(admin_user, alice):
-    schema = api_client().get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    schema = api_client(alice).get("/api/schema/", HTTP_ACCEPT="application/json").json()
     admin = SchemaClient(api_client(admin_user), schema)
     teacher = SchemaClient(api_client(alice), schema)
 

@@ -7,7 +7,6 @@ import io
 
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from attendance.selectors.reports import CSV_COLUMNS
 
@@ -168,30 +167,6 @@ def test_the_session_sheet_page_lists_status_source_and_marker(client, alice, te
     assert "Ada Lovelace" in body and "Ben Franklin" in body
     assert "Marked by hand" in body
     assert "25.0%" in body
-
-
-def test_a_user_creates_sees_once_and_revokes_an_api_token(client, alice):
-    client.force_login(alice)
-
-    response = client.post(reverse("attendance:api_token_create"))
-    key = Token.objects.get(user=alice).key
-    assert key in response.content.decode()
-    assert key not in client.get(reverse("attendance:api_tokens")).content.decode()
-    assert key[:6] in client.get(reverse("attendance:api_tokens")).content.decode()
-
-    client.post(reverse("attendance:api_token_revoke"))
-    assert not Token.objects.filter(user=alice).exists()
-
-
-def test_a_new_token_replaces_the_old_one(client, alice):
-    client.force_login(alice)
-    client.post(reverse("attendance:api_token_create"))
-    old = Token.objects.get(user=alice).key
-
-    client.post(reverse("attendance:api_token_create"))
-
-    assert Token.objects.filter(user=alice).count() == 1
-    assert Token.objects.get(user=alice).key != old
 
 
 def test_token_pages_need_a_login_and_a_post(client, alice):
