@@ -32,6 +32,13 @@ def embed_reference_photo(photo_id: int) -> str:
     return photo.status if photo is not None else "gone"
 
 
+@shared_task(name="attendance.deliver_webhook")
+def deliver_webhook(delivery_id: int) -> str:
+    from attendance.services.webhooks import webhook_deliver
+
+    return webhook_deliver(delivery_id=delivery_id)
+
+
 @shared_task(name="attendance.sweep")
 def sweep() -> dict[str, int]:
     """Send again what may have been lost: captures saved while the broker was down, captures a
@@ -40,19 +47,26 @@ def sweep() -> dict[str, int]:
 
     from attendance.services.captures import captures_sweep
     from attendance.services.photos import reference_photos_reembed
+    from attendance.services.webhooks import webhooks_sweep
 
     after = settings.ROLLCALL_REQUEUE_AFTER_SECONDS
     captures = captures_sweep(
         queued_for=after, processing_for=settings.ROLLCALL_STUCK_AFTER_SECONDS
     )
     photos = reference_photos_reembed(pending_older_than=timedelta(seconds=after))
-    return {"captures": captures, "photos": photos}
+    webhooks = webhooks_sweep(late_by=after)
+    return {"captures": captures, "photos": photos, "webhooks": webhooks}
 
 
-def _send(task, *args, **kwargs) -> bool:
+def _send(task, *args, countdown: float | None = None, **kwargs) -> bool:
     try:
         # The queue is read at send time, so a test can point a run at its own queue.
-        task.apply_async(args=args, kwargs=kwargs, queue=task.app.conf.task_default_queue)
+        task.apply_async(
+            args=args,
+            kwargs=kwargs,
+            queue=task.app.conf.task_default_queue,
+            countdown=countdown or None,
+        )
     except (OperationalError, OSError) as error:
         logger.warning("broker unreachable, %s%s left for the sweep: %s", task.name, args, error)
         return False
@@ -67,6 +81,12 @@ def enqueue_capture(capture_id: int, *, force: bool = False) -> bool:
 
 def enqueue_reference_photo(photo_id: int) -> bool:
     return _send(embed_reference_photo, photo_id)
+
+
+def enqueue_webhook(delivery_id: int, *, countdown: float | None = None) -> bool:
+    """Send ``deliver_webhook`` (after ``countdown`` seconds); a lost message is found by the
+    sweep, since the delivery row stays pending."""
+    return _send(deliver_webhook, delivery_id, countdown=countdown)
 
 
 @worker_ready.connect

@@ -9,7 +9,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from attendance.api import views
+from attendance.api import views, webhooks
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -21,6 +21,7 @@ router.register("photos", views.ReferencePhotoViewSet, basename="api-photo")
 router.register("captures", views.CaptureViewSet, basename="api-capture")
 router.register("faces", views.FaceViewSet, basename="api-face")
 router.register("records", views.RecordViewSet, basename="api-record")
+router.register("webhooks", webhooks.WebhookEndpointViewSet, basename="api-webhook")
 
 urlpatterns = [
     path("", include(router.urls)),

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from attendance.errors import Conflict, InvalidInput, NotOnRoster
+from attendance.services import webhooks
 from attendance.models import (
     AttendanceChange,
     AttendanceRecord,
@@ -159,7 +160,7 @@ def _log_change(
     by: User | None,
     reason: str,
 ) -> None:
-    AttendanceChange.objects.create(
+    change = AttendanceChange.objects.create(
         session_id=record.session_id,
         student_id=record.student_id,
         record=record,
@@ -170,6 +171,7 @@ def _log_change(
         changed_by=by,
         reason=reason,
     )
+    webhooks.webhooks_emit(event="record.changed", payload=webhooks.record_changed_payload(change))
 
 
 @transaction.atomic
@@ -206,6 +208,9 @@ def session_finalize(*, session: ClassSession, by: User | None) -> int:
     session.state = ClassSession.State.FINALIZED
     session.finalized_at, session.finalized_by = timezone.now(), by
     session.save(update_fields=["state", "finalized_at", "finalized_by", "updated_at"])
+    webhooks.webhooks_emit(
+        event="session.finalized", payload=webhooks.session_finalized_payload(session, count)
+    )
     return count
 
 

@@ -10,6 +10,7 @@ from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from attendance.models import DetectedFace, ReferencePhoto, Student
+from attendance.services import webhooks
 
 
 @transaction.atomic
@@ -84,3 +85,4 @@ def student_biometrics_erase(*, student: Student) -> None:
     _delete_after_commit([face.crop for face in faces])
     ReferencePhoto.objects.filter(pk__in=[p.pk for p in photos]).delete()
     DetectedFace.objects.filter(pk__in=[f.pk for f in faces]).update(crop="", embedding=None)
+    webhooks.webhooks_emit(event="student.erased", payload=webhooks.student_erased_payload(student))

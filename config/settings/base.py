@@ -156,6 +156,17 @@ ROLLCALL_MATCH_THRESHOLD = env_float("ROLLCALL_MATCH_THRESHOLD", 0.0) or None
 ROLLCALL_REVIEW_THRESHOLD = env_float("ROLLCALL_REVIEW_THRESHOLD", 0.0) or None
 ROLLCALL_DATASETS_DIR = env_path("ROLLCALL_DATASETS", BASE_DIR.parent / "shared" / "datasets")
 
+# Webhooks (attendance/services/webhooks.py): a failed POST is tried again after each of these
+# delays (seconds; the defaults make 6 tries over about an hour), then given up. An endpoint
+# whose attempts fail DISABLE_AFTER times in a row is switched off and the admins are told.
+ROLLCALL_WEBHOOK_RETRY_DELAYS = [
+    float(d) for d in env_list("ROLLCALL_WEBHOOK_RETRY_DELAYS", ["30", "120", "300", "900", "2400"])
+]
+ROLLCALL_WEBHOOK_TIMEOUT = env_float("ROLLCALL_WEBHOOK_TIMEOUT", 10.0)
+ROLLCALL_WEBHOOK_DISABLE_AFTER = env_int("ROLLCALL_WEBHOOK_DISABLE_AFTER", 18, minimum=1)
+# Receivers should refuse a signature whose timestamp is older than this (documented replay window).
+ROLLCALL_WEBHOOK_TOLERANCE_SECONDS = env_int("ROLLCALL_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -183,6 +194,7 @@ SPECTACULAR_SETTINGS = {
         "RecordSourceEnum": "attendance.models.AttendanceRecord.Source",
         "PhotoStatusEnum": "attendance.models.ReferencePhoto.Status",
         "CaptureSourceEnum": "attendance.models.Capture.Source",
+        "WebhookEventEnum": "attendance.models.WebhookEndpoint.Event",
     },
 }
 
