@@ -126,9 +126,7 @@ class WebhookEndpointViewSet(
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
-    @extend_schema(
-        request=WebhookEndpointInput, responses={201: WebhookEndpointCreated, **ERRORS}
-    )
+    @extend_schema(request=WebhookEndpointInput, responses={201: WebhookEndpointCreated, **ERRORS})
     def create(self, request: Request) -> Response:
         endpoint = webhook_services.webhook_endpoint_create(
             **self._input(WebhookEndpointInput), by=request.user

@@ -32,8 +32,8 @@ from attendance.models import (
     embedding_to_bytes,
 )
 from attendance.selectors.captures import Gallery, session_gallery
-from attendance.services.photos import image_check, jpeg_file
 from attendance.services import webhooks
+from attendance.services.photos import image_check, jpeg_file
 from attendance.services.records import attendance_clear, attendance_mark, require_on_roster
 
 logger = logging.getLogger(__name__)

@@ -13,7 +13,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from attendance.errors import Conflict, InvalidInput, NotOnRoster
-from attendance.services import webhooks
 from attendance.models import (
     AttendanceChange,
     AttendanceRecord,
@@ -22,6 +21,7 @@ from attendance.models import (
     Enrollment,
     Student,
 )
+from attendance.services import webhooks
 
 Status = AttendanceRecord.Status
 Source = AttendanceRecord.Source

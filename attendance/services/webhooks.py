@@ -314,9 +314,7 @@ def _attempt(delivery: WebhookDelivery) -> str:
         "User-Agent": "RollCall-Webhooks/1",
         "RollCall-Event": delivery.event,
         "RollCall-Delivery": str(delivery.pk),
-        SIGNATURE_HEADER: webhook_signature(
-            secret=endpoint.secret, timestamp=timestamp, body=body
-        ),
+        SIGNATURE_HEADER: webhook_signature(secret=endpoint.secret, timestamp=timestamp, body=body),
     }
     started = time.monotonic()
     status_code, error = _post(endpoint.url, body, headers)

@@ -20,12 +20,15 @@ from attendance.models import (
     Enrollment,
     ReferencePhoto,
     Student,
+    WebhookEndpoint,
 )
 from attendance.services import records as record_services
 from attendance.services.captures import capture_create
 from attendance.services.photos import reference_photo_add
+from attendance.services.webhooks import webhook_endpoint_create
 from tests.conftest import jpeg_bytes
 from tests.reports.conftest import term  # noqa: F401  (the hand-worked term, for report tests)
+from tests.webhooks.receiver import receiver  # noqa: F401  (a real HTTP receiver)
 
 
 def api_client(user=None) -> APIClient:
@@ -56,6 +59,7 @@ class Things:
     photo: ReferencePhoto
     capture: Capture
     face: DetectedFace
+    webhook: WebhookEndpoint
 
 
 @pytest.fixture
@@ -74,6 +78,10 @@ def alices(alice, course, student, session) -> Things:
         photo=photo,
         capture=capture,
         face=review_face(capture, student),
+        # An admin's endpoint (nothing listens on port 9): the webhooks API has a row to reach.
+        webhook=webhook_endpoint_create(
+            url="http://127.0.0.1:9/hooks", events=["session.finalized"], by=None
+        ),
     )
 
 

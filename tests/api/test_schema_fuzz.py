@@ -51,6 +51,7 @@ def caller(request, keep_the_test_connection, admin_user, alice, alices) -> tupl
         "captures": alices.capture.pk,
         "faces": alices.face.pk,
         "records": alices.record.pk,
+        "webhooks": alices.webhook.pk,
     }
     return headers, ids
 

@@ -150,7 +150,8 @@ def test_six_tries_spread_over_about_an_hour_then_it_gives_up(
 def test_deliveries_of_one_session_are_sent_in_order_and_another_session_is_not_held_up(
     receiver, endpoint, session, course, student, alice, sent, django_capture_on_commit_callbacks
 ):
-    from datetime import date, time as clock
+    from datetime import date
+    from datetime import time as clock
 
     from attendance.services import courses as course_services
 
@@ -296,9 +297,7 @@ def test_withdrawn_consent_sends_student_erased(endpoint, student, sent):
 def test_an_endpoint_gets_only_the_events_it_subscribed_to(
     receiver, admin_user, session, student, alice, sent
 ):
-    webhooks.webhook_endpoint_create(
-        url=receiver.url, events=["session.finalized"], by=admin_user
-    )
+    webhooks.webhook_endpoint_create(url=receiver.url, events=["session.finalized"], by=admin_user)
     mark(session, student, "present", alice)
     record_services.session_finalize(session=session, by=alice)
 
