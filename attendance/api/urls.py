@@ -5,11 +5,11 @@ Redoc is left out because its page pulls fonts from Google). URL names are prefi
 (``api-capture-detail``) so they never meet the pages' names.
 """
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from attendance.api import views, webhooks
+from attendance.api import root, views, webhooks
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -24,6 +24,7 @@ router.register("records", views.RecordViewSet, basename="api-record")
 router.register("webhooks", webhooks.WebhookEndpointViewSet, basename="api-webhook")
 
 urlpatterns = [
+    path("", root.ApiRootView.as_view(), name="api-root"),
     path("", include(router.urls)),
     path("reports/courses/<int:pk>/", views.CourseReportView.as_view(), name="api-report-course"),
     path(
@@ -34,4 +35,6 @@ urlpatterns = [
     ),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Last: whatever else is under /api/ is a JSON 404 (a missing slash named, never redirected).
+    re_path(r"^(?P<path>.*)$", root.api_not_found),
 ]

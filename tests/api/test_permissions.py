@@ -24,6 +24,7 @@ def _new_student(things):
 
 # (name, method, path template, body builder, format, expected codes per USERS)
 MATRIX = [
+    ("api root", "get", "/api/", None, None, [200, 200, 200, 200]),
     ("list courses", "get", "/api/courses/", None, None, [401, 200, 200, 200]),
     ("read course", "get", "/api/courses/{course}/", None, None, [401, 200, 404, 200]),
     (
