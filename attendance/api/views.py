@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import json
 
-from django.http import HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -88,6 +89,46 @@ def _input(serializer_class, request: Request) -> dict:
     serializer = serializer_class(data=request.data, context={"request": request})
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+class ImageOrErrorRenderer(BaseRenderer):
+    """Lets a client ask for ``Accept: image/*``: the file itself bypasses rendering, and an
+    error (404) is still the JSON error shape."""
+
+    media_type = "image/*"
+    format = "image"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        return json.dumps(data).encode()
+
+
+FILE_RESPONSES = {
+    (200, "image/jpeg"): OpenApiResponse(OpenApiTypes.BINARY, description="The image file."),
+    **READ_ERRORS,
+}
+
+
+class FileActions:
+    """For views with file actions: an error asked for as ``image/*`` is still sent as JSON."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if isinstance(getattr(request, "accepted_renderer", None), ImageOrErrorRenderer):
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+def _file(field) -> FileResponse:
+    """A private file to a caller who may see its row (token auth works here, unlike /files/)."""
+    if not field:
+        raise Http404("No file.")
+    try:
+        handle = field.storage.open(field.name, "rb")
+    except FileNotFoundError:
+        raise Http404("The file is gone.") from None
+    response = FileResponse(handle, content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 class ScopedViewSet(viewsets.GenericViewSet):
@@ -224,7 +265,7 @@ class ReferencePhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
 
 @extend_schema(tags=["captures"])
 @extend_schema(methods=["GET"], responses={200: s.CaptureSerializer, **READ_ERRORS})
-class CaptureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+class CaptureViewSet(FileActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Class photos: upload one for a session, then poll it until ``state`` is done or failed."""
 
     scope = staticmethod(access.captures_visible_to)
@@ -255,10 +296,15 @@ class CaptureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         )
         return _accepted(s.CaptureSerializer, capture, request, "api-capture-detail")
 
+    @extend_schema(responses=FILE_RESPONSES, description="The class photo itself.")
+    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, ImageOrErrorRenderer])
+    def photo(self, request: Request, pk: str) -> FileResponse:
+        return _file(self.get_object().image)
+
 
 @extend_schema(tags=["faces"])
 @extend_schema(methods=["GET"], responses={200: s.FaceSerializer, **READ_ERRORS})
-class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+class FaceViewSet(FileActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Faces found in class photos, and the teacher's review of them: confirm a suggested match
     or assign the face to a student (or to nobody). Marks change as on the capture page, with
     the same audit trail; a finalized session answers 409."""
@@ -270,6 +316,11 @@ class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
 
     def get_queryset(self):
         return super().get_queryset().order_by("capture_id", "index")
+
+    @extend_schema(responses=FILE_RESPONSES, description="The face cut out of the class photo.")
+    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, ImageOrErrorRenderer])
+    def crop(self, request: Request, pk: str) -> FileResponse:
+        return _file(self.get_object().crop)
 
     @extend_schema(
         request=s.FaceAssignInput,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.core.cache import cache
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -77,12 +78,17 @@ def alices(alice, course, student, session) -> Things:
         record=result.record,
         photo=photo,
         capture=capture,
-        face=review_face(capture, student),
+        face=with_crop(review_face(capture, student)),
         # An admin's endpoint (nothing listens on port 9): the webhooks API has a row to reach.
         webhook=webhook_endpoint_create(
             url="http://127.0.0.1:9/hooks", events=["session.finalized"], by=None
         ),
     )
+
+
+def with_crop(face: DetectedFace) -> DetectedFace:
+    face.crop.save("crop.jpg", ContentFile(jpeg_bytes(32, 32)))
+    return face
 
 
 def review_face(capture: Capture, student: Student, index: int = 0) -> DetectedFace:

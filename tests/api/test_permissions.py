@@ -98,6 +98,8 @@ MATRIX = [
         "multipart",
         [401, 202, 400, 202],
     ),
+    ("capture photo", "get", "/api/captures/{capture}/photo/", None, None, [401, 200, 404, 200]),
+    ("face crop", "get", "/api/faces/{face}/crop/", None, None, [401, 200, 404, 200]),
     ("list faces", "get", "/api/faces/", None, None, [401, 200, 200, 200]),
     ("read face", "get", "/api/faces/{face}/", None, None, [401, 200, 404, 200]),
     (
