@@ -254,7 +254,7 @@ class ReferencePhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
         "until status is ready or rejected).",
     )
     def create(self, request: Request) -> Response:
-        from attendance.services import photos as photo_services  # issue #4
+        from attendance.services import photos as photo_services
 
         data = _input(s.PhotoInput, request)
         photo = photo_services.reference_photo_add(
@@ -285,7 +285,7 @@ class CaptureViewSet(FileActions, mixins.ListModelMixin, mixins.RetrieveModelMix
         "and `url`); faces and marks appear once `state` is done.",
     )
     def create(self, request: Request) -> Response:
-        from attendance.services import captures as capture_services  # issue #4
+        from attendance.services import captures as capture_services
 
         data = _input(s.CaptureInput, request)
         capture = capture_services.capture_create(
@@ -330,7 +330,7 @@ class FaceViewSet(FileActions, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     )
     @action(detail=True, methods=["post"])
     def assign(self, request: Request, pk: str) -> Response:
-        from attendance.services import captures as capture_services  # issue #4
+        from attendance.services import captures as capture_services
 
         face = self.get_object()
         student = _input(s.FaceAssignInput, request)["student"]
@@ -344,7 +344,7 @@ class FaceViewSet(FileActions, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     )
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str) -> Response:
-        from attendance.services import captures as capture_services  # issue #4
+        from attendance.services import captures as capture_services
 
         face = capture_services.face_confirm(face=self.get_object(), by=request.user)
         return Response(s.FaceSerializer(face).data)

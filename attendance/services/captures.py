@@ -114,7 +114,8 @@ def match_thresholds() -> tuple[float | None, float | None]:
 def capture_analyze(*, data: bytes, gallery: Gallery) -> CaptureAnalysis:
     """Decode, detect, align, embed (all faces in one batch) and match one photo.
 
-    The same function serves the Celery task and the ``bench_attendance`` benchmark.
+    The same function serves the Celery task and the attendance benchmark
+    (``python -m benchmarks attendance``).
     """
     import facerec
 
