@@ -421,7 +421,7 @@ class AttendanceChange(models.Model):
         return f"{self.old_status or '-'} -> {self.new_status} ({self.changed_at:%Y-%m-%d %H:%M})"
 
 
-# Webhooks (issue 14) ---------------------------------------------------------------------------
+# Webhooks ---------------------------------------------------------------------------------------
 
 
 class WebhookEndpoint(TimeStamped):

@@ -1,4 +1,4 @@
-"""Admin-only API of webhook endpoints and their delivery log (issue 14).
+"""Admin-only API of webhook endpoints and their delivery log.
 
 A teacher gets 403 on every operation (the endpoints see every course's events). The secret is
 shown once, in the answer to the create call (and in the Django admin); lists never show it.
