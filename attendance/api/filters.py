@@ -79,7 +79,7 @@ class RecordFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=AttendanceRecord.Status.choices)
 
 
-# Strict query strings (issue 14) ----------------------------------------------------------------
+# Strict query strings ---------------------------------------------------------------------------
 
 # Parameters every list takes besides its filters: the page, its size, DRF's renderer choice.
 LIST_PARAMETERS = ("page", "page_size", "format")
