@@ -9,7 +9,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from attendance.api import root, views, webhooks
+from attendance.api import root, teachers, views, webhooks
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -33,6 +33,7 @@ urlpatterns = [
     path(
         "reports/students/<int:pk>/", views.StudentReportView.as_view(), name="api-report-student"
     ),
+    path("teachers/", teachers.TeacherCreateView.as_view(), name="api-teachers"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Last: whatever else is under /api/ is a JSON 404 (a missing slash named, never redirected).

@@ -161,6 +161,14 @@ MATRIX = [
         None,
         [401, 403, 403, 200],
     ),
+    (
+        "create teacher",
+        "post",
+        "/api/teachers/",
+        lambda t: {"username": "dora", "email": "dora@example.edu"},
+        "json",
+        [401, 403, 403, 201],
+    ),
     ("course report", "get", "/api/reports/courses/{course}/", None, None, [401, 200, 404, 200]),
     (
         "session report",
