@@ -7,6 +7,7 @@ be reached instead of failing the upload, and the periodic ``sweep`` sends what 
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
@@ -39,13 +40,23 @@ def deliver_webhook(delivery_id: int) -> str:
     return webhook_deliver(delivery_id=delivery_id)
 
 
+@shared_task(name="attendance.run_job")
+def run_job(job_id: int) -> str:
+    from attendance.services.jobs import job_run
+
+    job = job_run(job_id=job_id)
+    return job.state if job is not None else "gone"
+
+
 @shared_task(name="attendance.sweep")
 def sweep() -> dict[str, int]:
     """Send again what may have been lost: captures saved while the broker was down, captures a
-    dead worker left "processing", pending photos, and photos of an older model version."""
+    dead worker left "processing", pending photos, photos of an older model version, and import
+    jobs that are waiting or whose worker died."""
     from datetime import timedelta
 
     from attendance.services.captures import captures_sweep
+    from attendance.services.jobs import jobs_sweep
     from attendance.services.photos import reference_photos_reembed
     from attendance.services.webhooks import webhooks_sweep
 
@@ -54,21 +65,44 @@ def sweep() -> dict[str, int]:
         queued_for=after, processing_for=settings.ROLLCALL_STUCK_AFTER_SECONDS
     )
     photos = reference_photos_reembed(pending_older_than=timedelta(seconds=after))
+    jobs = jobs_sweep(queued_for=after, stalled_for=settings.ROLLCALL_STUCK_AFTER_SECONDS)
     webhooks = webhooks_sweep(late_by=after)
-    return {"captures": captures, "photos": photos, "webhooks": webhooks}
+    return {"captures": captures, "photos": photos, "jobs": jobs, "webhooks": webhooks}
+
+
+# After a failed send, further sends from this process give up at once for a few seconds: an
+# upload of eight photos must not wait the connect timeout eight times. The sweep catches up.
+BROKER_RETRY_AFTER_SECONDS = 5.0
+_broker_down_until = 0.0
+
+
+@shared_task(name="attendance.retention_purge")
+def retention_purge() -> dict[str, int]:
+    """Delete class photos and unknown faces' crops and embeddings past the retention period."""
+    from attendance.services.retention import retention_purge as purge
+
+    return purge().as_dict()
 
 
 def _send(task, *args, countdown: float | None = None, **kwargs) -> bool:
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        logger.info("broker unreachable a moment ago, %s%s left for the sweep", task.name, args)
+        return False
     try:
-        # The queue is read at send time, so a test can point a run at its own queue.
+        # The queue is read at send time, so a test can point a run at its own queue. One try
+        # (retry=False): a request must not wait out a retry loop while Redis is down; the row
+        # stays queued and the sweep sends it.
         task.apply_async(
             args=args,
             kwargs=kwargs,
             queue=task.app.conf.task_default_queue,
+            retry=False,
             countdown=countdown or None,
         )
     except (OperationalError, OSError) as error:
         logger.warning("broker unreachable, %s%s left for the sweep: %s", task.name, args, error)
+        _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
         return False
     return True
 
@@ -87,6 +121,10 @@ def enqueue_webhook(delivery_id: int, *, countdown: float | None = None) -> bool
     """Send ``deliver_webhook`` (after ``countdown`` seconds); a lost message is found by the
     sweep, since the delivery row stays pending."""
     return _send(deliver_webhook, delivery_id, countdown=countdown)
+
+
+def enqueue_job(job_id: int) -> bool:
+    return _send(run_job, job_id)
 
 
 @worker_ready.connect
@@ -109,13 +147,10 @@ def _warm_up_face_models(**kwargs) -> None:
 
 def _warm_up() -> None:
     try:
-        import numpy as np
         import scipy.optimize  # noqa: F401  (matching's first call would import it)
 
         import facerec
 
-        blank = np.full((120, 160, 3), 128, np.uint8)
-        facerec.detect_faces(blank)
-        facerec.embed_faces(np.zeros((1, 160, 160, 3), np.uint8))
+        facerec.warm_up()
     except Exception:  # noqa: BLE001 - a failed warm-up only means the first task loads instead
         logger.exception("warming up the face models failed; the first task will load them")

@@ -5,6 +5,8 @@ from attendance.views import (
     courses,
     enrollments,
     files,
+    jobs,
+    privacy,
     reports,
     sessions,
     students,
@@ -19,6 +21,8 @@ urlpatterns = (
     + students.urlpatterns
     + files.urlpatterns
     + captures.urlpatterns
+    + jobs.urlpatterns
     + reports.urlpatterns
     + tokens.urlpatterns
+    + privacy.urlpatterns
 )

@@ -33,7 +33,9 @@ def _parser() -> argparse.ArgumentParser:
 
     detect = sub.add_parser("detect", help="list the faces found in photos (JSON lines)")
     detect.add_argument("paths", nargs="+", type=Path)
-    detect.add_argument("--min-face-size", type=int, default=20, help="pixels (default 20)")
+    detect.add_argument(
+        "--min-face-size", type=int, default=12, help="smallest face to search for, pixels (12)"
+    )
     detect.set_defaults(run=cmd_detect)
 
     verify = sub.add_parser("verify", help="are the main faces of two photos the same person?")
@@ -57,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="average each face with its mirror image (default: as the current model)",
+    )
+    train.add_argument(
+        "--backbones",
+        choices=["facenet", "facenet,dlib"],
+        default="facenet,dlib",
+        help="the head's input: FaceNet alone, or FaceNet and dlib (default)",
     )
     train.set_defaults(run=cmd_train)
 
@@ -99,7 +107,7 @@ def _main_face(path: Path):
     from facerec.pipeline import analyze_photo
 
     image = load_image(path)
-    faces = analyze_photo(image)
+    faces = analyze_photo(image).faces
     if not faces:
         raise FaceRecError("no_face_found", f"No face was found in {path}.")
     chosen = central_face([f.face for f in faces], image.shape)
@@ -134,7 +142,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     rows: dict[str, list] = {k: [] for k in ("path", "box", "landmarks", "score", "embedding")}
     for path in args.paths:
         image = load_image(path)
-        faces = analyze_photo(image)
+        faces = analyze_photo(image).faces
         if args.central_only and faces:
             chosen = central_face([f.face for f in faces], image.shape)
             faces = [f for f in faces if f.face is chosen]
@@ -160,6 +168,10 @@ def cmd_embed(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from facerec.training import train_and_save
 
+    if args.backbones == "facenet,dlib":
+        from facerec.training import fusion
+
+        return fusion.train_and_save(args.data, args.out, epochs=args.epochs, force=args.force)
     return train_and_save(args.data, args.out, epochs=args.epochs, force=args.force, flip=args.flip)
 
 

@@ -10,8 +10,12 @@ import numpy as np
 
 from facerec.errors import FaceRecError
 from facerec.imageio import ImageSource, load_image
-from facerec.types import AnalyzedFace, Face
+from facerec.types import AnalyzedFace, Face, PhotoAnalysis, TooSmallFace
 
+# The smallest face of a class photo that is embedded and matched. Faces found below it are kept
+# as "too small" (reported to the teacher, never matched); the quality of a small face's match
+# is for the open-set decision to weigh. 20 px was the detector's search floor before.
+MIN_FACE_TO_EMBED = 20
 # A reference photo is what every later class photo is compared with, so it must show one clear
 # face. Below ~60 px the backbone sees an upscaled blur; LFW faces are 90-130 px.
 MIN_REFERENCE_FACE = 60
@@ -35,24 +39,75 @@ MAX_BACKGROUND_PROMINENCE = 0.7
 _NUMBER_WORDS = dict(enumerate(["", "One", "Two", "Three", "Four", "Five", "Six", "Seven"]))
 
 
-def embed_faces(crops: Sequence[np.ndarray] | np.ndarray, *, batch_size: int = 32) -> np.ndarray:
+def embed_faces(
+    crops: Sequence[np.ndarray] | np.ndarray,
+    *,
+    chips: Sequence[np.ndarray] | np.ndarray | None = None,
+    batch_size: int = 32,
+) -> np.ndarray:
     """Product embeddings of aligned crops (from ``align_face``).
 
     crops: N arrays of (160, 160, 3) uint8 RGB, or one (N, 160, 160, 3) array.
+    chips: the same N faces as dlib chips ((150, 150, 3) uint8 RGB, from ``face_chips``);
+        required when the model uses the dlib backbone (``facerec.model.uses_dlib()``).
     Returns (N, D) float32 unit vectors (D = model_info().embedding_dim); N = 0 gives (0, D).
-    The backbone runs in batches of ``batch_size``; the shipped Siamese head maps its output.
+    Each backbone runs in batches of ``batch_size``; the shipped Siamese head maps their
+    combined output.
     """
-    from facerec.backbone import EMBEDDING_DIM, backbone_embed
-    from facerec.model import current_head, uses_flip
+    from facerec.model import DLIB, FACENET, backbones, current_head, fuse
 
+    used = backbones()
     if len(crops) == 0:
-        return np.zeros((0, EMBEDDING_DIM), np.float32)
-    batch = np.stack([np.asarray(c, np.uint8) for c in crops])
+        return np.zeros((0, sum(b["dim"] for b in used)), np.float32)
+    parts = []
+    for backbone in used:
+        if backbone["name"] == FACENET:
+            parts.append(_facenet(np.stack([np.asarray(c, np.uint8) for c in crops]), batch_size))
+        elif backbone["name"] == DLIB:
+            if chips is None or len(chips) != len(crops):
+                raise ValueError("this model also needs each face's dlib chip (face_chips)")
+            from facerec.dlib_backbone import dlib_embed
+
+            batch = np.stack([np.asarray(c, np.uint8) for c in chips])
+            parts.append(dlib_embed(batch, batch_size=batch_size))
+        else:
+            raise ValueError(f"unknown backbone {backbone['name']!r} in the model metadata")
+    return current_head()(fuse(parts, [float(b.get("weight", 1.0)) for b in used]))
+
+
+def _facenet(batch: np.ndarray, batch_size: int) -> np.ndarray:
+    from facerec.backbone import backbone_embed
+    from facerec.model import uses_flip
+
     raw = backbone_embed(batch, batch_size=batch_size)
     if uses_flip():
         # The mirror image is a second view of the same face; the mean of both is steadier.
         raw = _normalize(raw + backbone_embed(batch[:, :, ::-1], batch_size=batch_size))
-    return current_head()(raw)
+    return raw
+
+
+def face_chips(image: np.ndarray, faces: Sequence[Face]) -> list[np.ndarray] | None:
+    """dlib chips of ``faces`` when the model uses the dlib backbone, else None (no dlib)."""
+    from facerec.model import uses_dlib
+
+    if not uses_dlib():
+        return None
+    from facerec.dlib_backbone import face_chip
+
+    return [face_chip(image, face.box) for face in faces]
+
+
+def warm_up() -> None:
+    """Load every model the current metadata needs (detector, backbones, head) in this process,
+    so the first real task does not pay for it. Call it in a worker, never in the web process."""
+    from facerec.detection import detect_faces
+
+    detect_faces(np.full((120, 160, 3), 128, np.uint8))
+    image = np.full((200, 200, 3), 128, np.uint8)
+    face = Face(box=(50, 40, 100, 120), landmarks=((80, 90),) * 5, score=1.0)
+    from facerec.alignment import align_face
+
+    embed_faces([align_face(image, face)], chips=face_chips(image, [face]))
 
 
 def _normalize(x: np.ndarray) -> np.ndarray:
@@ -70,28 +125,45 @@ def _timed(timings: dict[str, float] | None, stage: str) -> Iterator[None]:
 def analyze_photo(
     image: np.ndarray | ImageSource,
     *,
-    min_face_size: int = 20,
+    min_face_size: int = MIN_FACE_TO_EMBED,
     timings: dict[str, float] | None = None,
-) -> list[AnalyzedFace]:
-    """Detect, align and embed every face of a photo; all faces embed in one batch.
+) -> PhotoAnalysis:
+    """Detect every face of a photo; align and embed (in one batch) those large enough.
 
     image: (H, W, 3) uint8 RGB, or anything ``load_image`` accepts (then decoded first).
+    min_face_size: smallest face side (pixels of the photo) to embed; smaller faces the detector
+        finds are returned in ``too_small``, never dropped.
     timings: if given, filled with milliseconds per stage: decode_ms, detect_ms, align_ms,
         embed_ms.
-    Returns faces left to right, each with its box/landmarks in pixels of the decoded image.
+    Crops are cut from the full-resolution photo, whatever scale the detector searched at.
     """
     from facerec.alignment import align_face
-    from facerec.detection import detect_faces
+    from facerec.detection import detect_faces, smallest_face_searched
+    from facerec.quality import face_quality
 
     with _timed(timings, "decode_ms"):
         pixels = image if isinstance(image, np.ndarray) else load_image(image)
     with _timed(timings, "detect_ms"):
-        faces = detect_faces(pixels, min_face_size=min_face_size)
+        found = detect_faces(pixels)
+    usable = [face for face in found if face.size >= min_face_size]
+    small = [face for face in found if face.size < min_face_size]
     with _timed(timings, "align_ms"):
-        crops = [align_face(pixels, face) for face in faces]
+        crops = [align_face(pixels, face) for face in usable]
+        small_crops = [align_face(pixels, face) for face in small]
+        chips = face_chips(pixels, usable)
+        qualities = [face_quality(face, crop) for face, crop in zip(usable, crops, strict=True)]
     with _timed(timings, "embed_ms"):
-        vectors = embed_faces(crops)
-    return [AnalyzedFace(f, c, v) for f, c, v in zip(faces, crops, vectors, strict=True)]
+        vectors = embed_faces(crops, chips=chips)
+    return PhotoAnalysis(
+        faces=[
+            AnalyzedFace(f, c, v, q)
+            for f, c, v, q in zip(usable, crops, vectors, qualities, strict=True)
+        ],
+        too_small=[TooSmallFace(f, c) for f, c in zip(small, small_crops, strict=True)],
+        width=int(pixels.shape[1]),
+        height=int(pixels.shape[0]),
+        smallest_face_searched=smallest_face_searched(pixels.shape),
+    )
 
 
 def embed_reference_photo(
@@ -106,18 +178,21 @@ def embed_reference_photo(
     """
     from facerec.alignment import align_face
     from facerec.detection import detect_faces
+    from facerec.quality import face_quality
 
     with _timed(timings, "decode_ms"):
         pixels = image if isinstance(image, np.ndarray) else load_image(image)
     with _timed(timings, "detect_ms"):
-        faces = detect_faces(pixels)
+        # Faces under 20 px are never a usable reference; searching for them would only cost time.
+        faces = detect_faces(pixels, min_face_size=MIN_FACE_TO_EMBED)
     face = _single_face(faces, pixels.shape)
     with _timed(timings, "align_ms"):
         crop = align_face(pixels, face)
+        chips = face_chips(pixels, [face])
     _check_quality(face, crop)
     with _timed(timings, "embed_ms"):
-        vector = embed_faces([crop])[0]
-    return AnalyzedFace(face, crop, vector)
+        vector = embed_faces([crop], chips=chips)[0]
+    return AnalyzedFace(face, crop, vector, face_quality(face, crop))
 
 
 def _single_face(faces: list[Face], shape: tuple[int, ...]) -> Face:

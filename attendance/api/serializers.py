@@ -10,12 +10,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from attendance.models import (
+    REMARK_MAX_LENGTH,
     AttendanceRecord,
     Capture,
     ClassSession,
     Course,
     DetectedFace,
     Enrollment,
+    Job,
     ReferencePhoto,
     Student,
 )
@@ -24,6 +26,10 @@ from attendance.selectors.access import (
     sessions_visible_to,
     students_visible_to,
 )
+from attendance.selectors.captures import too_small_message
+from attendance.validators import no_control_characters
+
+TOO_SMALL = DetectedFace.Decision.TOO_SMALL
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -160,6 +166,7 @@ class RecordSerializer(serializers.ModelSerializer):
             "face",
             "marked_by",
             "marked_at",
+            "remark",
         ]
 
 
@@ -175,6 +182,12 @@ class CaptureSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api-capture-detail")
     faces = FaceSerializer(many=True, read_only=True)
     marks = serializers.SerializerMethodField()
+    too_small_count = serializers.SerializerMethodField(
+        help_text="Faces found but too small to recognise (decision too_small, never matched)."
+    )
+    too_small_message = serializers.SerializerMethodField(
+        help_text="What to do about those faces, for the teacher; empty when there are none."
+    )
 
     class Meta:
         model = Capture
@@ -194,8 +207,17 @@ class CaptureSerializer(serializers.ModelSerializer):
             "finished_at",
             "created_at",
             "faces",
+            "too_small_count",
+            "too_small_message",
             "marks",
         ]
+
+    def get_too_small_count(self, capture: Capture) -> int:
+        # Through the prefetched faces, like the marks.
+        return sum(1 for face in capture.faces.all() if face.decision == TOO_SMALL)
+
+    def get_too_small_message(self, capture: Capture) -> str:
+        return too_small_message(self.get_too_small_count(capture))
 
     @extend_schema_field(MarkSerializer(many=True))
     def get_marks(self, capture: Capture) -> list[dict]:
@@ -204,13 +226,92 @@ class CaptureSerializer(serializers.ModelSerializer):
         return MarkSerializer(sorted(records, key=lambda r: r.student_id), many=True).data
 
 
+class QueuedMixin(serializers.Serializer):
+    """What a 202 adds: whether the task reached the queue, and what happens if it did not."""
+
+    queued = serializers.SerializerMethodField(
+        help_text="False when the processing queue was unreachable: the upload is kept and "
+        "processed as soon as the queue is back (poll `url`)."
+    )
+    message = serializers.SerializerMethodField()
+
+    def get_queued(self, instance) -> bool:
+        return getattr(instance, "enqueued", None) is not False
+
+    def get_message(self, instance) -> str:
+        if self.get_queued(instance):
+            return "Saved and queued for processing."
+        return (
+            "Saved. The processing queue cannot be reached right now; this will run when the "
+            "queue is back."
+        )
+
+
+class AcceptedCaptureSerializer(QueuedMixin, CaptureSerializer):
+    replayed = serializers.SerializerMethodField(
+        help_text="True when this answers a repeated Idempotency-Key: the capture saved first."
+    )
+
+    class Meta(CaptureSerializer.Meta):
+        fields = [*CaptureSerializer.Meta.fields, "queued", "message", "replayed"]
+
+    def get_replayed(self, capture: Capture) -> bool:
+        return bool(getattr(capture, "replayed", False))
+
+
+class AcceptedPhotoSerializer(QueuedMixin, ReferencePhotoSerializer):
+    class Meta(ReferencePhotoSerializer.Meta):
+        fields = [*ReferencePhotoSerializer.Meta.fields, "queued", "message"]
+
+
+class JobSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api-job-detail")
+    percent = serializers.IntegerField(read_only=True)
+    counts = serializers.SerializerMethodField()
+    queued = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "url",
+            "kind",
+            "state",
+            "total",
+            "done",
+            "percent",
+            "counts",
+            "queued",
+            "failure_reason",
+            "report",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    def get_counts(self, job: Job) -> dict[str, int]:
+        from attendance.services.jobs import job_counts
+
+        return job_counts(job)
+
+    def get_queued(self, job: Job) -> bool:
+        return getattr(job, "enqueued", None) is not False
+
+
+class ImportInput(serializers.Serializer):
+    roster = serializers.FileField(required=False, help_text="A roster CSV (UTF-8).")
+    photos = serializers.FileField(
+        required=False, help_text="A ZIP with one folder of photos per student."
+    )
+
+
 # Input -----------------------------------------------------------------------------------------
 
 
 class CourseInput(serializers.Serializer):
-    code = serializers.CharField(max_length=32)
-    title = serializers.CharField(max_length=200)
-    term = serializers.CharField(max_length=64)
+    code = serializers.CharField(max_length=32, validators=[no_control_characters])
+    title = serializers.CharField(max_length=200, validators=[no_control_characters])
+    term = serializers.CharField(max_length=64, validators=[no_control_characters])
     teachers = serializers.SlugRelatedField(
         many=True,
         required=False,
@@ -238,9 +339,11 @@ class CourseInput(serializers.Serializer):
 
 
 class StudentInput(serializers.Serializer):
-    student_number = serializers.CharField(max_length=32)
-    full_name = serializers.CharField(max_length=200)
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    student_number = serializers.CharField(max_length=32, validators=[no_control_characters])
+    full_name = serializers.CharField(max_length=200, validators=[no_control_characters])
+    email = serializers.EmailField(
+        required=False, allow_blank=True, default="", validators=[no_control_characters]
+    )
     consent = serializers.BooleanField(
         default=False,
         help_text="True records photo consent now, under the caller's name (they saw it given).",
@@ -258,7 +361,13 @@ class SessionInput(serializers.Serializer):
     date = serializers.DateField()
     start_time = serializers.TimeField()
     end_time = serializers.TimeField()
-    room = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    room = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[no_control_characters],
+    )
 
 
 class PhotoInput(serializers.Serializer):
@@ -271,11 +380,17 @@ class CaptureInput(serializers.Serializer):
     image = serializers.FileField(help_text="A class photo (JPEG or PNG).")
 
 
+REMARK_HELP = 'A short note on the mark (e.g. "doctor\'s note"); blank clears it. Audited.'
+
+
 class RecordInput(serializers.Serializer):
     session = ScopedPrimaryKeyField(sessions_visible_to)
     student = ScopedPrimaryKeyField(students_visible_to)
     status = serializers.ChoiceField(choices=AttendanceRecord.Status.choices)
     reason = serializers.CharField(max_length=500, help_text="Why; kept in the audit trail.")
+    remark = serializers.CharField(
+        max_length=REMARK_MAX_LENGTH, required=False, allow_blank=True, help_text=REMARK_HELP
+    )
 
 
 class FaceAssignInput(serializers.Serializer):
@@ -287,8 +402,37 @@ class FaceAssignInput(serializers.Serializer):
 
 
 class RecordCorrection(serializers.Serializer):
-    status = serializers.ChoiceField(choices=AttendanceRecord.Status.choices)
-    reason = serializers.CharField(max_length=500, help_text="Why; kept in the audit trail.")
+    """A new status (with its reason), a new remark, or both."""
+
+    status = serializers.ChoiceField(choices=AttendanceRecord.Status.choices, required=False)
+    reason = serializers.CharField(
+        max_length=500, required=False, help_text="Why; kept in the audit trail."
+    )
+    remark = serializers.CharField(
+        max_length=REMARK_MAX_LENGTH, required=False, allow_blank=True, help_text=REMARK_HELP
+    )
+
+    def validate(self, data: dict) -> dict:
+        if "status" not in data and "remark" not in data:
+            raise serializers.ValidationError("Send a status, a remark, or both.")
+        if "status" in data and not data.get("reason"):
+            raise serializers.ValidationError({"reason": ["A status change needs a reason."]})
+        return data
+
+
+class FinalizeInput(serializers.Serializer):
+    force = serializers.BooleanField(
+        default=False,
+        help_text="Finalize although faces await review or captures are still being processed.",
+    )
+
+
+class PendingReviewSerializer(serializers.Serializer):
+    faces_to_review = serializers.IntegerField()
+    face_ids = serializers.ListField(child=serializers.IntegerField())
+    captures_unfinished = serializers.IntegerField()
+    capture_ids = serializers.ListField(child=serializers.IntegerField())
+    message = serializers.CharField()
 
 
 class DateRangeInput(serializers.Serializer):
@@ -372,6 +516,7 @@ class SheetLineSerializer(serializers.Serializer):
     confidence = serializers.FloatField(allow_null=True)
     marked_by = serializers.CharField(allow_null=True)
     marked_at = serializers.DateTimeField(allow_null=True)
+    remark = serializers.CharField(help_text="'' when there is none.")
 
 
 class SessionReportSerializer(serializers.Serializer):

@@ -22,6 +22,7 @@ router.register("captures", views.CaptureViewSet, basename="api-capture")
 router.register("faces", views.FaceViewSet, basename="api-face")
 router.register("records", views.RecordViewSet, basename="api-record")
 router.register("webhooks", webhooks.WebhookEndpointViewSet, basename="api-webhook")
+router.register("jobs", views.JobViewSet, basename="api-job")
 
 urlpatterns = [
     path("", root.ApiRootView.as_view(), name="api-root"),
@@ -34,6 +35,7 @@ urlpatterns = [
         "reports/students/<int:pk>/", views.StudentReportView.as_view(), name="api-report-student"
     ),
     path("teachers/", teachers.TeacherCreateView.as_view(), name="api-teachers"),
+    path("imports/", views.ImportView.as_view(), name="api-import"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Last: whatever else is under /api/ is a JSON 404 (a missing slash named, never redirected).

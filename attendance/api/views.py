@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -221,16 +222,30 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         return _created(s.SessionSerializer, session, request)
 
     @extend_schema(
-        request=None,
+        request=s.FinalizeInput,
         responses={200: s.SessionSerializer, **ACTION_ERRORS},
-        description="Close the session: every enrolled student still unmarked becomes absent.",
+        description="Close the session: every enrolled student still unmarked becomes absent. "
+        "409 `pending_review` while faces await review or captures are being processed (the "
+        "message names them; see `pending` on the session), unless `force` is true.",
     )
     @action(detail=True, methods=["post"])
     def finalize(self, request: Request, pk: str) -> Response:
         session = self.get_object()
-        record_services.session_finalize(session=session, by=request.user)
+        force = _input(s.FinalizeInput, request)["force"]
+        record_services.session_finalize(session=session, by=request.user, force=force)
         session.refresh_from_db()
         return Response(s.SessionSerializer(session).data)
+
+    @extend_schema(
+        responses={200: s.PendingReviewSerializer, **READ_ERRORS},
+        description="What stands between the session and finalizing: faces awaiting review and "
+        "captures still queued or being processed, with their ids.",
+    )
+    @action(detail=True, methods=["get"])
+    def pending(self, request: Request, pk: str) -> Response:
+        from attendance.selectors.sessions import session_pending_review
+
+        return Response(session_pending_review(session=self.get_object()).as_dict())
 
 
 @extend_schema(tags=["photos"])
@@ -249,7 +264,7 @@ class ReferencePhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
 
     @extend_schema(
         request={"multipart/form-data": s.PhotoInput},
-        responses={202: s.ReferencePhotoSerializer, **ERRORS},
+        responses={202: s.AcceptedPhotoSerializer, **ERRORS},
         description="Upload a reference photo; it is processed in the background (poll its URL "
         "until status is ready or rejected).",
     )
@@ -260,7 +275,7 @@ class ReferencePhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
         photo = photo_services.reference_photo_add(
             student=data["student"], image_file=data["image"], by=request.user
         )
-        return _accepted(s.ReferencePhotoSerializer, photo, request, "api-photo-detail")
+        return _accepted(s.AcceptedPhotoSerializer, photo, request, "api-photo-detail")
 
 
 @extend_schema(tags=["captures"])
@@ -280,9 +295,20 @@ class CaptureViewSet(FileActions, mixins.ListModelMixin, mixins.RetrieveModelMix
 
     @extend_schema(
         request={"multipart/form-data": s.CaptureInput},
-        responses={202: s.CaptureSerializer, **ERRORS},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Any unique string per upload (a UUID). Sending the same key again "
+                "(a retry after a timeout) returns the capture saved the first time, never a "
+                "second one.",
+            )
+        ],
+        responses={202: s.AcceptedCaptureSerializer, **ERRORS},
         description="Upload a class photo. Answers 202 with the capture (and its URL in Location "
-        "and `url`); faces and marks appear once `state` is done.",
+        "and `url`); faces and marks appear once `state` is done. When the processing queue is "
+        "down the photo is still saved (`queued` false) and processed once the queue is back.",
     )
     def create(self, request: Request) -> Response:
         from attendance.services import captures as capture_services
@@ -293,8 +319,45 @@ class CaptureViewSet(FileActions, mixins.ListModelMixin, mixins.RetrieveModelMix
             image_file=data["image"],
             source=Capture.Source.API,
             by=request.user,
+            idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
         )
-        return _accepted(s.CaptureSerializer, capture, request, "api-capture-detail")
+        return _accepted(s.AcceptedCaptureSerializer, capture, request, "api-capture-detail")
+
+
+@extend_schema(tags=["jobs"])
+@extend_schema(methods=["GET"], responses={200: s.JobSerializer, **READ_ERRORS})
+class JobViewSet(mixins.RetrieveModelMixin, ScopedViewSet):
+    """Background jobs (a roster import): poll one until ``state`` is done or failed; its
+    ``report`` lists every line and photo with its outcome."""
+
+    scope = staticmethod(access.jobs_visible_to)
+    serializer_class = s.JobSerializer
+
+
+class ImportView(APIView):
+    """Admins: import a roster CSV and/or a photos ZIP in the background."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        tags=["jobs"],
+        request={"multipart/form-data": s.ImportInput},
+        responses={202: s.JobSerializer, **ERRORS},
+        description="Checks that the files can be read (a roster that is not CSV, a ZIP with a "
+        "path leaving its folder: 400, nothing stored), then answers 202 with the job; poll "
+        "`Location` until `state` is done. Each line and photo is imported on its own and "
+        "reported.",
+    )
+    def post(self, request: Request) -> Response:
+        from attendance.services import jobs as job_services
+
+        if not access.is_admin(request.user):
+            raise PermissionDenied("Only an admin can do this.")
+        data = _input(s.ImportInput, request)
+        job = job_services.roster_import_start(
+            roster_file=data.get("roster"), photos_zip=data.get("photos"), by=request.user
+        )
+        return _accepted(s.JobSerializer, job, request, "api-job-detail")
 
     @extend_schema(responses=FILE_RESPONSES, description="The class photo itself.")
     @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, ImageOrErrorRenderer])
@@ -365,16 +428,26 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     def get_queryset(self):
         return super().get_queryset().select_related("marked_by").order_by("session_id", "pk")
 
+    @transaction.atomic
     def _mark(self, request: Request, session, student, data) -> Response:
-        result = record_services.attendance_mark(
-            session=session,
-            student=student,
-            status=data["status"],
-            source=AttendanceRecord.Source.API,
-            by=request.user,
-            reason=data["reason"],
+        # Status and remark in one transaction: a refused remark leaves the status unchanged.
+        if "status" in data:
+            record_services.attendance_mark(
+                session=session,
+                student=student,
+                status=data["status"],
+                source=AttendanceRecord.Source.API,
+                by=request.user,
+                reason=data["reason"],
+            )
+        if "remark" in data:
+            record_services.attendance_remark(
+                session=session, student=student, remark=data["remark"], by=request.user
+            )
+        record = AttendanceRecord.objects.select_related("marked_by", "session").get(
+            session=session, student=student
         )
-        return Response(s.RecordSerializer(result.record).data)
+        return Response(s.RecordSerializer(record).data)
 
     @extend_schema(request=s.RecordInput, responses={200: s.RecordSerializer, **ERRORS})
     def create(self, request: Request) -> Response:

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('attendance', '0001_initial'),
+        ('attendance', '0013_reliability'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

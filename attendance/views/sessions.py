@@ -10,32 +10,33 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from attendance.forms.sessions import MarkForm, RecurringSessionsForm, SessionForm
+from attendance.forms.sessions import MarkForm, RecurringSessionsForm, RemarkForm, SessionForm
 from attendance.models import AttendanceChange, AttendanceRecord
 from attendance.selectors.access import course_get, session_get, students_visible_to
-from attendance.selectors.sessions import session_roster
+from attendance.selectors.captures import session_captures
+from attendance.selectors.sessions import session_pending_review, session_roster
 from attendance.services import courses as course_services
 from attendance.services import records as record_services
-from attendance.views.errors import run_service
+from attendance.views.errors import form_refused, run_service
 
 
 @require_POST
 @login_required
 def session_create(request: HttpRequest, pk: int) -> HttpResponse:
     course = course_get(user=request.user, pk=pk)
+    back = reverse("attendance:course_detail", args=[course.pk])
     form = SessionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, f"The session was not created: {form.errors.as_text()}")
-    else:
-        run_service(
-            request,
-            lambda: course_services.session_create(course=course, **form.cleaned_data),
-            "Session created.",
-        )
-    return redirect("attendance:course_detail", pk=course.pk)
+        return form_refused(request, form, title="The session was not created", back=back)
+    run_service(
+        request,
+        lambda: course_services.session_create(course=course, **form.cleaned_data),
+        "Session created.",
+    )
+    return redirect(back)
 
 
 @require_POST
@@ -44,8 +45,8 @@ def sessions_generate(request: HttpRequest, pk: int) -> HttpResponse:
     course = course_get(user=request.user, pk=pk)
     form = RecurringSessionsForm(request.POST)
     if not form.is_valid():
-        messages.error(request, f"No sessions were created: {form.errors.as_text()}")
-        return redirect("attendance:course_detail", pk=course.pk)
+        back = reverse("attendance:course_detail", args=[course.pk])
+        return form_refused(request, form, title="No sessions were created", back=back)
     data = {**form.cleaned_data, "weekdays": set(form.cleaned_data["weekdays"])}
     run_service(
         request,
@@ -62,7 +63,8 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "session": session,
         "roster": session_roster(session=session),
         "statuses": AttendanceRecord.Status.choices,
-        "captures": session.captures.order_by("-created_at"),
+        "captures": session_captures(session=session),
+        "pending": session_pending_review(session=session),
         "changes": AttendanceChange.objects.filter(session=session)
         .select_related("student", "changed_by")
         .order_by("-changed_at")[:50],
@@ -76,8 +78,8 @@ def session_mark(request: HttpRequest, pk: int) -> HttpResponse:
     session = session_get(user=request.user, pk=pk)
     form = MarkForm(request.POST)
     if not form.is_valid():
-        messages.error(request, f"Nothing was changed: {form.errors.as_text()}")
-        return redirect("attendance:session_detail", pk=session.pk)
+        back = reverse("attendance:session_detail", args=[session.pk])
+        return form_refused(request, form, title="Nothing was changed", back=back)
     # Only who may be seen is checked here; whether they are on the roster is the service's rule.
     student = get_object_or_404(students_visible_to(request.user), pk=form.cleaned_data["student"])
     run_service(
@@ -99,8 +101,32 @@ def session_mark(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def session_finalize(request: HttpRequest, pk: int) -> HttpResponse:
     session = session_get(user=request.user, pk=pk)
-    absent = record_services.session_finalize(session=session, by=request.user)
-    messages.success(request, f"Session finalized; {absent} unmarked student(s) set absent.")
+    force = request.POST.get("force") in {"1", "on", "true"}
+    run_service(
+        request,
+        lambda: record_services.session_finalize(session=session, by=request.user, force=force),
+        lambda absent: f"Session finalized; {absent} unmarked student(s) set absent.",
+    )
+    return redirect("attendance:session_detail", pk=session.pk)
+
+
+@require_POST
+@login_required
+def session_remark(request: HttpRequest, pk: int) -> HttpResponse:
+    """The remark on a record ("doctor's note"), from a plain form on the session page."""
+    session = session_get(user=request.user, pk=pk)
+    form = RemarkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"The remark was not saved: {form.errors.as_text()}")
+        return redirect("attendance:session_detail", pk=session.pk)
+    student = get_object_or_404(students_visible_to(request.user), pk=form.cleaned_data["student"])
+    run_service(
+        request,
+        lambda: record_services.attendance_remark(
+            session=session, student=student, remark=form.cleaned_data["remark"], by=request.user
+        ),
+        f"Remark saved for {student.full_name}.",
+    )
     return redirect("attendance:session_detail", pk=session.pk)
 
 
@@ -118,6 +144,7 @@ urlpatterns = [
     path("courses/<int:pk>/sessions/generate/", sessions_generate, name="sessions_generate"),
     path("sessions/<int:pk>/", session_detail, name="session_detail"),
     path("sessions/<int:pk>/mark/", session_mark, name="session_mark"),
+    path("sessions/<int:pk>/remark/", session_remark, name="session_remark"),
     path("sessions/<int:pk>/finalize/", session_finalize, name="session_finalize"),
     path("sessions/<int:pk>/reopen/", session_reopen, name="session_reopen"),
 ]

@@ -18,6 +18,7 @@ from attendance.forms.students import StudentForm
 from attendance.models import Student
 from attendance.selectors.access import courses_visible_to, is_admin, student_get
 from attendance.services import students as student_services
+from attendance.views.errors import form_status
 from attendance.views.guards import admin_required
 
 
@@ -45,7 +46,8 @@ def student_create(request: HttpRequest) -> HttpResponse:
         )
         messages.success(request, f"{student.full_name} added.")
         return redirect("attendance:student_detail", pk=student.pk)
-    return render(request, "attendance/form.html", {"form": form, "title": "New student"})
+    context = {"form": form, "title": "New student"}
+    return render(request, "attendance/form.html", context, status=form_status(request))
 
 
 @login_required
@@ -66,7 +68,7 @@ def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def student_consent(request: HttpRequest, pk: int) -> HttpResponse:
     student = get_object_or_404(Student, pk=pk)
     if request.POST.get("action") == "withdraw":
-        student_services.consent_withdraw(student=student)
+        student_services.consent_withdraw(student=student, by=request.user)
         messages.success(
             request, "Consent withdrawn; the student's photos and embeddings are gone."
         )
@@ -83,7 +85,7 @@ def student_consent(request: HttpRequest, pk: int) -> HttpResponse:
 def student_delete(request: HttpRequest, pk: int) -> HttpResponse:
     student = get_object_or_404(Student, pk=pk)
     name = student.full_name
-    student_services.student_delete(student=student)
+    student_services.student_delete(student=student, by=request.user)
     messages.success(request, f"{name} and all of their photos were deleted.")
     return redirect("attendance:student_list")
 

@@ -89,6 +89,11 @@
     if (!response.ok && !errors.length) errors.push("The upload failed (HTTP " + response.status + ").");
     if (body.message) say(body.message + (errors.length ? " " + errors.join(" ") : ""), !!errors.length);
     else if (errors.length) say(errors.join(" "), true);
+    if (body.job_url) {
+      // Several photos became a background job: its page shows the progress and the report.
+      window.location.assign(body.job_url);
+      return;
+    }
     if (body.captures && body.captures.length) await refresh();
   }
 

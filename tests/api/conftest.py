@@ -19,6 +19,7 @@ from attendance.models import (
     Course,
     DetectedFace,
     Enrollment,
+    Job,
     ReferencePhoto,
     Student,
     WebhookEndpoint,
@@ -44,6 +45,10 @@ def jpeg_upload(name: str = "photo.jpg") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, jpeg_bytes(), content_type="image/jpeg")
 
 
+def roster_upload(text: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile("roster.csv", text.encode(), content_type="text/csv")
+
+
 @pytest.fixture(autouse=True)
 def fresh_report_cache():
     """Reports are cached by course and data version; each test starts with an empty cache."""
@@ -61,6 +66,7 @@ class Things:
     capture: Capture
     face: DetectedFace
     webhook: WebhookEndpoint
+    job: Job
 
 
 @pytest.fixture
@@ -83,6 +89,7 @@ def alices(alice, course, student, session) -> Things:
         webhook=webhook_endpoint_create(
             url="http://127.0.0.1:9/hooks", events=["session.finalized"], by=None
         ),
+        job=Job.objects.create(kind=Job.Kind.CAPTURE_UPLOAD, created_by=alice, session=session),
     )
 
 

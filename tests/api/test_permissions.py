@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from attendance.models import AttendanceChange, Student
-from tests.api.conftest import jpeg_upload
+from tests.api.conftest import jpeg_upload, roster_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -74,8 +74,16 @@ MATRIX = [
         "finalize session",
         "post",
         "/api/sessions/{session}/finalize/",
-        None,
+        lambda t: {"force": True},
         "json",
+        [401, 200, 404, 200],
+    ),
+    (
+        "what a session's finalize waits for",
+        "get",
+        "/api/sessions/{session}/pending/",
+        None,
+        None,
         [401, 200, 404, 200],
     ),
     ("list photos", "get", "/api/photos/", None, None, [401, 200, 200, 200]),
@@ -168,6 +176,15 @@ MATRIX = [
         lambda t: {"username": "dora", "email": "dora@example.edu"},
         "json",
         [401, 403, 403, 201],
+    ),
+    ("read job", "get", "/api/jobs/{job}/", None, None, [401, 200, 404, 200]),
+    (
+        "import a roster",
+        "post",
+        "/api/imports/",
+        lambda t: {"roster": roster_upload("student_number,name\nS901,Neil Armstrong\n")},
+        "multipart",
+        [401, 403, 403, 202],
     ),
     ("course report", "get", "/api/reports/courses/{course}/", None, None, [401, 200, 404, 200]),
     (

@@ -58,7 +58,7 @@ def test_the_delivery_log_shows_each_attempt_with_its_status_code(clients, alice
     endpoint = alices.webhook
     webhooks.webhook_endpoint_update(endpoint=endpoint, url=receiver.url)
     receiver.answers = [500]
-    record_services.session_finalize(session=alices.session, by=alice)
+    record_services.session_finalize(session=alices.session, by=alice, force=True)
     delivery = endpoint.deliveries.get()
     webhooks.webhook_deliver(delivery_id=delivery.pk)
 

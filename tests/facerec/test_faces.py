@@ -13,6 +13,7 @@ from facerec import (
     detect_faces,
     embed_faces,
     embed_reference_photo,
+    face_chips,
     face_distance,
     model_info,
 )
@@ -67,13 +68,19 @@ def test_aligned_crops_are_square_rgb_of_the_asked_size(lfw_photo):
 
 
 def test_embeddings_are_unit_vectors_and_batching_does_not_change_them(lfw_photo):
-    crops = []
+    crops, chips = [], []
     for name, number in [("Abel_Pacheco", 1), ("Amber_Tamblyn", 1), ("Afton_Smith", 1)]:
         image = lfw_photo(name, number)
-        crops.append(align_face(image, detect_faces(image)[0]))
+        face = detect_faces(image)[0]
+        crops.append(align_face(image, face))
+        chips += face_chips(image, [face]) or [None]
 
-    together = embed_faces(crops)
-    one_by_one = np.concatenate([embed_faces([crop]) for crop in crops])
+    if chips[0] is None:
+        chips = None  # a FaceNet-only model needs no dlib chips
+    together = embed_faces(crops, chips=chips)
+    one_by_one = np.concatenate(
+        [embed_faces([crop], chips=chips and [chips[i]]) for i, crop in enumerate(crops)]
+    )
 
     assert together.shape == (3, model_info().embedding_dim) and together.dtype == np.float32
     assert np.linalg.norm(together, axis=1) == pytest.approx([1, 1, 1], abs=1e-5)
@@ -101,9 +108,10 @@ def test_photos_of_two_people_are_beyond_the_review_threshold(lfw_photo, pair):
 def test_analyze_photo_embeds_every_face_and_times_each_stage(group_photo):
     timings: dict[str, float] = {}
 
-    faces = analyze_photo(group_photo("friends_multiface.jpg"), timings=timings)
+    analysis = analyze_photo(group_photo("friends_multiface.jpg"), timings=timings)
+    faces = analysis.faces
 
-    assert len(faces) == 6
+    assert len(faces) == 6 and analysis.too_small == []
     assert all(f.crop.shape == (160, 160, 3) for f in faces)
     assert all(abs(np.linalg.norm(f.embedding) - 1) < 1e-5 for f in faces)
     assert set(timings) == {"decode_ms", "detect_ms", "align_ms", "embed_ms"}
@@ -117,7 +125,10 @@ def test_analyze_photo_embeds_every_face_and_times_each_stage(group_photo):
 def test_analyze_photo_decodes_file_bytes_itself(datasets):
     data = (datasets / "group_photos" / "friends_multiface.jpg").read_bytes()
 
-    assert len(analyze_photo(data)) == 6
+    analysis = analyze_photo(data)
+
+    assert len(analysis.faces) == 6
+    assert (analysis.width, analysis.height) == (1200, 630)
 
 
 def test_a_reference_photo_gives_its_one_face(lfw_photo):
