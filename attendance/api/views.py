@@ -323,6 +323,11 @@ class CaptureViewSet(FileActions, mixins.ListModelMixin, mixins.RetrieveModelMix
         )
         return _accepted(s.AcceptedCaptureSerializer, capture, request, "api-capture-detail")
 
+    @extend_schema(responses=FILE_RESPONSES, description="The class photo itself.")
+    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, ImageOrErrorRenderer])
+    def photo(self, request: Request, pk: str) -> FileResponse:
+        return _file(self.get_object().image)
+
 
 @extend_schema(tags=["jobs"])
 @extend_schema(methods=["GET"], responses={200: s.JobSerializer, **READ_ERRORS})
@@ -358,11 +363,6 @@ class ImportView(APIView):
             roster_file=data.get("roster"), photos_zip=data.get("photos"), by=request.user
         )
         return _accepted(s.JobSerializer, job, request, "api-job-detail")
-
-    @extend_schema(responses=FILE_RESPONSES, description="The class photo itself.")
-    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, ImageOrErrorRenderer])
-    def photo(self, request: Request, pk: str) -> FileResponse:
-        return _file(self.get_object().image)
 
 
 @extend_schema(tags=["faces"])
