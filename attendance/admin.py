@@ -4,7 +4,8 @@ Biometric fields (embeddings) are never shown; photos are linked through the per
 file views, never through a public media URL.
 """
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -20,8 +21,11 @@ from attendance.models import (
     Enrollment,
     ReferencePhoto,
     Student,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from attendance.services import students as student_services
+from attendance.services import webhooks as webhook_services
 from attendance.services.audit import audit_event
 
 
@@ -244,6 +248,99 @@ class AttendanceChangeAdmin(Audited):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# Webhooks --------------------------------------------------------------------------------------
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        choices=WebhookEndpoint.Event.choices, widget=forms.CheckboxSelectMultiple
+    )
+    secret = forms.CharField(
+        required=False,
+        max_length=128,
+        help_text="Leave blank to generate one. Receivers verify the RollCall-Signature header "
+        "with it (see README, Webhooks).",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["url", "events", "secret", "description", "active"]
+
+
+class WebhookDeliveryInline(admin.TabularInline):
+    model = WebhookDelivery
+    extra = 0
+    fields = ["created_at", "event", "state", "attempts", "last_status_code", "last_error"]
+    readonly_fields = fields
+    ordering = ["-pk"]
+    show_change_link = True
+    max_num = 0
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    """Endpoints are saved through the webhook service (events checked, secret generated,
+    switching one on again sends what waited)."""
+
+    form = WebhookEndpointForm
+    list_display = ["url", "active", "consecutive_failures", "disabled_reason", "created_at"]
+    list_filter = ["active"]
+    readonly_fields = ["consecutive_failures", "disabled_at", "disabled_reason"]
+    inlines = [WebhookDeliveryInline]
+    actions = ["enable_endpoints"]
+
+    def save_model(self, request, obj: WebhookEndpoint, form, change: bool) -> None:
+        data = form.cleaned_data
+        if change:
+            fields = {k: data[k] for k in ("url", "events", "description", "active")}
+            if data["secret"]:
+                fields["secret"] = data["secret"]
+            saved = webhook_services.webhook_endpoint_update(
+                endpoint=WebhookEndpoint.objects.get(pk=obj.pk), **fields
+            )
+        else:
+            saved = webhook_services.webhook_endpoint_create(
+                url=data["url"],
+                events=data["events"],
+                secret=data["secret"],
+                description=data["description"],
+                by=request.user,
+            )
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def get_changeform_initial_data(self, request) -> dict:
+        return {"events": WebhookEndpoint.Event.values}
+
+    @admin.action(description="Enable again (and send the deliveries that waited)")
+    def enable_endpoints(self, request, queryset) -> None:
+        for endpoint in queryset:
+            webhook_services.webhook_endpoint_enable(endpoint=endpoint)
+        self.message_user(request, f"{queryset.count()} endpoint(s) enabled.", messages.SUCCESS)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: read-only, every attempt with its status code."""
+
+    list_display = [
+        "pk",
+        "endpoint",
+        "event",
+        "state",
+        "attempts",
+        "last_status_code",
+        "created_at",
+        "delivered_at",
+    ]
+    list_filter = ["state", "event", "endpoint"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
 
 
 @admin.register(AuditEvent)

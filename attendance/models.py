@@ -632,3 +632,80 @@ class ApiToken(models.Model):
 
     def is_expired(self, *, now=None) -> bool:
         return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+
+# Webhooks ---------------------------------------------------------------------------------------
+
+
+class WebhookEndpoint(TimeStamped):
+    """An integrator's URL that RollCall POSTs signed events to (see services/webhooks.py)."""
+
+    class Event(models.TextChoices):
+        CAPTURE_DONE = "capture.done", "A class photo was processed (done or failed)"
+        SESSION_FINALIZED = "session.finalized", "A session was finalized"
+        RECORD_CHANGED = "record.changed", "An attendance mark was set, changed or cleared"
+        STUDENT_ERASED = "student.erased", "A student's biometric data was erased"
+
+    url = models.URLField(max_length=500, help_text="Where events are POSTed (http or https).")
+    secret = models.CharField(
+        max_length=128, help_text="Shared secret of the HMAC-SHA256 signature."
+    )
+    events = models.JSONField(default=list, help_text="Event names this endpoint receives.")
+    description = models.CharField(max_length=200, blank=True)
+    active = models.BooleanField(default=True)
+    consecutive_failures = models.PositiveIntegerField(
+        default=0, help_text="Failed attempts in a row; reset by any success."
+    )
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint, and every attempt to send it (the delivery log)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Gave up"
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.CharField(max_length=32, choices=WebhookEndpoint.Event.choices)
+    event_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    payload = models.JSONField()
+    order_key = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Deliveries with the same key (e.g. session:12) are sent in creation order.",
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    log = models.JSONField(
+        default=list, blank=True, help_text="Every attempt: [{at, status_code, error, ms}]."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event} #{self.pk} to {self.endpoint}"

@@ -33,6 +33,13 @@ def embed_reference_photo(photo_id: int) -> str:
     return photo.status if photo is not None else "gone"
 
 
+@shared_task(name="attendance.deliver_webhook")
+def deliver_webhook(delivery_id: int) -> str:
+    from attendance.services.webhooks import webhook_deliver
+
+    return webhook_deliver(delivery_id=delivery_id)
+
+
 @shared_task(name="attendance.run_job")
 def run_job(job_id: int) -> str:
     from attendance.services.jobs import job_run
@@ -51,6 +58,7 @@ def sweep() -> dict[str, int]:
     from attendance.services.captures import captures_sweep
     from attendance.services.jobs import jobs_sweep
     from attendance.services.photos import reference_photos_reembed
+    from attendance.services.webhooks import webhooks_sweep
 
     after = settings.ROLLCALL_REQUEUE_AFTER_SECONDS
     captures = captures_sweep(
@@ -58,7 +66,8 @@ def sweep() -> dict[str, int]:
     )
     photos = reference_photos_reembed(pending_older_than=timedelta(seconds=after))
     jobs = jobs_sweep(queued_for=after, stalled_for=settings.ROLLCALL_STUCK_AFTER_SECONDS)
-    return {"captures": captures, "photos": photos, "jobs": jobs}
+    webhooks = webhooks_sweep(late_by=after)
+    return {"captures": captures, "photos": photos, "jobs": jobs, "webhooks": webhooks}
 
 
 # After a failed send, further sends from this process give up at once for a few seconds: an
@@ -75,7 +84,7 @@ def retention_purge() -> dict[str, int]:
     return purge().as_dict()
 
 
-def _send(task, *args, **kwargs) -> bool:
+def _send(task, *args, countdown: float | None = None, **kwargs) -> bool:
     global _broker_down_until
     if time.monotonic() < _broker_down_until:
         logger.info("broker unreachable a moment ago, %s%s left for the sweep", task.name, args)
@@ -85,7 +94,11 @@ def _send(task, *args, **kwargs) -> bool:
         # (retry=False): a request must not wait out a retry loop while Redis is down; the row
         # stays queued and the sweep sends it.
         task.apply_async(
-            args=args, kwargs=kwargs, queue=task.app.conf.task_default_queue, retry=False
+            args=args,
+            kwargs=kwargs,
+            queue=task.app.conf.task_default_queue,
+            retry=False,
+            countdown=countdown or None,
         )
     except (OperationalError, OSError) as error:
         logger.warning("broker unreachable, %s%s left for the sweep: %s", task.name, args, error)
@@ -102,6 +115,12 @@ def enqueue_capture(capture_id: int, *, force: bool = False) -> bool:
 
 def enqueue_reference_photo(photo_id: int) -> bool:
     return _send(embed_reference_photo, photo_id)
+
+
+def enqueue_webhook(delivery_id: int, *, countdown: float | None = None) -> bool:
+    """Send ``deliver_webhook`` (after ``countdown`` seconds); a lost message is found by the
+    sweep, since the delivery row stays pending."""
+    return _send(deliver_webhook, delivery_id, countdown=countdown)
 
 
 def enqueue_job(job_id: int) -> bool:

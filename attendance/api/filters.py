@@ -12,6 +12,8 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.exceptions import ValidationError
 
 from attendance.models import (
     AttendanceRecord,
@@ -130,3 +132,32 @@ class RecordFilter(django_filters.FilterSet):
     date_from = django_filters.DateFilter(field_name="session__date", lookup_expr="gte")
     date_to = django_filters.DateFilter(field_name="session__date", lookup_expr="lte")
     status = django_filters.ChoiceFilter(choices=AttendanceRecord.Status.choices)
+
+
+# Strict query strings ---------------------------------------------------------------------------
+
+# Parameters every list takes besides its filters: the page, its size, DRF's renderer choice.
+LIST_PARAMETERS = ("page", "page_size", "format")
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """django-filter, but a list asked with a parameter it does not know is a 400 naming the ones
+    it does: ``/api/faces/?student=1`` must not quietly return every face."""
+
+    def filter_queryset(self, request, queryset, view):
+        if getattr(view, "action", None) == "list":
+            _refuse_unknown(request, self.get_filterset_class(view, queryset))
+        return super().filter_queryset(request, queryset, view)
+
+
+def _refuse_unknown(request, filterset_class) -> None:
+    known = list(filterset_class.base_filters) if filterset_class else []
+    allowed = [*known, *LIST_PARAMETERS]
+    unknown = sorted(set(request.query_params) - set(allowed))
+    if unknown:
+        raise ValidationError(
+            {
+                name: [f"Unknown parameter; this list takes {', '.join(allowed)}."]
+                for name in unknown
+            }
+        )

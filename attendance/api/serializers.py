@@ -106,7 +106,19 @@ class ReferencePhotoSerializer(serializers.ModelSerializer):
         ]
 
 
+class CandidateSerializer(serializers.Serializer):
+    student = serializers.IntegerField()
+    distance = serializers.FloatField(help_text="Euclidean distance of the embeddings.")
+    score = serializers.FloatField(
+        help_text="0..1: 1 at distance 0, 0.5 at the accept threshold, 0 at twice that."
+    )
+
+
 class FaceSerializer(serializers.ModelSerializer):
+    candidates = serializers.SerializerMethodField(
+        help_text="The closest enrolled students, best first (unknown faces too)."
+    )
+
     class Meta:
         model = DetectedFace
         fields = [
@@ -118,6 +130,20 @@ class FaceSerializer(serializers.ModelSerializer):
             "student",
             "distance",
             "decision",
+            "candidates",
+        ]
+
+    @extend_schema_field(CandidateSerializer(many=True))
+    def get_candidates(self, face: DetectedFace) -> list[dict]:
+        from attendance.services.captures import match_confidence
+
+        return [
+            {
+                "student": c["student_id"],
+                "distance": c["distance"],
+                "score": round(match_confidence(c["distance"]) or 0.0, 4),
+            }
+            for c in face.candidates or []
         ]
 
 

@@ -6,10 +6,10 @@ unless ROLLCALL_API_DOCS_PUBLIC (see ``attendance.api.docs``). URL names are pre
 (``api-capture-detail``) so they never meet the pages' names.
 """
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
-from attendance.api import docs, views
+from attendance.api import docs, root, teachers, views, webhooks
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -21,9 +21,11 @@ router.register("photos", views.ReferencePhotoViewSet, basename="api-photo")
 router.register("captures", views.CaptureViewSet, basename="api-capture")
 router.register("faces", views.FaceViewSet, basename="api-face")
 router.register("records", views.RecordViewSet, basename="api-record")
+router.register("webhooks", webhooks.WebhookEndpointViewSet, basename="api-webhook")
 router.register("jobs", views.JobViewSet, basename="api-job")
 
 urlpatterns = [
+    path("", root.ApiRootView.as_view(), name="api-root"),
     path("", include(router.urls)),
     path("reports/courses/<int:pk>/", views.CourseReportView.as_view(), name="api-report-course"),
     path(
@@ -32,7 +34,10 @@ urlpatterns = [
     path(
         "reports/students/<int:pk>/", views.StudentReportView.as_view(), name="api-report-student"
     ),
+    path("teachers/", teachers.TeacherCreateView.as_view(), name="api-teachers"),
     path("imports/", views.ImportView.as_view(), name="api-import"),
     path("schema/", docs.SchemaView.as_view(), name="api-schema"),
     path("docs/", docs.DocsView.as_view(url_name="api-schema"), name="api-docs"),
+    # Last: whatever else is under /api/ is a JSON 404 (a missing slash named, never redirected).
+    re_path(r"^(?P<path>.*)$", root.api_not_found),
 ]

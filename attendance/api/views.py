@@ -8,15 +8,16 @@ from __future__ import annotations
 import json
 
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -46,9 +47,21 @@ LIST_ERRORS = {code: ERRORS[code] for code in (400, 401, 404)}
 
 
 class Pagination(PageNumberPagination):
+    """``?page=`` and ``?page_size=`` (1..500; a size outside is a 400, not silently clamped)."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+            raise ValidationError(
+                {"page_size": [f"Must be a whole number from 1 to {self.max_page_size}."]}
+            )
+        return int(raw)
 
 
 class AdminCreates(permissions.BasePermission):
@@ -77,6 +90,46 @@ def _input(serializer_class, request: Request) -> dict:
     serializer = serializer_class(data=request.data, context={"request": request})
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+class ImageOrErrorRenderer(BaseRenderer):
+    """Lets a client ask for ``Accept: image/*``: the file itself bypasses rendering, and an
+    error (404) is still the JSON error shape."""
+
+    media_type = "image/*"
+    format = "image"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        return json.dumps(data).encode()
+
+
+FILE_RESPONSES = {
+    (200, "image/jpeg"): OpenApiResponse(OpenApiTypes.BINARY, description="The image file."),
+    **READ_ERRORS,
+}
+
+
+class FileActions:
+    """For views with file actions: an error asked for as ``image/*`` is still sent as JSON."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if isinstance(getattr(request, "accepted_renderer", None), ImageOrErrorRenderer):
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+def _file(field) -> FileResponse:
+    """A private file to a caller who may see its row (token auth works here, unlike /files/)."""
+    if not field:
+        raise Http404("No file.")
+    try:
+        handle = field.storage.open(field.name, "rb")
+    except FileNotFoundError:
+        raise Http404("The file is gone.") from None
+    response = FileResponse(handle, content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 class ScopedViewSet(viewsets.GenericViewSet):
@@ -228,7 +281,7 @@ class ReferencePhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
 
 @extend_schema(tags=["captures"])
 @extend_schema(methods=["GET"], responses={200: s.CaptureSerializer, **READ_ERRORS})
-class CaptureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+class CaptureViewSet(FileActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Class photos: upload one for a session, then poll it until ``state`` is done or failed."""
 
     scope = staticmethod(access.captures_visible_to)
@@ -272,6 +325,11 @@ class CaptureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         )
         return _accepted(s.AcceptedCaptureSerializer, capture, request, "api-capture-detail")
 
+    @extend_schema(responses=FILE_RESPONSES, description="The class photo itself.")
+    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, ImageOrErrorRenderer])
+    def photo(self, request: Request, pk: str) -> FileResponse:
+        return _file(self.get_object().image)
+
 
 @extend_schema(tags=["jobs"])
 @extend_schema(methods=["GET"], responses={200: s.JobSerializer, **READ_ERRORS})
@@ -311,7 +369,7 @@ class ImportView(APIView):
 
 @extend_schema(tags=["faces"])
 @extend_schema(methods=["GET"], responses={200: s.FaceSerializer, **READ_ERRORS})
-class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+class FaceViewSet(FileActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Faces found in class photos, and the teacher's review of them: confirm a suggested match
     or assign the face to a student (or to nobody). Marks change as on the capture page, with
     the same audit trail; a finalized session answers 409."""
@@ -323,6 +381,11 @@ class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
 
     def get_queryset(self):
         return super().get_queryset().order_by("capture_id", "index")
+
+    @extend_schema(responses=FILE_RESPONSES, description="The face cut out of the class photo.")
+    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, ImageOrErrorRenderer])
+    def crop(self, request: Request, pk: str) -> FileResponse:
+        return _file(self.get_object().crop)
 
     @extend_schema(
         request=s.FaceAssignInput,

@@ -34,6 +34,7 @@ from attendance.models import (
     embedding_to_bytes,
 )
 from attendance.selectors.captures import Gallery, session_gallery
+from attendance.services import webhooks
 from attendance.services.calibration import gallery_calibration
 from attendance.services.photos import image_check, jpeg_file
 from attendance.services.records import attendance_clear, attendance_mark, require_on_roster
@@ -293,6 +294,7 @@ def _fail(capture_id: int, version: str, code: str, message: str) -> Capture | N
     )
     capture.model_version, capture.finished_at = version, timezone.now()
     capture.save()
+    webhooks.webhooks_emit(event="capture.done", payload=webhooks.capture_done_payload(capture))
     return capture
 
 
@@ -322,6 +324,7 @@ def _save_analysis(
     capture.failure_code, capture.failure_reason = ("marks_skipped", notes) if notes else ("", "")
     capture.finished_at = timezone.now()
     capture.save()
+    webhooks.webhooks_emit(event="capture.done", payload=webhooks.capture_done_payload(capture))
     return capture
 
 

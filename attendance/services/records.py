@@ -28,6 +28,7 @@ from attendance.selectors.sessions import (
     session_pending_review,
     student_on_roster,
 )
+from attendance.services import webhooks
 from attendance.services.audit import audit_event
 
 Status = AttendanceRecord.Status
@@ -165,7 +166,7 @@ def _log_change(
     reason: str,
     old_remark: str | None = None,
 ) -> None:
-    AttendanceChange.objects.create(
+    change = AttendanceChange.objects.create(
         session_id=record.session_id,
         student_id=record.student_id,
         record=record,
@@ -178,6 +179,7 @@ def _log_change(
         changed_by=by,
         reason=reason,
     )
+    webhooks.webhooks_emit(event="record.changed", payload=webhooks.record_changed_payload(change))
 
 
 @transaction.atomic
@@ -262,6 +264,9 @@ def session_finalize(*, session: ClassSession, by: User | None, force: bool = Fa
             "faces_to_review": pending.face_count,
             "unfinished_captures": pending.capture_ids,
         },
+    )
+    webhooks.webhooks_emit(
+        event="session.finalized", payload=webhooks.session_finalized_payload(session, absent)
     )
     return absent
 

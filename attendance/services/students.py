@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from attendance.files import delete_after_commit
 from attendance.models import AttendanceRecord, AuditEvent, DetectedFace, ReferencePhoto, Student
+from attendance.services import webhooks
 from attendance.services.audit import audit_event
 
 
@@ -141,4 +142,5 @@ def student_biometrics_erase(*, student: Student) -> dict[str, int]:
         candidates=[],
         decision=DetectedFace.Decision.UNKNOWN,
     )
+    webhooks.webhooks_emit(event="student.erased", payload=webhooks.student_erased_payload(student))
     return {"reference_photos": photo_count, "faces": len(faces)}

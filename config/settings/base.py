@@ -259,6 +259,17 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Webhooks (attendance/services/webhooks.py): a failed POST is tried again after each of these
+# delays (seconds; the defaults make 6 tries over about an hour), then given up. An endpoint
+# whose attempts fail DISABLE_AFTER times in a row is switched off and the admins are told.
+ROLLCALL_WEBHOOK_RETRY_DELAYS = [
+    float(d) for d in env_list("ROLLCALL_WEBHOOK_RETRY_DELAYS", ["30", "120", "300", "900", "2400"])
+]
+ROLLCALL_WEBHOOK_TIMEOUT = env_float("ROLLCALL_WEBHOOK_TIMEOUT", 10.0)
+ROLLCALL_WEBHOOK_DISABLE_AFTER = env_int("ROLLCALL_WEBHOOK_DISABLE_AFTER", 18, minimum=1)
+# Receivers should refuse a signature whose timestamp is older than this (documented replay window).
+ROLLCALL_WEBHOOK_TOLERANCE_SECONDS = env_int("ROLLCALL_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "attendance.api.authentication.ApiTokenAuthentication",
@@ -274,7 +285,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["attendance.api.filters.StrictFilterBackend"],
     "EXCEPTION_HANDLER": "attendance.api.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -292,6 +303,7 @@ SPECTACULAR_SETTINGS = {
         "RecordSourceEnum": "attendance.models.AttendanceRecord.Source",
         "PhotoStatusEnum": "attendance.models.ReferencePhoto.Status",
         "CaptureSourceEnum": "attendance.models.Capture.Source",
+        "WebhookEventEnum": "attendance.models.WebhookEndpoint.Event",
     },
 }
 

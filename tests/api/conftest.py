@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.core.cache import cache
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
@@ -20,13 +21,16 @@ from attendance.models import (
     Job,
     ReferencePhoto,
     Student,
+    WebhookEndpoint,
 )
 from attendance.services import records as record_services
 from attendance.services.captures import capture_create
 from attendance.services.photos import reference_photo_add
 from attendance.services.tokens import api_token_create
+from attendance.services.webhooks import webhook_endpoint_create
 from tests.conftest import jpeg_bytes
 from tests.reports.conftest import term  # noqa: F401  (the hand-worked term, for report tests)
+from tests.webhooks.receiver import receiver  # noqa: F401  (a real HTTP receiver)
 
 
 def api_client(user=None) -> APIClient:
@@ -61,6 +65,7 @@ class Things:
     photo: ReferencePhoto
     capture: Capture
     face: DetectedFace
+    webhook: WebhookEndpoint
     job: Job
 
 
@@ -79,9 +84,18 @@ def alices(alice, course, student, session) -> Things:
         record=result.record,
         photo=photo,
         capture=capture,
-        face=review_face(capture, student),
+        face=with_crop(review_face(capture, student)),
+        # An admin's endpoint (nothing listens on port 9): the webhooks API has a row to reach.
+        webhook=webhook_endpoint_create(
+            url="http://127.0.0.1:9/hooks", events=["session.finalized"], by=None
+        ),
         job=Job.objects.create(kind=Job.Kind.CAPTURE_UPLOAD, created_by=alice, session=session),
     )
+
+
+def with_crop(face: DetectedFace) -> DetectedFace:
+    face.crop.save("crop.jpg", ContentFile(jpeg_bytes(32, 32)))
+    return face
 
 
 def review_face(capture: Capture, student: Student, index: int = 0) -> DetectedFace:

@@ -24,6 +24,7 @@ def _new_student(things):
 
 # (name, method, path template, body builder, format, expected codes per USERS)
 MATRIX = [
+    ("api root", "get", "/api/", None, None, [200, 200, 200, 200]),
     ("list courses", "get", "/api/courses/", None, None, [401, 200, 200, 200]),
     ("read course", "get", "/api/courses/{course}/", None, None, [401, 200, 404, 200]),
     (
@@ -105,6 +106,8 @@ MATRIX = [
         "multipart",
         [401, 202, 400, 202],
     ),
+    ("capture photo", "get", "/api/captures/{capture}/photo/", None, None, [401, 200, 404, 200]),
+    ("face crop", "get", "/api/faces/{face}/crop/", None, None, [401, 200, 404, 200]),
     ("list faces", "get", "/api/faces/", None, None, [401, 200, 200, 200]),
     ("read face", "get", "/api/faces/{face}/", None, None, [401, 200, 404, 200]),
     (
@@ -138,6 +141,41 @@ MATRIX = [
         lambda t: {"status": "excused", "reason": "doctor's note"},
         "json",
         [401, 200, 404, 200],
+    ),
+    ("list webhooks", "get", "/api/webhooks/", None, None, [401, 403, 403, 200]),
+    ("read webhook", "get", "/api/webhooks/{webhook}/", None, None, [401, 403, 403, 200]),
+    (
+        "create webhook",
+        "post",
+        "/api/webhooks/",
+        lambda t: {"url": "https://lms.example.edu/rollcall", "events": ["capture.done"]},
+        "json",
+        [401, 403, 403, 201],
+    ),
+    (
+        "change webhook",
+        "patch",
+        "/api/webhooks/{webhook}/",
+        lambda t: {"events": ["record.changed"]},
+        "json",
+        [401, 403, 403, 200],
+    ),
+    ("delete webhook", "delete", "/api/webhooks/{webhook}/", None, None, [401, 403, 403, 204]),
+    (
+        "webhook delivery log",
+        "get",
+        "/api/webhooks/{webhook}/deliveries/",
+        None,
+        None,
+        [401, 403, 403, 200],
+    ),
+    (
+        "create teacher",
+        "post",
+        "/api/teachers/",
+        lambda t: {"username": "dora", "email": "dora@example.edu"},
+        "json",
+        [401, 403, 403, 201],
     ),
     ("read job", "get", "/api/jobs/{job}/", None, None, [401, 200, 404, 200]),
     (
