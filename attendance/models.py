@@ -340,6 +340,9 @@ class DetectedFace(models.Model):
         return embedding_from_bytes(self.embedding)
 
 
+REMARK_MAX_LENGTH = 200
+
+
 class AttendanceRecord(models.Model):
     class Status(models.TextChoices):
         PRESENT = "present", "Present"
@@ -377,6 +380,11 @@ class AttendanceRecord(models.Model):
         related_name="+",
     )
     marked_at = models.DateTimeField(default=timezone.now)
+    remark = models.CharField(
+        max_length=REMARK_MAX_LENGTH,
+        blank=True,
+        help_text='A short note on the mark, e.g. "doctor\'s note".',
+    )
 
     class Meta:
         ordering = ["session", "student"]
@@ -404,6 +412,8 @@ class AttendanceChange(models.Model):
     new_status = models.CharField(max_length=16, blank=True)
     old_source = models.CharField(max_length=16, blank=True)
     new_source = models.CharField(max_length=16, blank=True)
+    old_remark = models.CharField(max_length=REMARK_MAX_LENGTH, blank=True)
+    new_remark = models.CharField(max_length=REMARK_MAX_LENGTH, blank=True)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

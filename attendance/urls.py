@@ -5,6 +5,7 @@ from attendance.views import (
     courses,
     enrollments,
     files,
+    remarks,
     reports,
     sessions,
     students,
@@ -21,4 +22,5 @@ urlpatterns = (
     + captures.urlpatterns
     + reports.urlpatterns
     + tokens.urlpatterns
+    + remarks.urlpatterns
 )

@@ -83,6 +83,7 @@ def session_report_data(*, session: ClassSession) -> dict:
                 if line.record and line.record.marked_by
                 else None,
                 "marked_at": line.record.marked_at.isoformat() if line.record else None,
+                "remark": line.record.remark if line.record else "",
             }
             for line in sheet.lines
         ],

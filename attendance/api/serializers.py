@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from attendance.models import (
+    REMARK_MAX_LENGTH,
     AttendanceRecord,
     Capture,
     ClassSession,
@@ -134,6 +135,7 @@ class RecordSerializer(serializers.ModelSerializer):
             "face",
             "marked_by",
             "marked_at",
+            "remark",
         ]
 
 
@@ -245,11 +247,17 @@ class CaptureInput(serializers.Serializer):
     image = serializers.FileField(help_text="A class photo (JPEG or PNG).")
 
 
+REMARK_HELP = 'A short note on the mark (e.g. "doctor\'s note"); blank clears it. Audited.'
+
+
 class RecordInput(serializers.Serializer):
     session = ScopedPrimaryKeyField(sessions_visible_to)
     student = ScopedPrimaryKeyField(students_visible_to)
     status = serializers.ChoiceField(choices=AttendanceRecord.Status.choices)
     reason = serializers.CharField(max_length=500, help_text="Why; kept in the audit trail.")
+    remark = serializers.CharField(
+        max_length=REMARK_MAX_LENGTH, required=False, allow_blank=True, help_text=REMARK_HELP
+    )
 
 
 class FaceAssignInput(serializers.Serializer):
@@ -261,8 +269,22 @@ class FaceAssignInput(serializers.Serializer):
 
 
 class RecordCorrection(serializers.Serializer):
-    status = serializers.ChoiceField(choices=AttendanceRecord.Status.choices)
-    reason = serializers.CharField(max_length=500, help_text="Why; kept in the audit trail.")
+    """A new status (with its reason), a new remark, or both."""
+
+    status = serializers.ChoiceField(choices=AttendanceRecord.Status.choices, required=False)
+    reason = serializers.CharField(
+        max_length=500, required=False, help_text="Why; kept in the audit trail."
+    )
+    remark = serializers.CharField(
+        max_length=REMARK_MAX_LENGTH, required=False, allow_blank=True, help_text=REMARK_HELP
+    )
+
+    def validate(self, data: dict) -> dict:
+        if "status" not in data and "remark" not in data:
+            raise serializers.ValidationError("Send a status, a remark, or both.")
+        if "status" in data and not data.get("reason"):
+            raise serializers.ValidationError({"reason": ["A status change needs a reason."]})
+        return data
 
 
 class DateRangeInput(serializers.Serializer):
@@ -346,6 +368,7 @@ class SheetLineSerializer(serializers.Serializer):
     confidence = serializers.FloatField(allow_null=True)
     marked_by = serializers.CharField(allow_null=True)
     marked_at = serializers.DateTimeField(allow_null=True)
+    remark = serializers.CharField(help_text="'' when there is none.")
 
 
 class SessionReportSerializer(serializers.Serializer):

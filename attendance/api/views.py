@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from django.db import transaction
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -301,16 +302,26 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     def get_queryset(self):
         return super().get_queryset().select_related("marked_by").order_by("session_id", "pk")
 
+    @transaction.atomic
     def _mark(self, request: Request, session, student, data) -> Response:
-        result = record_services.attendance_mark(
-            session=session,
-            student=student,
-            status=data["status"],
-            source=AttendanceRecord.Source.API,
-            by=request.user,
-            reason=data["reason"],
+        # Status and remark in one transaction: a refused remark leaves the status unchanged.
+        if "status" in data:
+            record_services.attendance_mark(
+                session=session,
+                student=student,
+                status=data["status"],
+                source=AttendanceRecord.Source.API,
+                by=request.user,
+                reason=data["reason"],
+            )
+        if "remark" in data:
+            record_services.attendance_remark(
+                session=session, student=student, remark=data["remark"], by=request.user
+            )
+        record = AttendanceRecord.objects.select_related("marked_by", "session").get(
+            session=session, student=student
         )
-        return Response(s.RecordSerializer(result.record).data)
+        return Response(s.RecordSerializer(record).data)
 
     @extend_schema(request=s.RecordInput, responses={200: s.RecordSerializer, **ERRORS})
     def create(self, request: Request) -> Response:

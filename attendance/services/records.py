@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from attendance.errors import Conflict, InvalidInput, NotOnRoster
 from attendance.models import (
+    REMARK_MAX_LENGTH,
     AttendanceChange,
     AttendanceRecord,
     ClassSession,
@@ -158,6 +159,7 @@ def _log_change(
     source: str,
     by: User | None,
     reason: str,
+    old_remark: str | None = None,
 ) -> None:
     AttendanceChange.objects.create(
         session_id=record.session_id,
@@ -167,9 +169,55 @@ def _log_change(
         old_source=old_source,
         new_status=status,
         new_source=source,
+        old_remark=record.remark if old_remark is None else old_remark,
+        new_remark=record.remark,
         changed_by=by,
         reason=reason,
     )
+
+
+@transaction.atomic
+def attendance_remark(
+    *,
+    session: ClassSession,
+    student: Student,
+    remark: str,
+    by: User | None,
+    reason: str = "",
+) -> MarkResult:
+    """Set the short remark of ``student``'s record ("doctor's note"); audited like a status change.
+
+    A remark explains a mark, so the student must be marked first. The same remark twice writes
+    nothing.
+    """
+    remark = remark.strip()
+    if len(remark) > REMARK_MAX_LENGTH:
+        raise InvalidInput(
+            f"A remark can be at most {REMARK_MAX_LENGTH} characters (this one has {len(remark)}).",
+            code="remark_too_long",
+        )
+    _require_open(session)
+    record = _locked_record(session, student)
+    if record is None:
+        raise InvalidInput(
+            f"{student.full_name} has no mark yet; set a status before adding a remark.",
+            code="not_marked",
+        )
+    if record.remark == remark:
+        return MarkResult(record=record, changed=False)
+    old_remark, record.remark = record.remark, remark
+    record.save(update_fields=["remark"])
+    _log_change(
+        record,
+        old_status=record.status,
+        old_source=record.source,
+        status=record.status,
+        source=record.source,
+        by=by,
+        reason=reason or "Remark changed.",
+        old_remark=old_remark,
+    )
+    return MarkResult(record=record, changed=True)
 
 
 @transaction.atomic
@@ -226,6 +274,7 @@ def attendance_clear(
     record = _locked_record(session, student)
     if record is None:
         return False
+    old_remark, record.remark = record.remark, ""
     _log_change(
         record,
         old_status=record.status,
@@ -234,6 +283,7 @@ def attendance_clear(
         source="",
         by=by,
         reason=reason,
+        old_remark=old_remark,
     )
     record.delete()
     return True

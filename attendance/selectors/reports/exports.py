@@ -32,6 +32,7 @@ CSV_COLUMNS = [
     "student_rate",
     "student_flagged",
     "session_rate",
+    "remark",
 ]
 
 
@@ -53,9 +54,17 @@ def _record_details(session_ids: list[int], student_ids: list[int] | None) -> di
     if student_ids is not None:
         records = records.filter(student_id__in=student_ids)
     return {
-        (session_id, student_id): (source, confidence, username or "", marked_at)
-        for session_id, student_id, source, confidence, username, marked_at in records.values_list(
-            "session_id", "student_id", "source", "confidence", "marked_by__username", "marked_at"
+        (session_id, student_id): (source, confidence, username or "", marked_at, remark)
+        for session_id, student_id, source, confidence, username, marked_at, remark in (
+            records.values_list(
+                "session_id",
+                "student_id",
+                "source",
+                "confidence",
+                "marked_by__username",
+                "marked_at",
+                "remark",
+            )
         )
     }
 
@@ -70,8 +79,8 @@ def matrix_csv_rows(matrix: CourseMatrix, *, only_student: int | None = None) ->
         for column, status in zip(matrix.sessions, row.cells, strict=True):
             if status is NOT_ENROLLED:
                 continue
-            source, confidence, by, marked_at = details.get(
-                (column.id, row.id), ("", None, "", None)
+            source, confidence, by, marked_at, remark = details.get(
+                (column.id, row.id), ("", None, "", None, "")
             )
             credit = credit_for(status, course=course) if column.held else None
             yield [
@@ -88,6 +97,7 @@ def matrix_csv_rows(matrix: CourseMatrix, *, only_student: int | None = None) ->
                 _fmt_rate(row.rate),
                 "yes" if row.flagged else "no",
                 _fmt_rate(column.rate),
+                remark,
             ]
 
 
@@ -111,4 +121,5 @@ def sheet_csv_rows(sheet: SessionSheet) -> Iterator[list]:
             "",
             "",
             _fmt_rate(sheet.tally.rate),
+            record.remark if record else "",
         ]
