@@ -22,6 +22,7 @@ from attendance.models import (
     Enrollment,
     Student,
 )
+from attendance.selectors.sessions import roster_students
 
 Status = AttendanceRecord.Status
 Source = AttendanceRecord.Source
@@ -218,6 +219,31 @@ def attendance_remark(
         old_remark=old_remark,
     )
     return MarkResult(record=record, changed=True)
+
+
+@transaction.atomic
+def attendance_mark_unmarked(
+    *, session: ClassSession, status: str, by: User | None
+) -> list[Student]:
+    """Give every student on the roster who has no mark yet ``status`` ("mark all unmarked
+    present"); returns them. Students already marked keep their mark, so pressing it twice
+    marks nobody the second time."""
+    if status not in Status.values:
+        raise InvalidInput(f"Unknown status {status!r}.", code="invalid_status")
+    _require_open(session)
+    marked = AttendanceRecord.objects.filter(session=session).values_list("student_id", flat=True)
+    students = list(roster_students(session=session).exclude(pk__in=marked))
+    for student in students:
+        attendance_mark(
+            session=session,
+            student=student,
+            status=status,
+            source=Source.MANUAL,
+            by=by,
+            reason="Marked with everyone not marked yet.",
+            overwrite_manual=False,
+        )
+    return students
 
 
 @transaction.atomic

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.contrib import messages
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
 
 from attendance.errors import DomainError
 
@@ -36,3 +37,27 @@ def run_service(
         return None
     messages.success(request, success if isinstance(success, str) else success(result))
     return result
+
+
+def invalid_form(request: HttpRequest, text: str, to: str) -> HttpResponse:
+    """A page form that did not validate: 400 JSON for the page's script, else a message."""
+    if wants_json(request):
+        return JsonResponse({"error": {"code": "invalid_input", "message": text}}, status=400)
+    messages.error(request, text)
+    return redirect(to)
+
+
+def answer(
+    request: HttpRequest, call: Callable[[], T], success: str | Callable[[T], str], to: str
+) -> HttpResponse:
+    """Run a service for a page form. The page's script (``Accept: application/json``) gets
+    ``{"message"}`` or the error's JSON and updates in place; a plain form post gets a message and
+    a redirect to ``to``, so every form works without JavaScript too."""
+    if not wants_json(request):
+        run_service(request, call, success)
+        return redirect(to)
+    try:
+        result = call()
+    except DomainError as error:
+        return error_json(error)
+    return JsonResponse({"message": success if isinstance(success, str) else success(result)})
