@@ -1,4 +1,4 @@
-// Forms that change a page in place (issue 13). Every page form posts and redirects without
+// Forms that change a page in place. Every page form posts and redirects without
 // JavaScript; with it, a form marked data-live-form is sent with fetch (Accept: JSON, so the view
 // answers {"message"} or {"error"}), then the page's [data-live] regions are swapped for the
 // server's fresh HTML: one source of truth for how they look, the scroll position stays, and a
