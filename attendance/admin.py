@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from attendance.models import (
     AttendanceChange,
     AttendanceRecord,
+    AuditEvent,
     Capture,
     ClassSession,
     Course,
@@ -20,6 +21,35 @@ from attendance.models import (
     Student,
 )
 from attendance.services import students as student_services
+from attendance.services.audit import audit_event
+
+
+class Audited(admin.ModelAdmin):
+    """Every add, change and delete made in the admin lands on the app's audit trail as well as
+    Django's own admin log, with who did it and the admin's change message."""
+
+    def _audit(self, request, action: str, obj, message: str = "") -> None:
+        audit_event(
+            action=action,
+            by=request.user,
+            session=obj if isinstance(obj, ClassSession) else None,
+            student=obj if isinstance(obj, Student) and obj.pk else None,
+            subject=f"{obj._meta.verbose_name} #{obj.pk}: {obj}",
+            detail={"model": obj._meta.label, "id": obj.pk, "message": str(message)},
+        )
+
+    def log_addition(self, request, obj, message):
+        self._audit(request, AuditEvent.Action.ADMIN_ADDED, obj, message)
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        self._audit(request, AuditEvent.Action.ADMIN_CHANGED, obj, message)
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request, queryset):
+        for obj in queryset:
+            self._audit(request, AuditEvent.Action.ADMIN_DELETED, obj)
+        return super().log_deletions(request, queryset)
 
 
 class EnrollmentInline(admin.TabularInline):
@@ -29,7 +59,7 @@ class EnrollmentInline(admin.TabularInline):
 
 
 @admin.register(Course)
-class CourseAdmin(admin.ModelAdmin):
+class CourseAdmin(Audited):
     list_display = ["code", "title", "term", "attendance_threshold"]
     list_filter = ["term"]
     search_fields = ["code", "title"]
@@ -72,7 +102,7 @@ class ReferencePhotoInline(PhotoUploadsInTheApp, admin.TabularInline):
 
 
 @admin.register(Student)
-class StudentAdmin(admin.ModelAdmin):
+class StudentAdmin(Audited):
     list_display = ["student_number", "full_name", "email", "active", "consent_given_at"]
     list_filter = ["active"]
     search_fields = ["student_number", "full_name", "email"]
@@ -80,23 +110,23 @@ class StudentAdmin(admin.ModelAdmin):
     inlines = [ReferencePhotoInline]
 
     def delete_model(self, request, obj: Student) -> None:
-        # Through the service, so the photo files on disk go with the rows.
-        student_services.student_delete(student=obj)
+        # Through the service: faces in class photos are erased too, and the erasure audited.
+        student_services.student_delete(student=obj, by=request.user)
 
     def delete_queryset(self, request, queryset) -> None:
         for student in queryset:
-            student_services.student_delete(student=student)
+            student_services.student_delete(student=student, by=request.user)
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(admin.ModelAdmin):
+class EnrollmentAdmin(Audited):
     list_display = ["student", "course", "joined_on", "left_on"]
     list_filter = ["course"]
     autocomplete_fields = ["student", "course"]
 
 
 @admin.register(ReferencePhoto)
-class ReferencePhotoAdmin(PhotoUploadsInTheApp, admin.ModelAdmin):
+class ReferencePhotoAdmin(PhotoUploadsInTheApp, Audited):
     list_display = ["id", "student", "status", "rejection_reason", "model_version", "created_at"]
     list_filter = ["status", "model_version"]
     search_fields = ["student__full_name", "student__student_number"]
@@ -118,10 +148,12 @@ class ReferencePhotoAdmin(PhotoUploadsInTheApp, admin.ModelAdmin):
 
 
 @admin.register(ClassSession)
-class ClassSessionAdmin(admin.ModelAdmin):
+class ClassSessionAdmin(Audited):
     list_display = ["course", "date", "start_time", "end_time", "room", "state"]
     list_filter = ["state", "course"]
     date_hierarchy = "date"
+    # Finalize and reopen only through the session page or the API, whose services audit them.
+    readonly_fields = ["state", "finalized_at", "finalized_by"]
 
 
 class DetectedFaceInline(admin.TabularInline):
@@ -136,7 +168,7 @@ class DetectedFaceInline(admin.TabularInline):
 
 
 @admin.register(Capture)
-class CaptureAdmin(admin.ModelAdmin):
+class CaptureAdmin(Audited):
     list_display = ["id", "session", "source", "state", "taken_by", "created_at"]
     list_filter = ["state", "source"]
     fields = [
@@ -183,7 +215,7 @@ class AttendanceChangeInline(admin.TabularInline):
 
 
 @admin.register(AttendanceRecord)
-class AttendanceRecordAdmin(admin.ModelAdmin):
+class AttendanceRecordAdmin(Audited):
     list_display = ["session", "student", "status", "source", "confidence", "marked_by"]
     list_filter = ["status", "source"]
     search_fields = ["student__full_name"]
@@ -197,11 +229,31 @@ class AttendanceRecordAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a mark is cleared in the app, where the audit trail keeps it
+
 
 @admin.register(AttendanceChange)
-class AttendanceChangeAdmin(admin.ModelAdmin):
+class AttendanceChangeAdmin(Audited):
     list_display = ["session", "student", "old_status", "new_status", "changed_by", "changed_at"]
     list_filter = ["new_status"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # the audit trail is append-only
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "action", "by", "subject"]
+    list_filter = ["action"]
+    search_fields = ["subject"]
+    readonly_fields = ["action", "at", "by", "session", "student", "subject", "detail"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # the audit trail is append-only

@@ -8,3 +8,6 @@ class AttendanceConfig(AppConfig):
 
     def ready(self) -> None:
         from attendance import checks  # noqa: F401 - registers the system checks
+        from attendance.files import connect_file_cleanup
+
+        connect_file_cleanup()

@@ -7,6 +7,7 @@ hold the shape of the data and the constraints the database must enforce whateve
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from decimal import Decimal
 
 import numpy as np
@@ -142,7 +143,15 @@ class Enrollment(TimeStamped):
     class Meta:
         ordering = ["course", "student"]
         constraints = [
-            models.UniqueConstraint(fields=["student", "course"], name="enrollment_unique"),
+            # A student who leaves and rejoins has one enrollment per period; at most one is open.
+            models.UniqueConstraint(
+                fields=["student", "course"],
+                condition=Q(left_on__isnull=True),
+                name="enrollment_one_open_per_course",
+            ),
+            models.UniqueConstraint(
+                fields=["student", "course", "joined_on"], name="enrollment_unique_start"
+            ),
             models.CheckConstraint(
                 condition=Q(left_on__isnull=True) | Q(left_on__gte=models.F("joined_on")),
                 name="enrollment_left_after_joined",
@@ -152,7 +161,7 @@ class Enrollment(TimeStamped):
     def __str__(self) -> str:
         return f"{self.student} in {self.course}"
 
-    def covers(self, day) -> bool:
+    def covers(self, day: date) -> bool:
         """Whether the student belonged to the course on ``day`` (joined on or before, not left)."""
         return self.joined_on <= day and (self.left_on is None or day <= self.left_on)
 
@@ -248,7 +257,9 @@ class Capture(TimeStamped):
         API = "api", "API"
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="captures")
-    image = models.ImageField(storage=private_storage, upload_to=capture_path)
+    # Blank once the retention period has passed (photo_deleted_at says when).
+    image = models.ImageField(storage=private_storage, upload_to=capture_path, blank=True)
+    photo_deleted_at = models.DateTimeField(null=True, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.UPLOAD)
     taken_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -429,3 +440,41 @@ class AttendanceChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.old_status or '-'} -> {self.new_status} ({self.changed_at:%Y-%m-%d %H:%M})"
+
+
+class AuditEvent(models.Model):
+    """The audit trail of what is not a mark: finalizing and reopening a session, admin edits,
+    erasures of biometric data, retention purges and data exports. Never updated or deleted by the
+    app; a deleted session or student leaves ``subject`` (what it was) behind."""
+
+    class Action(models.TextChoices):
+        SESSION_FINALIZED = "session_finalized", "Session finalized"
+        SESSION_REOPENED = "session_reopened", "Session reopened"
+        ADMIN_ADDED = "admin_added", "Added in the Django admin"
+        ADMIN_CHANGED = "admin_changed", "Changed in the Django admin"
+        ADMIN_DELETED = "admin_deleted", "Deleted in the Django admin"
+        CONSENT_RECORDED = "consent_recorded", "Photo consent recorded"
+        BIOMETRICS_ERASED = "biometrics_erased", "Biometric data erased"
+        RETENTION_PURGED = "retention_purged", "Class photos past retention deleted"
+        DATA_EXPORTED = "data_exported", "Student data exported"
+
+    action = models.CharField(max_length=32, choices=Action.choices)
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    session = models.ForeignKey(
+        ClassSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    student = models.ForeignKey(
+        Student, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    subject = models.CharField(max_length=300, blank=True, help_text="What it concerned, in words.")
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["action", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.subject} ({self.at:%Y-%m-%d %H:%M})"

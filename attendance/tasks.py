@@ -49,6 +49,14 @@ def sweep() -> dict[str, int]:
     return {"captures": captures, "photos": photos}
 
 
+@shared_task(name="attendance.retention_purge")
+def retention_purge() -> dict[str, int]:
+    """Delete class photos and unknown faces' crops and embeddings past the retention period."""
+    from attendance.services.retention import retention_purge as purge
+
+    return purge().as_dict()
+
+
 def _send(task, *args, **kwargs) -> bool:
     try:
         # The queue is read at send time, so a test can point a run at its own queue.

@@ -5,7 +5,7 @@ from attendance.views import (
     courses,
     enrollments,
     files,
-    remarks,
+    privacy,
     reports,
     sessions,
     students,
@@ -22,5 +22,5 @@ urlpatterns = (
     + captures.urlpatterns
     + reports.urlpatterns
     + tokens.urlpatterns
-    + remarks.urlpatterns
+    + privacy.urlpatterns
 )

@@ -16,6 +16,8 @@ from attendance.models import (
     DetectedFace,
     ReferencePhoto,
 )
+from attendance.selectors.access import sessions_visible_to
+from attendance.selectors.sessions import roster_students
 
 MAX_ID = 2**63 - 1
 
@@ -36,7 +38,18 @@ class CourseFilter(django_filters.FilterSet):
 
 class StudentFilter(django_filters.FilterSet):
     course = IdFilter(field_name="enrollments__course_id", distinct=True, help_text="Course id.")
+    session = IdFilter(
+        method="on_roster_of",
+        help_text="Session id: the students on its roster (enrolled in its course on its date).",
+    )
     active = django_filters.BooleanFilter()
+
+    def on_roster_of(self, queryset, name: str, value: int):
+        # Only a session the caller may see narrows anything; another's answers an empty page.
+        session = sessions_visible_to(self.request.user).filter(pk=value).first()
+        if session is None:
+            return queryset.none()
+        return queryset.filter(pk__in=roster_students(session=session).values("pk"))
 
 
 class EnrollmentFilter(django_filters.FilterSet):

@@ -287,6 +287,21 @@ class RecordCorrection(serializers.Serializer):
         return data
 
 
+class FinalizeInput(serializers.Serializer):
+    force = serializers.BooleanField(
+        default=False,
+        help_text="Finalize although faces await review or captures are still being processed.",
+    )
+
+
+class PendingReviewSerializer(serializers.Serializer):
+    faces_to_review = serializers.IntegerField()
+    face_ids = serializers.ListField(child=serializers.IntegerField())
+    captures_unfinished = serializers.IntegerField()
+    capture_ids = serializers.ListField(child=serializers.IntegerField())
+    message = serializers.CharField()
+
+
 class DateRangeInput(serializers.Serializer):
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)

@@ -1,4 +1,4 @@
-"""The REST API under /api/ (issue #5): resources, reports, the OpenAPI schema and its docs.
+"""The REST API under /api/: resources, reports, the OpenAPI schema and its docs.
 
 Interactive docs: Swagger UI at /api/docs/, its assets served from drf-spectacular-sidecar (no CDN;
 Redoc is left out because its page pulls fonts from Google). URL names are prefixed ``api-``

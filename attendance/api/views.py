@@ -168,16 +168,30 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         return _created(s.SessionSerializer, session, request)
 
     @extend_schema(
-        request=None,
+        request=s.FinalizeInput,
         responses={200: s.SessionSerializer, **ACTION_ERRORS},
-        description="Close the session: every enrolled student still unmarked becomes absent.",
+        description="Close the session: every enrolled student still unmarked becomes absent. "
+        "409 `pending_review` while faces await review or captures are being processed (the "
+        "message names them; see `pending` on the session), unless `force` is true.",
     )
     @action(detail=True, methods=["post"])
     def finalize(self, request: Request, pk: str) -> Response:
         session = self.get_object()
-        record_services.session_finalize(session=session, by=request.user)
+        force = _input(s.FinalizeInput, request)["force"]
+        record_services.session_finalize(session=session, by=request.user, force=force)
         session.refresh_from_db()
         return Response(s.SessionSerializer(session).data)
+
+    @extend_schema(
+        responses={200: s.PendingReviewSerializer, **READ_ERRORS},
+        description="What stands between the session and finalizing: faces awaiting review and "
+        "captures still queued or being processed, with their ids.",
+    )
+    @action(detail=True, methods=["get"])
+    def pending(self, request: Request, pk: str) -> Response:
+        from attendance.selectors.sessions import session_pending_review
+
+        return Response(session_pending_review(session=self.get_object()).as_dict())
 
 
 @extend_schema(tags=["photos"])
@@ -201,7 +215,7 @@ class ReferencePhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
         "until status is ready or rejected).",
     )
     def create(self, request: Request) -> Response:
-        from attendance.services import photos as photo_services  # issue #4
+        from attendance.services import photos as photo_services
 
         data = _input(s.PhotoInput, request)
         photo = photo_services.reference_photo_add(
@@ -232,7 +246,7 @@ class CaptureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         "and `url`); faces and marks appear once `state` is done.",
     )
     def create(self, request: Request) -> Response:
-        from attendance.services import captures as capture_services  # issue #4
+        from attendance.services import captures as capture_services
 
         data = _input(s.CaptureInput, request)
         capture = capture_services.capture_create(
@@ -267,7 +281,7 @@ class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
     )
     @action(detail=True, methods=["post"])
     def assign(self, request: Request, pk: str) -> Response:
-        from attendance.services import captures as capture_services  # issue #4
+        from attendance.services import captures as capture_services
 
         face = self.get_object()
         student = _input(s.FaceAssignInput, request)["student"]
@@ -281,7 +295,7 @@ class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
     )
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str) -> Response:
-        from attendance.services import captures as capture_services  # issue #4
+        from attendance.services import captures as capture_services
 
         face = capture_services.face_confirm(face=self.get_object(), by=request.user)
         return Response(s.FaceSerializer(face).data)

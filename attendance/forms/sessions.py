@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from attendance.forms.widgets import DateInput, TimeInput
-from attendance.models import AttendanceRecord
+from attendance.models import REMARK_MAX_LENGTH, AttendanceRecord
 
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 
@@ -41,3 +41,9 @@ class MarkForm(forms.Form):
     student = forms.IntegerField(widget=forms.HiddenInput)
     status = forms.ChoiceField(choices=AttendanceRecord.Status.choices)
     reason = forms.CharField(max_length=500, required=False)
+
+
+class RemarkForm(forms.Form):
+    student = forms.IntegerField(widget=forms.HiddenInput)
+    # The service measures the length too; the form only keeps the shape.
+    remark = forms.CharField(max_length=REMARK_MAX_LENGTH, required=False, strip=True)

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from functools import partial
 
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.base import File
 from django.db import transaction
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from attendance.errors import Conflict, DomainError, InvalidInput
+from attendance.files import delete_after_commit
 from attendance.models import (
     AttendanceRecord,
     Capture,
@@ -113,7 +115,8 @@ def match_thresholds() -> tuple[float | None, float | None]:
 def capture_analyze(*, data: bytes, gallery: Gallery) -> CaptureAnalysis:
     """Decode, detect, align, embed (all faces in one batch) and match one photo.
 
-    The same function serves the Celery task and the ``bench_attendance`` benchmark.
+    The same function serves the Celery task and the attendance benchmark
+    (``python -m benchmarks attendance``).
     """
     import facerec
 
@@ -181,7 +184,14 @@ def capture_process(*, capture_id: int, force: bool = False) -> Capture | None:
         )
         raise
     analysis.timings["read"] = time.perf_counter() - started - sum(analysis.timings.values())
+    if before_biometric_write is not None:
+        before_biometric_write(capture_id)
     return _save_analysis(capture_id, version, analysis, force=force)
+
+
+# Tests set this to act between the analysis and its write (e.g. withdraw a student's consent),
+# the window that the consent re-check in ``_save_analysis`` closes.
+before_biometric_write: Callable[[int], None] | None = None
 
 
 @transaction.atomic
@@ -231,6 +241,7 @@ def _save_analysis(
         return None
     if capture.state == Capture.State.DONE and capture.model_version == version and not force:
         return capture  # another run of this task finished first
+    _forget_without_consent(analysis)
     faces = _store_faces(capture, analysis)
     notes = _mark_present(capture.session, faces, capture)
     analysis.timings["save"] = time.perf_counter() - start
@@ -243,6 +254,32 @@ def _save_analysis(
     capture.finished_at = timezone.now()
     capture.save()
     return capture
+
+
+def _forget_without_consent(analysis: CaptureAnalysis) -> None:
+    """Re-check consent where biometrics are written: lock the matched students' rows (in id
+    order, like the marks) and drop every match, candidate, crop and embedding of a student who
+    withdrew consent (or was deleted) after the gallery was read. A withdrawal waits for this
+    transaction, or this one sees it."""
+    labels = {label for m in analysis.matches for label, _ in m.candidates}
+    labels |= {m.label for m in analysis.matches if m.label is not None}
+    # NO KEY UPDATE: enough to make consent_withdraw (FOR UPDATE) wait, without blocking the
+    # inserts of marks that reference these students.
+    allowed = set(
+        Student.objects.select_for_update(no_key=True)
+        .filter(pk__in=labels, consent_given_at__isnull=False)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if labels <= allowed:
+        return
+    for index, match in enumerate(analysis.matches):
+        if match.label is not None and match.label not in allowed:
+            analysis.faces[index] = replace(analysis.faces[index], embedding=None, crop=None)
+            match = replace(match, label=None, distance=None, decision="unknown")
+        analysis.matches[index] = replace(
+            match, candidates=[(label, d) for label, d in match.candidates if label in allowed]
+        )
 
 
 def _store_faces(capture: Capture, analysis: CaptureAnalysis) -> list[DetectedFace]:
@@ -263,7 +300,8 @@ def _store_faces(capture: Capture, analysis: CaptureAnalysis) -> list[DetectedFa
         redraw = not face.crop or face.box != box
         face.box, face.detector_score = box, float(analyzed.face.score)
         face.landmarks = [[round(x, 1), round(y, 1)] for x, y in analyzed.face.landmarks]
-        face.embedding = embedding_to_bytes(analyzed.embedding)
+        withheld = analyzed.embedding is None  # a withdrawn student's face: nothing of it kept
+        face.embedding = None if withheld else embedding_to_bytes(analyzed.embedding)
         face.candidates = [
             {"student_id": label, "distance": round(float(dist), 4)}
             for label, dist in match.candidates
@@ -273,16 +311,22 @@ def _store_faces(capture: Capture, analysis: CaptureAnalysis) -> list[DetectedFa
             face.student_id = None if taken else match.label
             face.decision = Decision.UNKNOWN if taken or match.label is None else match.decision
             face.distance = None if taken else match.distance
-        if redraw:
+        if withheld and face.crop:
+            _delete_file_after_commit(face.crop)
+            face.crop = ""
+        elif redraw and not withheld:
+            if face.crop:
+                _delete_file_after_commit(face.crop)  # the crop of the old box
             face.crop.save("face.jpg", jpeg_file(analyzed.crop), save=False)
         face.save()
         stored.append(face)
-    for gone in existing.values():  # fewer faces than last time
-        storage, name = gone.crop.storage, gone.crop.name
+    for gone in existing.values():  # fewer faces than last time; the crop goes after commit
         gone.delete()
-        if name:
-            transaction.on_commit(partial(storage.delete, name))
     return stored
+
+
+def _delete_file_after_commit(file: FieldFile) -> None:
+    delete_after_commit([file])
 
 
 def _mark_present(session: ClassSession, faces: list[DetectedFace], capture: Capture) -> str:

@@ -70,18 +70,43 @@ def course_update(
 def enrollment_create(
     *, student: Student, course: Course, joined_on: date | None = None
 ) -> Enrollment:
-    """Enroll ``student``; enrolling again re-opens the same enrollment, never a duplicate."""
-    enrollment, created = Enrollment.objects.select_for_update().get_or_create(
-        student=student, course=course, defaults={"joined_on": joined_on or date.today()}
-    )
-    if not created and enrollment.left_on is not None:
-        enrollment.left_on = None
-        enrollment.save(update_fields=["left_on", "updated_at"])
+    """Enroll ``student`` from ``joined_on`` (today by default).
+
+    Enrolling a student who is enrolled already changes nothing. A student who left and comes
+    back gets a new enrollment period, so the sessions in between stay off their record; coming
+    back before the day they left simply re-opens that period.
+    """
+    joined_on = joined_on or date.today()
+    # Lock the student: two enrollments of the same student cannot interleave their checks.
+    Student.objects.select_for_update().filter(pk=student.pk).first()
+    periods = Enrollment.objects.filter(student=student, course=course).order_by("-joined_on")
+    open_period = periods.filter(left_on__isnull=True).first()
+    if open_period is not None:
+        return open_period
+    last = periods.first()
+    if last is not None and last.left_on is not None and joined_on <= last.left_on:
+        last.left_on = None
+        last.save(update_fields=["left_on", "updated_at"])
+        return last
+    enrollment = Enrollment(student=student, course=course, joined_on=joined_on)
+    enrollment.full_clean()
+    enrollment.save()
     return enrollment
 
 
 @transaction.atomic
 def enrollment_end(*, enrollment: Enrollment, left_on: date) -> Enrollment:
+    later = Enrollment.objects.filter(
+        student_id=enrollment.student_id,
+        course_id=enrollment.course_id,
+        joined_on__gt=enrollment.joined_on,
+        joined_on__lte=left_on,
+    )
+    if later.exists():
+        raise InvalidInput(
+            "The student rejoined before that day; end the later enrollment instead.",
+            code="periods_overlap",
+        )
     if left_on < enrollment.joined_on:
         raise InvalidInput("A student cannot leave before joining.", code="left_before_joined")
     enrollment.left_on = left_on

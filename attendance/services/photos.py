@@ -106,14 +106,7 @@ def _enqueue(photo_id: int) -> None:
 
 @transaction.atomic
 def reference_photo_delete(*, photo: ReferencePhoto) -> None:
-    files = [(f.storage, f.name) for f in (photo.image, photo.face_crop) if f and f.name]
-    photo.delete()
-
-    def delete_files() -> None:
-        for storage, name in files:
-            storage.delete(name)
-
-    transaction.on_commit(delete_files)
+    photo.delete()  # its files go after commit (attendance.files)
 
 
 def reference_photo_process(*, photo_id: int) -> ReferencePhoto | None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
-from attendance.models import DetectedFace, ReferencePhoto, Student
+from attendance.files import delete_after_commit
+from attendance.models import AttendanceRecord, AuditEvent, DetectedFace, ReferencePhoto, Student
+from attendance.services.audit import audit_event
 
 
 @transaction.atomic
@@ -28,6 +27,8 @@ def student_create(
         student.consent_given_at, student.consent_given_by = timezone.now(), consent_by
     student.full_clean()
     student.save()
+    if consent_by is not None:
+        audit_event(action=AuditEvent.Action.CONSENT_RECORDED, by=consent_by, student=student)
     return student
 
 
@@ -45,42 +46,67 @@ def student_update(*, student: Student, **fields: object) -> Student:
 def consent_record(*, student: Student, by: User) -> Student:
     student.consent_given_at, student.consent_given_by = timezone.now(), by
     student.save(update_fields=["consent_given_at", "consent_given_by", "updated_at"])
+    audit_event(action=AuditEvent.Action.CONSENT_RECORDED, by=by, student=student)
     return student
 
 
+def student_export(*, student: Student, by: User) -> bytes:
+    """The student's data as a ZIP (see selectors.exports); the export itself is audited."""
+    from attendance.selectors.exports import student_export_zip
+
+    with transaction.atomic():
+        audit_event(action=AuditEvent.Action.DATA_EXPORTED, by=by, student=student)
+    return student_export_zip(student=student)
+
+
 @transaction.atomic
-def consent_withdraw(*, student: Student) -> Student:
+def consent_withdraw(*, student: Student, by: User | None = None) -> Student:
     """Withdrawn consent removes every photo, crop and embedding of the student, in the database
     and on disk. Attendance marks stay: they are records, not biometrics."""
-    student_biometrics_erase(student=student)
+    # The row lock makes a capture being written now wait, then see the withdrawal.
+    student = Student.objects.select_for_update().get(pk=student.pk)
+    erased = student_biometrics_erase(student=student)
     student.consent_given_at, student.consent_given_by = None, None
     student.save(update_fields=["consent_given_at", "consent_given_by", "updated_at"])
+    audit_event(
+        action=AuditEvent.Action.BIOMETRICS_ERASED,
+        by=by,
+        student=student,
+        detail={"why": "consent withdrawn", **erased},
+    )
     return student
 
 
 @transaction.atomic
-def student_delete(*, student: Student) -> None:
-    student_biometrics_erase(student=student)
+def student_delete(*, student: Student, by: User | None = None) -> None:
+    """Delete the student with their records (files after commit); the audit keeps who it was."""
+    student = Student.objects.select_for_update().get(pk=student.pk)
+    erased = student_biometrics_erase(student=student)
+    audit_event(
+        action=AuditEvent.Action.BIOMETRICS_ERASED,
+        by=by,
+        subject=f"{student} (deleted)",
+        detail={"why": "student deleted", **erased},
+    )
     student.delete()
 
 
-def _delete_after_commit(files: Sequence[FieldFile]) -> None:
-    # Files go only once the rows are gone for good: a rolled-back delete must not lose photos.
-    targets = [(f.storage, f.name) for f in files if f and f.name]
-
-    def delete() -> None:
-        for storage, name in targets:
-            storage.delete(name)
-
-    transaction.on_commit(delete)
-
-
-def student_biometrics_erase(*, student: Student) -> None:
-    """Delete reference photos and their crops, and scrub the student's faces found in captures
-    (crop and embedding) so that nothing of their face stays once they are gone."""
-    photos = list(ReferencePhoto.objects.select_for_update().filter(student=student))
+def student_biometrics_erase(*, student: Student) -> dict[str, int]:
+    """Delete the student's reference photos (rows and files) and erase their faces in class
+    photos at once: crop, embedding and the link to them. Their attendance records stay, without
+    the link to the face. Returns what was erased, for the audit trail."""
+    photos = ReferencePhoto.objects.select_for_update().filter(student=student)
     faces = list(DetectedFace.objects.select_for_update().filter(student=student))
-    _delete_after_commit([p.image for p in photos] + [p.face_crop for p in photos])
-    _delete_after_commit([face.crop for face in faces])
-    ReferencePhoto.objects.filter(pk__in=[p.pk for p in photos]).delete()
-    DetectedFace.objects.filter(pk__in=[f.pk for f in faces]).update(crop="", embedding=None)
+    photo_count = len(photos)
+    photos.delete()  # files go after commit (attendance.files)
+    delete_after_commit(face.crop for face in faces)
+    AttendanceRecord.objects.filter(face__in=faces).update(face=None)
+    DetectedFace.objects.filter(pk__in=[f.pk for f in faces]).update(
+        crop="",
+        embedding=None,
+        student=None,
+        distance=None,
+        candidates=[],
+        decision=DetectedFace.Decision.UNKNOWN,
+    )
+    return {"reference_photos": photo_count, "faces": len(faces)}

@@ -1,4 +1,4 @@
-"""Capture pages: upload or webcam, live progress, review of faces (issue #4); reference photos
+"""Capture pages: upload or webcam, live progress, review of faces; reference photos
 and the bulk roster import for admins.
 
 Views are thin: ownership through selectors (others get 404), one service call, a clear 4xx with

@@ -18,6 +18,7 @@ from attendance.forms.sessions import (
     MarkForm,
     MarkUnmarkedForm,
     RecurringSessionsForm,
+    RemarkForm,
     SessionForm,
 )
 from attendance.models import AttendanceChange, AttendanceRecord
@@ -136,9 +137,33 @@ def back_to(request: HttpRequest, session) -> str:
 @login_required
 def session_finalize(request: HttpRequest, pk: int) -> HttpResponse:
     session = session_get(user=request.user, pk=pk)
-    absent = record_services.session_finalize(session=session, by=request.user)
-    messages.success(request, f"Session finalized; {absent} unmarked student(s) set absent.")
+    force = request.POST.get("force") in {"1", "on", "true"}
+    run_service(
+        request,
+        lambda: record_services.session_finalize(session=session, by=request.user, force=force),
+        lambda absent: f"Session finalized; {absent} unmarked student(s) set absent.",
+    )
     return redirect("attendance:session_detail", pk=session.pk)
+
+
+@require_POST
+@login_required
+def session_remark(request: HttpRequest, pk: int) -> HttpResponse:
+    """The remark on a record ("doctor's note"), from a plain form on the session page."""
+    session = session_get(user=request.user, pk=pk)
+    back = back_to(request, session)
+    form = RemarkForm(request.POST)
+    if not form.is_valid():
+        return invalid_form(request, f"The remark was not saved: {form.errors.as_text()}", back)
+    student = get_object_or_404(students_visible_to(request.user), pk=form.cleaned_data["student"])
+    return answer(
+        request,
+        lambda: record_services.attendance_remark(
+            session=session, student=student, remark=form.cleaned_data["remark"], by=request.user
+        ),
+        f"Remark saved for {student.full_name}.",
+        back,
+    )
 
 
 @require_POST
@@ -156,6 +181,7 @@ urlpatterns = [
     path("sessions/<int:pk>/", session_detail, name="session_detail"),
     path("sessions/<int:pk>/mark/", session_mark, name="session_mark"),
     path("sessions/<int:pk>/mark-unmarked/", session_mark_unmarked, name="session_mark_unmarked"),
+    path("sessions/<int:pk>/remark/", session_remark, name="session_remark"),
     path("sessions/<int:pk>/finalize/", session_finalize, name="session_finalize"),
     path("sessions/<int:pk>/reopen/", session_reopen, name="session_reopen"),
 ]

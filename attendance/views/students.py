@@ -66,7 +66,7 @@ def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def student_consent(request: HttpRequest, pk: int) -> HttpResponse:
     student = get_object_or_404(Student, pk=pk)
     if request.POST.get("action") == "withdraw":
-        student_services.consent_withdraw(student=student)
+        student_services.consent_withdraw(student=student, by=request.user)
         messages.success(
             request, "Consent withdrawn; the student's photos and embeddings are gone."
         )
@@ -83,7 +83,7 @@ def student_consent(request: HttpRequest, pk: int) -> HttpResponse:
 def student_delete(request: HttpRequest, pk: int) -> HttpResponse:
     student = get_object_or_404(Student, pk=pk)
     name = student.full_name
-    student_services.student_delete(student=student)
+    student_services.student_delete(student=student, by=request.user)
     messages.success(request, f"{name} and all of their photos were deleted.")
     return redirect("attendance:student_list")
 

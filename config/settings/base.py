@@ -146,8 +146,17 @@ ROLLCALL_SWEEP_SECONDS = env_float("ROLLCALL_SWEEP_SECONDS", 60.0)
 ROLLCALL_REQUEUE_AFTER_SECONDS = env_float("ROLLCALL_REQUEUE_AFTER_SECONDS", 60.0)
 ROLLCALL_STUCK_AFTER_SECONDS = env_float("ROLLCALL_STUCK_AFTER_SECONDS", 15 * 60.0)
 ROLLCALL_SWEEP_ON_WORKER_START = env_bool("ROLLCALL_SWEEP_ON_WORKER_START", True)
+# Retention (attendance.tasks.retention_purge, run by beat): this many days after a session is
+# finalized its class photos and the crops and embeddings of faces matched to nobody are deleted;
+# attendance records, matched faces and the audit trail stay.
+ROLLCALL_RETENTION_DAYS = env_int("ROLLCALL_RETENTION_DAYS", 30, minimum=0)
+ROLLCALL_RETENTION_CHECK_SECONDS = env_float("ROLLCALL_RETENTION_CHECK_SECONDS", 6 * 3600.0)
 CELERY_BEAT_SCHEDULE = {
-    "rollcall-sweep": {"task": "attendance.sweep", "schedule": ROLLCALL_SWEEP_SECONDS}
+    "rollcall-sweep": {"task": "attendance.sweep", "schedule": ROLLCALL_SWEEP_SECONDS},
+    "rollcall-retention": {
+        "task": "attendance.retention_purge",
+        "schedule": ROLLCALL_RETENTION_CHECK_SECONDS,
+    },
 }
 
 # Face matching: the accept and review distances come from the shipped model's metadata; these

@@ -107,7 +107,7 @@ def test_faces_of_a_finalized_session_are_a_409_and_keep_their_marks(
     alice, session, student, capture
 ):
     face = review_face(capture, student)
-    record_services.session_finalize(session=session, by=alice)
+    record_services.session_finalize(session=session, by=alice, force=True)
 
     response = api_client(alice).post(
         f"/api/faces/{face.pk}/assign/", {"student": None}, format="json"

@@ -111,15 +111,18 @@ def _enrollments(
         enrollments = enrollments.filter(joined_on__lte=sessions[-1].date).filter(
             Q(left_on__isnull=True) | Q(left_on__gte=sessions[0].date)
         )
-    return list(
-        enrollments.order_by("student__full_name", "student__student_number").values_list(
-            "student_id",
-            "student__student_number",
-            "student__full_name",
-            "joined_on",
-            "left_on",
-        )
+    rows = enrollments.order_by(
+        "student__full_name", "student__student_number", "joined_on"
+    ).values_list(
+        "student_id", "student__student_number", "student__full_name", "joined_on", "left_on"
     )
+    # A student who left and rejoined has one enrollment per period: one row, all the periods.
+    by_student: dict[int, tuple[int, str, str, list[Enrollment]]] = {}
+    for student_id, number, name, joined_on, left_on in rows:
+        by_student.setdefault(student_id, (student_id, number, name, []))[3].append(
+            Enrollment(joined_on=joined_on, left_on=left_on)
+        )
+    return list(by_student.values())
 
 
 def _fetch(queryset) -> list[tuple]:
@@ -169,12 +172,13 @@ def course_matrix(
     first, last = (days[0], days[-1]) if days else (None, None)
     threshold = float(course.attendance_threshold)
     rows = []
-    for student_id, number, name, joined_on, left_on in enrollments:
+    for student_id, number, name, periods in enrollments:
         marks = by_student[student_id]
         cells: list[str | None] = [marks.get(i, UNMARKED) for i in ids]
-        if joined_on > first or (left_on is not None and left_on < last):
+        if len(periods) > 1 or not (periods[0].covers(first) and periods[0].covers(last)):
+            # Enrollment.covers is the roster's rule (selectors.sessions.enrollments_covering).
             cells = [
-                NOT_ENROLLED if day < joined_on or (left_on and day > left_on) else cell
+                cell if any(p.covers(day) for p in periods) else NOT_ENROLLED
                 for cell, day in zip(cells, days, strict=True)
             ]
         tally = Tally.of(Counter(compress(cells, held)), credit_of, held=True)

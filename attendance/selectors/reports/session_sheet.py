@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Q
-
-from attendance.models import AttendanceRecord, ClassSession, Enrollment, Student
+from attendance.models import AttendanceRecord, ClassSession, Student
 from attendance.selectors.reports.rates import UNMARKED, Tally, credit_for, is_held
+from attendance.selectors.sessions import roster_students
 
 
 @dataclass(frozen=True)
@@ -39,10 +38,7 @@ def session_sheet(*, session: ClassSession, today: date | None = None) -> Sessio
             "student", "marked_by"
         )
     }
-    enrolled = Enrollment.objects.filter(
-        course_id=session.course_id, joined_on__lte=session.date
-    ).filter(Q(left_on__isnull=True) | Q(left_on__gte=session.date))
-    students = {e.student_id: e.student for e in enrolled.select_related("student")}
+    students = {student.pk: student for student in roster_students(session=session)}
     held = is_held(session, today=today)
     lines, tally = [], Tally()
     for student_id in students.keys() | records.keys():
