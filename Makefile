@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test test-fast typecheck lint format bench bench-variants bench-attendance bench-load demo clean
+.PHONY: install run test test-fast typecheck lint format bench bench-variants bench-fusion bench-attendance bench-load demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,9 @@ bench: install
 
 bench-variants: install
 	$(BIN)/python -m benchmarks variants $(BENCH_ARGS)
+
+bench-fusion: install
+	$(BIN)/python -m benchmarks fusion $(BENCH_ARGS)
 
 bench-attendance: install
 	$(BIN)/python -m benchmarks attendance $(BENCH_ARGS)

@@ -97,13 +97,10 @@ def _warm_up_face_models(**kwargs) -> None:
 
 def _warm_up() -> None:
     try:
-        import numpy as np
         import scipy.optimize  # noqa: F401  (matching's first call would import it)
 
         import facerec
 
-        blank = np.full((120, 160, 3), 128, np.uint8)
-        facerec.detect_faces(blank)
-        facerec.embed_faces(np.zeros((1, 160, 160, 3), np.uint8))
+        facerec.warm_up()
     except Exception:  # noqa: BLE001 - a failed warm-up only means the first task loads instead
         logger.exception("warming up the face models failed; the first task will load them")

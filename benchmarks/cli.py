@@ -14,6 +14,8 @@ from pathlib import Path
 BENCHMARKS = {
     "lfw": "face verification on LFW View 2, detector recall and speed (facerec only)",
     "variants": "LFW View 2 for other crops, ensembles and centring (facerec only, ~45 min cold)",
+    "fusion": "LFW View 2 with dlib's descriptor, the plain sum and per-fold heads over both; "
+    "30-face photo timing (facerec only)",
     "attendance": "class photos composed from LFW through the real capture pipeline (Django)",
     "reports": "course matrix page and API report under 20 concurrent clients (Django)",
 }
@@ -29,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     name, rest = argv[0], argv[1:]
     if name in DJANGO_COMMANDS:
         return run_django_command(name, rest)
+    if name == "fusion":
+        return run_fusion(rest)
     return run_lfw(rest, variants=name == "variants")
 
 
@@ -64,6 +68,25 @@ def run_lfw(argv: list[str], *, variants: bool) -> int:
         print(format_table(run_variants(datasets)))
         return 0
     print(format_table(run(datasets, quick=args.quick)))
+    return 0
+
+
+def run_fusion(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks fusion", description=BENCHMARKS["fusion"]
+    )
+    parser.add_argument("--datasets", type=Path, default=None, help="default: $ROLLCALL_DATASETS")
+    args = parser.parse_args(argv)
+
+    from benchmarks.fusion import run_fusion as run
+    from benchmarks.lfw import format_table
+    from facerec.datasets import datasets_dir
+
+    datasets = datasets_dir(args.datasets)
+    if not (datasets / "lfw").is_dir() or not (datasets / "lfw_pairs.txt").is_file():
+        print(f"fusion needs lfw/ and lfw_pairs.txt under {datasets}.")
+        return 2
+    print(format_table(run(datasets)))
     return 0
 
 

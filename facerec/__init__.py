@@ -6,7 +6,8 @@ process, the first time a function needs them. Distances are Euclidean between u
     image = load_image(path_or_bytes)             # (H, W, 3) uint8 RGB
     faces = detect_faces(image)                   # [Face(box, landmarks, score)]
     crops = [align_face(image, f) for f in faces] # (160, 160, 3) uint8 each
-    vectors = embed_faces(crops)                  # (N, D) float32 unit vectors
+    chips = face_chips(image, faces)              # dlib chips, if the model uses dlib
+    vectors = embed_faces(crops, chips=chips)     # (N, D) float32 unit vectors
     matches = match_faces(vectors, gallery, labels)
 """
 
@@ -20,7 +21,13 @@ from facerec.errors import FaceRecError, ImageError
 from facerec.imageio import load_image
 from facerec.matching import face_distance, match_faces
 from facerec.model import model_info, model_version
-from facerec.pipeline import analyze_photo, embed_faces, embed_reference_photo
+from facerec.pipeline import (
+    analyze_photo,
+    embed_faces,
+    embed_reference_photo,
+    face_chips,
+    warm_up,
+)
 from facerec.types import AnalyzedFace, Face, Match, ModelInfo
 
 __all__ = [
@@ -35,9 +42,11 @@ __all__ = [
     "detect_faces",
     "embed_faces",
     "embed_reference_photo",
+    "face_chips",
     "face_distance",
     "load_image",
     "match_faces",
     "model_info",
     "model_version",
+    "warm_up",
 ]

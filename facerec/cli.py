@@ -58,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="average each face with its mirror image (default: as the current model)",
     )
+    train.add_argument(
+        "--backbones",
+        choices=["facenet", "facenet,dlib"],
+        default="facenet,dlib",
+        help="the head's input: FaceNet alone, or FaceNet and dlib (default)",
+    )
     train.set_defaults(run=cmd_train)
 
     bench = sub.add_parser(
@@ -160,6 +166,10 @@ def cmd_embed(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from facerec.training import train_and_save
 
+    if args.backbones == "facenet,dlib":
+        from facerec.training import fusion
+
+        return fusion.train_and_save(args.data, args.out, epochs=args.epochs, force=args.force)
     return train_and_save(args.data, args.out, epochs=args.epochs, force=args.force, flip=args.flip)
 
 

@@ -114,8 +114,47 @@ def current_head() -> Head:
         with _lock:
             if path not in _head_cache:
                 weights = metadata().get("weights")
-                _head_cache[path] = Head.load(path.parent / weights) if weights else Head.identity()
+                dim = int(metadata().get("embedding_dim", 512))
+                _head_cache[path] = (
+                    Head.load(path.parent / weights) if weights else Head.identity(dim)
+                )
     return _head_cache[path]
+
+
+FACENET = "facenet"
+DLIB = "dlib"
+_FACENET_ONLY = ({"name": FACENET, "dim": 512, "weight": 1.0},)
+
+
+def backbones() -> list[dict]:
+    """The backbones whose outputs make the model's input, in order: [{"name", "dim",
+    "weight"}, ...] with name "facenet" (160x160 box crops) or "dlib" (150x150 dlib chips).
+
+    A model without the key (every model before the second backbone) is FaceNet alone.
+    """
+    return [dict(b) for b in metadata().get("backbones", _FACENET_ONLY)]
+
+
+def uses_dlib() -> bool:
+    return any(b["name"] == DLIB for b in backbones())
+
+
+def fuse(parts: list[np.ndarray], weights: list[float]) -> np.ndarray:
+    """One input vector per face from several backbones' unit vectors.
+
+    parts: (N, D_i) float32 unit vectors per backbone; weights: one per backbone.
+    Returns (N, sum D_i) unit vectors: the parts scaled by sqrt(weight), concatenated and
+    normalised, so the dot product of two faces is the weighted sum of the backbones' cosine
+    similarities (divided by the sum of the weights). With no head this *is* the plain weighted
+    sum of similarities; a head starts from it. A single part is returned unchanged.
+    """
+    if len(parts) == 1:
+        return np.asarray(parts[0], np.float32)
+    x = np.concatenate(
+        [np.sqrt(w) * np.asarray(p, np.float32) for p, w in zip(parts, weights, strict=True)],
+        axis=1,
+    )
+    return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 def uses_flip() -> bool:

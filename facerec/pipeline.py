@@ -35,24 +35,75 @@ MAX_BACKGROUND_PROMINENCE = 0.7
 _NUMBER_WORDS = dict(enumerate(["", "One", "Two", "Three", "Four", "Five", "Six", "Seven"]))
 
 
-def embed_faces(crops: Sequence[np.ndarray] | np.ndarray, *, batch_size: int = 32) -> np.ndarray:
+def embed_faces(
+    crops: Sequence[np.ndarray] | np.ndarray,
+    *,
+    chips: Sequence[np.ndarray] | np.ndarray | None = None,
+    batch_size: int = 32,
+) -> np.ndarray:
     """Product embeddings of aligned crops (from ``align_face``).
 
     crops: N arrays of (160, 160, 3) uint8 RGB, or one (N, 160, 160, 3) array.
+    chips: the same N faces as dlib chips ((150, 150, 3) uint8 RGB, from ``face_chips``);
+        required when the model uses the dlib backbone (``facerec.model.uses_dlib()``).
     Returns (N, D) float32 unit vectors (D = model_info().embedding_dim); N = 0 gives (0, D).
-    The backbone runs in batches of ``batch_size``; the shipped Siamese head maps its output.
+    Each backbone runs in batches of ``batch_size``; the shipped Siamese head maps their
+    combined output.
     """
-    from facerec.backbone import EMBEDDING_DIM, backbone_embed
-    from facerec.model import current_head, uses_flip
+    from facerec.model import DLIB, FACENET, backbones, current_head, fuse
 
+    used = backbones()
     if len(crops) == 0:
-        return np.zeros((0, EMBEDDING_DIM), np.float32)
-    batch = np.stack([np.asarray(c, np.uint8) for c in crops])
+        return np.zeros((0, sum(b["dim"] for b in used)), np.float32)
+    parts = []
+    for backbone in used:
+        if backbone["name"] == FACENET:
+            parts.append(_facenet(np.stack([np.asarray(c, np.uint8) for c in crops]), batch_size))
+        elif backbone["name"] == DLIB:
+            if chips is None or len(chips) != len(crops):
+                raise ValueError("this model also needs each face's dlib chip (face_chips)")
+            from facerec.dlib_backbone import dlib_embed
+
+            batch = np.stack([np.asarray(c, np.uint8) for c in chips])
+            parts.append(dlib_embed(batch, batch_size=batch_size))
+        else:
+            raise ValueError(f"unknown backbone {backbone['name']!r} in the model metadata")
+    return current_head()(fuse(parts, [float(b.get("weight", 1.0)) for b in used]))
+
+
+def _facenet(batch: np.ndarray, batch_size: int) -> np.ndarray:
+    from facerec.backbone import backbone_embed
+    from facerec.model import uses_flip
+
     raw = backbone_embed(batch, batch_size=batch_size)
     if uses_flip():
         # The mirror image is a second view of the same face; the mean of both is steadier.
         raw = _normalize(raw + backbone_embed(batch[:, :, ::-1], batch_size=batch_size))
-    return current_head()(raw)
+    return raw
+
+
+def face_chips(image: np.ndarray, faces: Sequence[Face]) -> list[np.ndarray] | None:
+    """dlib chips of ``faces`` when the model uses the dlib backbone, else None (no dlib)."""
+    from facerec.model import uses_dlib
+
+    if not uses_dlib():
+        return None
+    from facerec.dlib_backbone import face_chip
+
+    return [face_chip(image, face.box) for face in faces]
+
+
+def warm_up() -> None:
+    """Load every model the current metadata needs (detector, backbones, head) in this process,
+    so the first real task does not pay for it. Call it in a worker, never in the web process."""
+    from facerec.detection import detect_faces
+
+    detect_faces(np.full((120, 160, 3), 128, np.uint8))
+    image = np.full((200, 200, 3), 128, np.uint8)
+    face = Face(box=(50, 40, 100, 120), landmarks=((80, 90),) * 5, score=1.0)
+    from facerec.alignment import align_face
+
+    embed_faces([align_face(image, face)], chips=face_chips(image, [face]))
 
 
 def _normalize(x: np.ndarray) -> np.ndarray:
@@ -89,8 +140,9 @@ def analyze_photo(
         faces = detect_faces(pixels, min_face_size=min_face_size)
     with _timed(timings, "align_ms"):
         crops = [align_face(pixels, face) for face in faces]
+        chips = face_chips(pixels, faces)
     with _timed(timings, "embed_ms"):
-        vectors = embed_faces(crops)
+        vectors = embed_faces(crops, chips=chips)
     return [AnalyzedFace(f, c, v) for f, c, v in zip(faces, crops, vectors, strict=True)]
 
 
@@ -114,9 +166,10 @@ def embed_reference_photo(
     face = _single_face(faces, pixels.shape)
     with _timed(timings, "align_ms"):
         crop = align_face(pixels, face)
+        chips = face_chips(pixels, [face])
     _check_quality(face, crop)
     with _timed(timings, "embed_ms"):
-        vector = embed_faces([crop])[0]
+        vector = embed_faces([crop], chips=chips)[0]
     return AnalyzedFace(face, crop, vector)
 
 

