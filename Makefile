@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test test-fast typecheck lint format bench bench-variants bench-fusion bench-attendance bench-load demo clean
+.PHONY: install run test test-fast typecheck lint format bench bench-detection bench-variants bench-fusion bench-openset bench-attendance bench-load demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,8 +51,17 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
 
+# The LFW table, then the open-set table with issue 10's targets.
 bench: install
 	$(BIN)/python -m benchmarks lfw $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks detection $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks openset
+
+bench-detection: install
+	$(BIN)/python -m benchmarks detection $(BENCH_ARGS)
+
+bench-openset: install
+	$(BIN)/python -m benchmarks openset $(BENCH_ARGS)
 
 bench-variants: install
 	$(BIN)/python -m benchmarks variants $(BENCH_ARGS)

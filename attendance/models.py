@@ -18,6 +18,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from attendance.validators import no_control_characters
+
 
 def private_storage():
     """Biometric files go to storage with no public URL; see settings.STORAGES['private']."""
@@ -74,9 +76,11 @@ class Course(TimeStamped):
         PRESENT = "present", "Counts as present"
         ABSENT = "absent", "Counts as absent"
 
-    code = models.CharField(max_length=32)
-    title = models.CharField(max_length=200)
-    term = models.CharField(max_length=64, help_text="For example 2026-fall.")
+    code = models.CharField(max_length=32, validators=[no_control_characters])
+    title = models.CharField(max_length=200, validators=[no_control_characters])
+    term = models.CharField(
+        max_length=64, help_text="For example 2026-fall.", validators=[no_control_characters]
+    )
     teachers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="courses_taught", blank=True
     )
@@ -109,9 +113,11 @@ class Course(TimeStamped):
 
 
 class Student(TimeStamped):
-    student_number = models.CharField(max_length=32, unique=True)
-    full_name = models.CharField(max_length=200)
-    email = models.EmailField(blank=True)
+    student_number = models.CharField(
+        max_length=32, unique=True, validators=[no_control_characters]
+    )
+    full_name = models.CharField(max_length=200, validators=[no_control_characters])
+    email = models.EmailField(blank=True, validators=[no_control_characters])
     consent_given_at = models.DateTimeField(null=True, blank=True)
     consent_given_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -191,6 +197,8 @@ class ReferencePhoto(TimeStamped):
     embedding = EmbeddingField(null=True, blank=True, editable=False)
     model_version = models.CharField(max_length=64, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Not a column: whether the broker took the embedding task (see Capture.enqueued).
+    enqueued: bool | None = None
 
     class Meta:
         ordering = ["student", "-created_at"]
@@ -204,6 +212,31 @@ class ReferencePhoto(TimeStamped):
         return embedding_from_bytes(self.embedding)
 
 
+class GalleryCalibration(models.Model):
+    """The automatic-match threshold that a course's own reference photos support.
+
+    Distances between DIFFERENT students' reference photos are a sample of how close this
+    school's strangers come to a student (``facerec.calibrate_gallery``). Kept per course and
+    recomputed whenever the gallery it came from changes (``gallery_digest``).
+    """
+
+    course = models.OneToOneField(Course, on_delete=models.CASCADE, related_name="calibration")
+    model_version = models.CharField(max_length=64)
+    gallery_digest = models.CharField(
+        max_length=40, help_text="SHA-1 of the model version and the reference photo ids used."
+    )
+    threshold = models.FloatField(help_text="Euclidean distance; automatic match at or below.")
+    impostors = models.PositiveIntegerField(help_text="Different-student distances measured.")
+    far = models.FloatField(help_text="Share of those distances at or below the threshold.")
+    closest_impostor = models.FloatField(null=True, blank=True)
+    students = models.PositiveIntegerField()
+    photos = models.PositiveIntegerField()
+    computed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Calibration of {self.course}: {self.threshold:.3f}"
+
+
 class ClassSession(TimeStamped):
     class State(models.TextChoices):
         OPEN = "open", "Open"
@@ -213,7 +246,7 @@ class ClassSession(TimeStamped):
     date = models.DateField()
     start_time = models.TimeField()
     end_time = models.TimeField()
-    room = models.CharField(max_length=64, blank=True)
+    room = models.CharField(max_length=64, blank=True, validators=[no_control_characters])
     state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
     finalized_at = models.DateTimeField(null=True, blank=True)
     finalized_by = models.ForeignKey(
@@ -281,13 +314,33 @@ class Capture(TimeStamped):
     )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(
+        max_length=128,
+        blank=True,
+        validators=[no_control_characters],
+        help_text="The client's Idempotency-Key: the same key again returns this capture.",
+    )
 
-    # Not a column: set after the upload's commit to whether the broker took the task (None
-    # until then, False when the broker was down and the sweep will send it later).
+    # Not columns: set after the upload's commit to whether the broker took the task (None
+    # until then, False when the broker was down and the sweep will send it later), and whether
+    # this answers a repeated Idempotency-Key.
     enqueued: bool | None = None
+    replayed: bool = False
+    # Not a column either: what to tell the teacher about faces too small to recognise, set by
+    # selectors.captures.session_captures.
+    too_small_message: str = ""
 
     class Meta:
         ordering = ["session", "created_at"]
+        constraints = [
+            # A client that retries an upload (a timeout, a flaky network) sends the same key:
+            # the database, not a check before the insert, guarantees a single capture.
+            models.UniqueConstraint(
+                fields=["taken_by", "session", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="capture_idempotency_key_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Capture #{self.pk} of {self.session}"
@@ -300,6 +353,8 @@ class DetectedFace(models.Model):
         UNKNOWN = "unknown", "Unknown"
         CONFIRMED = "confirmed", "Confirmed by a person"
         CORRECTED = "corrected", "Corrected by a person"
+        # Found by the detector but too few pixels to recognise: no embedding, never matched.
+        TOO_SMALL = "too_small", "Too small to recognise"
 
     capture = models.ForeignKey(Capture, on_delete=models.CASCADE, related_name="faces")
     index = models.PositiveIntegerField(help_text="Position of the face in the capture, from 0.")
@@ -478,3 +533,68 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()}: {self.subject} ({self.at:%Y-%m-%d %H:%M})"
+
+
+def job_input_path(instance: Job, filename: str) -> str:
+    return _upload_path("jobs", filename)
+
+
+class Job(TimeStamped):
+    """Long work done in the background with progress: a roster import or several class photos.
+
+    The request stores the input files and answers at once; the worker works through the items
+    (roster lines, photos) in batches, each batch committed together with ``done`` and its report
+    lines, so that a killed worker's job resumes where it stopped and never applies a line twice.
+    """
+
+    class Kind(models.TextChoices):
+        ROSTER_IMPORT = "roster_import", "Roster import"
+        CAPTURE_UPLOAD = "capture_upload", "Class photos upload"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    session = models.ForeignKey(
+        ClassSession, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+    )
+    roster = models.FileField(storage=private_storage, upload_to=job_input_path, blank=True)
+    photos = models.FileField(storage=private_storage, upload_to=job_input_path, blank=True)
+    images = models.JSONField(
+        default=list, blank=True, help_text="Class photos: [{name, path}] in private storage."
+    )
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    report = models.JSONField(
+        default=list, blank=True, help_text="[{where, outcome, message}], one per line or photo."
+    )
+    failure_reason = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    # Not columns: whether the broker took the job's task (see Capture.enqueued), and while a
+    # worker runs it, how many items of the phases before this one are already counted in done.
+    enqueued: bool | None = None
+    offset: int = 0
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state", "updated_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in {self.State.DONE, self.State.FAILED}
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.is_finished else int(100 * self.done / self.total) if self.total else 0

@@ -7,6 +7,7 @@ be reached instead of failing the upload, and the periodic ``sweep`` sends what 
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
@@ -32,13 +33,23 @@ def embed_reference_photo(photo_id: int) -> str:
     return photo.status if photo is not None else "gone"
 
 
+@shared_task(name="attendance.run_job")
+def run_job(job_id: int) -> str:
+    from attendance.services.jobs import job_run
+
+    job = job_run(job_id=job_id)
+    return job.state if job is not None else "gone"
+
+
 @shared_task(name="attendance.sweep")
 def sweep() -> dict[str, int]:
     """Send again what may have been lost: captures saved while the broker was down, captures a
-    dead worker left "processing", pending photos, and photos of an older model version."""
+    dead worker left "processing", pending photos, photos of an older model version, and import
+    jobs that are waiting or whose worker died."""
     from datetime import timedelta
 
     from attendance.services.captures import captures_sweep
+    from attendance.services.jobs import jobs_sweep
     from attendance.services.photos import reference_photos_reembed
 
     after = settings.ROLLCALL_REQUEUE_AFTER_SECONDS
@@ -46,7 +57,14 @@ def sweep() -> dict[str, int]:
         queued_for=after, processing_for=settings.ROLLCALL_STUCK_AFTER_SECONDS
     )
     photos = reference_photos_reembed(pending_older_than=timedelta(seconds=after))
-    return {"captures": captures, "photos": photos}
+    jobs = jobs_sweep(queued_for=after, stalled_for=settings.ROLLCALL_STUCK_AFTER_SECONDS)
+    return {"captures": captures, "photos": photos, "jobs": jobs}
+
+
+# After a failed send, further sends from this process give up at once for a few seconds: an
+# upload of eight photos must not wait the connect timeout eight times. The sweep catches up.
+BROKER_RETRY_AFTER_SECONDS = 5.0
+_broker_down_until = 0.0
 
 
 @shared_task(name="attendance.retention_purge")
@@ -58,11 +76,20 @@ def retention_purge() -> dict[str, int]:
 
 
 def _send(task, *args, **kwargs) -> bool:
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        logger.info("broker unreachable a moment ago, %s%s left for the sweep", task.name, args)
+        return False
     try:
-        # The queue is read at send time, so a test can point a run at its own queue.
-        task.apply_async(args=args, kwargs=kwargs, queue=task.app.conf.task_default_queue)
+        # The queue is read at send time, so a test can point a run at its own queue. One try
+        # (retry=False): a request must not wait out a retry loop while Redis is down; the row
+        # stays queued and the sweep sends it.
+        task.apply_async(
+            args=args, kwargs=kwargs, queue=task.app.conf.task_default_queue, retry=False
+        )
     except (OperationalError, OSError) as error:
         logger.warning("broker unreachable, %s%s left for the sweep: %s", task.name, args, error)
+        _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
         return False
     return True
 
@@ -75,6 +102,10 @@ def enqueue_capture(capture_id: int, *, force: bool = False) -> bool:
 
 def enqueue_reference_photo(photo_id: int) -> bool:
     return _send(embed_reference_photo, photo_id)
+
+
+def enqueue_job(job_id: int) -> bool:
+    return _send(run_job, job_id)
 
 
 @worker_ready.connect

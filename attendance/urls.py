@@ -5,6 +5,7 @@ from attendance.views import (
     courses,
     enrollments,
     files,
+    jobs,
     privacy,
     reports,
     sessions,
@@ -20,6 +21,7 @@ urlpatterns = (
     + students.urlpatterns
     + files.urlpatterns
     + captures.urlpatterns
+    + jobs.urlpatterns
     + reports.urlpatterns
     + tokens.urlpatterns
     + privacy.urlpatterns

@@ -212,15 +212,20 @@ class Command(BaseCommand):
         )
 
     def _photos(self, roster, gallery, count: int, seed: int) -> Tally:
+        import facerec
         from attendance.services.captures import capture_analyze
 
+        # As the capture task does: the threshold this gallery supports.
+        threshold = facerec.calibrate_gallery(gallery.embeddings, gallery.labels).threshold
         rng = random.Random(seed)
         tally = Tally()
         for i in range(count):
             width, height = SIZES[i % len(SIZES)]
             photo = self._compose(roster, rng, rng.randint(10, 40), width, height)
             start = time.perf_counter()
-            analysis = capture_analyze(data=photo.jpeg, gallery=gallery)
+            analysis = capture_analyze(
+                data=photo.jpeg, gallery=gallery, calibrated_threshold=threshold
+            )
             seconds = time.perf_counter() - start
             tally.seconds.append(seconds)
             tally.faces += len(analysis.faces)

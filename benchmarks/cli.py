@@ -1,4 +1,4 @@
-"""`python -m benchmarks lfw|variants|attendance|reports [options]`: each prints a table.
+"""`python -m benchmarks lfw|variants|openset|attendance|reports [options]`: each prints a table.
 
 ``lfw`` and ``variants`` are plain facerec; ``attendance`` and ``reports`` need Django and set it
 up themselves (``DJANGO_SETTINGS_MODULE``, default ``config.settings.local`` as manage.py does).
@@ -13,9 +13,11 @@ from pathlib import Path
 
 BENCHMARKS = {
     "lfw": "face verification on LFW View 2, detector recall and speed (facerec only)",
+    "detection": "group-photo recall, tight portraits, tiny faces, timings, 36 MP memory",
     "variants": "LFW View 2 for other crops, ensembles and centring (facerec only, ~45 min cold)",
     "fusion": "LFW View 2 with dlib's descriptor, the plain sum and per-fold heads over both; "
     "30-face photo timing (facerec only)",
+    "openset": "open-set decisions: 50 enrolled + 50 strangers in 7 synthesised conditions",
     "attendance": "class photos composed from LFW through the real capture pipeline (Django)",
     "reports": "course matrix page and API report under 20 concurrent clients (Django)",
 }
@@ -33,6 +35,14 @@ def main(argv: list[str] | None = None) -> int:
         return run_django_command(name, rest)
     if name == "fusion":
         return run_fusion(rest)
+    if name == "openset":
+        from benchmarks.openset import main as openset
+
+        return openset(rest)
+    if name == "detection":
+        from benchmarks.detection import main as run_detection
+
+        return run_detection(rest)
     return run_lfw(rest, variants=name == "variants")
 
 

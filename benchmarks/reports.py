@@ -327,6 +327,7 @@ class Command(BaseCommand):
         server = subprocess.Popen(
             [
                 str(gunicorn),
+                "--config=config/gunicorn.py",  # the same request timeout as production
                 "config.wsgi:application",
                 f"--bind=127.0.0.1:{port}",
                 f"--workers={workers}",

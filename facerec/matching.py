@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from facerec.quality import FaceQuality
 from facerec.types import Decision, Match
 
 # Open-set rule. A class photo's face is compared with the whole roster, so a stranger has one
@@ -64,6 +66,8 @@ def match_faces(
     *,
     threshold: float | None = None,
     review_threshold: float | None = None,
+    qualities: Sequence[FaceQuality | None] | None = None,
+    calibration: GalleryCalibration | None = None,
 ) -> list[Match]:
     """Assign each probe face (e.g. from a class photo) to at most one gallery label, one-to-one.
 
@@ -76,8 +80,14 @@ def match_faces(
     A match is "auto" only when its distance is <= threshold and every other label is at least
     the model's match margin (``match_margin``) farther; a face close to two labels, or given a
     label other than its nearest, is "review".
+    qualities: one FaceQuality per probe (None for a face without one): a face that
+        ``quality_problem`` finds hard to recognise is never "auto", at most "review".
+    calibration: this gallery's own threshold (``calibrate_gallery``), used as the accept
+        threshold when ``threshold`` is not given.
     Returns one Match per probe, in probe order.
     """
+    if threshold is None and calibration is not None:
+        threshold = calibration.threshold
     threshold, review_threshold = _thresholds(threshold, review_threshold)
     margin = match_margin()
     probes = np.atleast_2d(np.asarray(probes, np.float32))
@@ -87,11 +97,18 @@ def match_faces(
         return []
     if len(labels) == 0:
         return [Match(i, None, None, "unknown", []) for i in range(len(probes))]
+    if qualities is not None and len(qualities) != len(probes):
+        raise ValueError(f"{len(qualities)} qualities for {len(probes)} probes")
     unique, dist = label_distances(probes, np.asarray(gallery, np.float32), labels)
     assigned = _assign(dist, review_threshold)
-    return [
+    matches = [
         _match(i, unique, dist[i], assigned.get(i), threshold, margin) for i in range(len(probes))
     ]
+    for i, match in enumerate(matches):
+        problem = quality_problem(qualities[i]) if qualities is not None else None
+        if problem and match.decision == "auto":
+            matches[i] = replace(match, decision="review", note=problem)
+    return matches
 
 
 def match_margin() -> float:
@@ -147,3 +164,103 @@ def _match(
     clear = distance <= threshold and runner_up - distance >= margin
     decision: Decision = "auto" if clear else "review"
     return Match(index, unique[column], distance, decision, candidates)
+
+
+# --- calibration on the installation's own gallery ----------------------------------------------
+
+# The share of different-student pairs of the gallery that may fall under the calibrated
+# threshold. A stranger in a class photo is compared with every student, so a per-pair rate f
+# becomes about (number of students) x f per stranger's face: 1e-4 keeps a 50-student course's
+# strangers near 0.5%.
+GALLERY_FAR = 1e-4
+# Fewer different-student pairs than this and the gallery says little about its impostors: the
+# model's threshold is kept.
+MIN_IMPOSTOR_PAIRS = 20
+
+
+@dataclass(frozen=True)
+class GalleryCalibration:
+    """The accept threshold that one gallery (a course's reference photos) supports.
+
+    threshold: Euclidean distance; never above the model's own accept threshold.
+    impostors: how many different-student distances it was computed from.
+    far: the share of them that fall at or under ``threshold`` (the requested rate, or less).
+    closest_impostor: the smallest different-student distance (None with fewer than 2 students).
+    """
+
+    threshold: float
+    impostors: int
+    far: float
+    closest_impostor: float | None
+
+
+def impostor_distances(gallery: np.ndarray, labels: Sequence[Hashable]) -> np.ndarray:
+    """Distances from each reference photo to every OTHER student, scored as a class-photo face
+    is (``label_distances``: the mean of that student's closest photos). (G * (L - 1),) float32,
+    for G photos of L students; different students' photos of one school are a free sample of
+    how close that school's strangers come to a student."""
+    gallery = np.atleast_2d(np.asarray(gallery, np.float32))
+    if len(labels) == 0:
+        return np.zeros(0, np.float32)
+    unique, dist = label_distances(gallery, gallery, labels)
+    own = np.array([[label == u for u in unique] for label in labels])
+    return dist[~own].astype(np.float32)
+
+
+def calibrate_gallery(
+    gallery: np.ndarray,
+    labels: Sequence[Hashable],
+    *,
+    far: float = GALLERY_FAR,
+    model_threshold: float | None = None,
+) -> GalleryCalibration:
+    """The accept threshold for this gallery: the largest distance at which at most ``far`` of
+    its different-student distances are accepted, capped at the model's threshold.
+
+    gallery: (G, D) unit embeddings, labels: G student labels (as for ``match_faces``).
+    With fewer than MIN_IMPOSTOR_PAIRS distances, the model's threshold.
+    Recompute it whenever the gallery changes (a photo added or removed, another model).
+    """
+    cap = _thresholds(model_threshold, model_threshold)[0]
+    impostors = np.sort(impostor_distances(gallery, labels))
+    closest = float(impostors[0]) if len(impostors) else None
+    if len(impostors) < MIN_IMPOSTOR_PAIRS:
+        return GalleryCalibration(cap, int(len(impostors)), 0.0, closest)
+    allowed = int(np.floor(far * len(impostors)))  # how many may be accepted
+    # Strictly under the (allowed + 1)-th closest, so at most ``allowed`` are accepted.
+    threshold = min(cap, float(np.nextafter(impostors[allowed], -np.inf)))
+    accepted = int(np.searchsorted(impostors, threshold, side="right"))
+    return GalleryCalibration(threshold, int(len(impostors)), accepted / len(impostors), closest)
+
+
+# --- face quality -------------------------------------------------------------------------------
+
+# A face is decided automatically only when all of these hold; else a person reviews it.
+# The open-set benchmark (benchmarks/README.md) found faces of 37-61 px, greyscale, JPEG-30,
+# strongly side-lit, motion-blurred (sharpness down to ~6) and tightly cropped faces no riskier
+# for strangers than clean ones once the threshold is calibrated on the gallery: gating them
+# (size < 60, sharpness < 10) sent no fewer strangers to "auto" but cost up to 90% of the
+# automatic recall of a condition. So the limits lie OUTSIDE what was measured: there a person
+# decides. (Clean LFW faces: 400 random photos of people outside the benchmark are at least
+# 77 px, sharpness 14, brightness 71..190, contrast 17 in 99.5% of cases.)
+MIN_AUTO_FACE = 36  # pixels of the source photo (shorter box side)
+MIN_AUTO_SHARPNESS = 6.0  # Laplacian variance of the 160x160 crop (a sigma-3 Gaussian blur: ~5)
+MIN_AUTO_BRIGHTNESS = 50.0  # mean grey level of the inner face, 0..255
+MAX_AUTO_BRIGHTNESS = 220.0
+MIN_AUTO_CONTRAST = 15.0  # grey-level standard deviation of the inner face
+
+
+def quality_problem(quality: FaceQuality | None) -> str | None:
+    """Why a face should not be decided automatically (a sentence for the reviewer), or None
+    when it can be (and when no quality was measured)."""
+    if quality is None:
+        return None
+    checks = (
+        (quality.size < MIN_AUTO_FACE, f"the face is only {quality.size} px wide"),
+        (quality.sharpness < MIN_AUTO_SHARPNESS, "the face is blurred"),
+        (quality.brightness < MIN_AUTO_BRIGHTNESS, "the face is too dark"),
+        (quality.brightness > MAX_AUTO_BRIGHTNESS, "the face is overexposed"),
+        (quality.contrast < MIN_AUTO_CONTRAST, "the face has too little contrast"),
+    )
+    reasons = [reason for failed, reason in checks if failed]
+    return "; ".join(reasons) + ": a person should confirm" if reasons else None

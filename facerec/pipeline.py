@@ -10,8 +10,12 @@ import numpy as np
 
 from facerec.errors import FaceRecError
 from facerec.imageio import ImageSource, load_image
-from facerec.types import AnalyzedFace, Face
+from facerec.types import AnalyzedFace, Face, PhotoAnalysis, TooSmallFace
 
+# The smallest face of a class photo that is embedded and matched. Faces found below it are kept
+# as "too small" (reported to the teacher, never matched); the quality of a small face's match
+# is for the open-set decision to weigh. 20 px was the detector's search floor before.
+MIN_FACE_TO_EMBED = 20
 # A reference photo is what every later class photo is compared with, so it must show one clear
 # face. Below ~60 px the backbone sees an upscaled blur; LFW faces are 90-130 px.
 MIN_REFERENCE_FACE = 60
@@ -121,29 +125,45 @@ def _timed(timings: dict[str, float] | None, stage: str) -> Iterator[None]:
 def analyze_photo(
     image: np.ndarray | ImageSource,
     *,
-    min_face_size: int = 20,
+    min_face_size: int = MIN_FACE_TO_EMBED,
     timings: dict[str, float] | None = None,
-) -> list[AnalyzedFace]:
-    """Detect, align and embed every face of a photo; all faces embed in one batch.
+) -> PhotoAnalysis:
+    """Detect every face of a photo; align and embed (in one batch) those large enough.
 
     image: (H, W, 3) uint8 RGB, or anything ``load_image`` accepts (then decoded first).
+    min_face_size: smallest face side (pixels of the photo) to embed; smaller faces the detector
+        finds are returned in ``too_small``, never dropped.
     timings: if given, filled with milliseconds per stage: decode_ms, detect_ms, align_ms,
         embed_ms.
-    Returns faces left to right, each with its box/landmarks in pixels of the decoded image.
+    Crops are cut from the full-resolution photo, whatever scale the detector searched at.
     """
     from facerec.alignment import align_face
-    from facerec.detection import detect_faces
+    from facerec.detection import detect_faces, smallest_face_searched
+    from facerec.quality import face_quality
 
     with _timed(timings, "decode_ms"):
         pixels = image if isinstance(image, np.ndarray) else load_image(image)
     with _timed(timings, "detect_ms"):
-        faces = detect_faces(pixels, min_face_size=min_face_size)
+        found = detect_faces(pixels)
+    usable = [face for face in found if face.size >= min_face_size]
+    small = [face for face in found if face.size < min_face_size]
     with _timed(timings, "align_ms"):
-        crops = [align_face(pixels, face) for face in faces]
-        chips = face_chips(pixels, faces)
+        crops = [align_face(pixels, face) for face in usable]
+        small_crops = [align_face(pixels, face) for face in small]
+        chips = face_chips(pixels, usable)
+        qualities = [face_quality(face, crop) for face, crop in zip(usable, crops, strict=True)]
     with _timed(timings, "embed_ms"):
         vectors = embed_faces(crops, chips=chips)
-    return [AnalyzedFace(f, c, v) for f, c, v in zip(faces, crops, vectors, strict=True)]
+    return PhotoAnalysis(
+        faces=[
+            AnalyzedFace(f, c, v, q)
+            for f, c, v, q in zip(usable, crops, vectors, qualities, strict=True)
+        ],
+        too_small=[TooSmallFace(f, c) for f, c in zip(small, small_crops, strict=True)],
+        width=int(pixels.shape[1]),
+        height=int(pixels.shape[0]),
+        smallest_face_searched=smallest_face_searched(pixels.shape),
+    )
 
 
 def embed_reference_photo(
@@ -158,11 +178,13 @@ def embed_reference_photo(
     """
     from facerec.alignment import align_face
     from facerec.detection import detect_faces
+    from facerec.quality import face_quality
 
     with _timed(timings, "decode_ms"):
         pixels = image if isinstance(image, np.ndarray) else load_image(image)
     with _timed(timings, "detect_ms"):
-        faces = detect_faces(pixels)
+        # Faces under 20 px are never a usable reference; searching for them would only cost time.
+        faces = detect_faces(pixels, min_face_size=MIN_FACE_TO_EMBED)
     face = _single_face(faces, pixels.shape)
     with _timed(timings, "align_ms"):
         crop = align_face(pixels, face)
@@ -170,7 +192,7 @@ def embed_reference_photo(
     _check_quality(face, crop)
     with _timed(timings, "embed_ms"):
         vector = embed_faces([crop], chips=chips)[0]
-    return AnalyzedFace(face, crop, vector)
+    return AnalyzedFace(face, crop, vector, face_quality(face, crop))
 
 
 def _single_face(faces: list[Face], shape: tuple[int, ...]) -> Face:

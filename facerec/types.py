@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from facerec.quality import FaceQuality
 
 Point = tuple[float, float]
 Decision = Literal["auto", "review", "unknown"]
@@ -39,11 +42,42 @@ class Face:
 
 @dataclass(frozen=True)
 class AnalyzedFace:
-    """A face, its aligned crop (size x size x 3 uint8 RGB) and embedding ((D,) float32, unit)."""
+    """A face, its aligned crop (size x size x 3 uint8 RGB), embedding ((D,) float32, unit) and
+    quality measures (``facerec.quality.FaceQuality``, None where they were not taken)."""
 
     face: Face
     crop: np.ndarray = field(repr=False)
     embedding: np.ndarray = field(repr=False)
+    quality: FaceQuality | None = None
+
+
+@dataclass(frozen=True)
+class TooSmallFace:
+    """A face the detector found but too small to recognise: no embedding, never matched.
+
+    crop: (size, size, 3) uint8 RGB, upscaled from the few pixels there are, for a person to see.
+    """
+
+    face: Face
+    crop: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True)
+class PhotoAnalysis:
+    """Everything ``analyze_photo`` found in one photo; no face found is left out.
+
+    faces: faces large enough to recognise, embedded, left to right.
+    too_small: faces smaller than the ``min_face_size`` asked for, left to right, not embedded.
+    width, height: pixels of the decoded photo; every box and landmark is in these pixels.
+    smallest_face_searched: the smallest face side (pixels) the detector could find in this photo
+        (12 px, more in photos too large to search at full resolution).
+    """
+
+    faces: list[AnalyzedFace]
+    too_small: list[TooSmallFace]
+    width: int
+    height: int
+    smallest_face_searched: int
 
 
 @dataclass(frozen=True)
@@ -76,6 +110,8 @@ class Match:
     decision: "auto" (distance <= threshold and every other label at least ``match_margin``
         farther), "review" (otherwise, up to review_threshold), else "unknown".
     candidates: up to 3 (label, distance) pairs, closest first, regardless of the assignment.
+    note: why a match that the distances alone would accept was sent to review (e.g. "the face
+        is 38 px wide"), for the person reviewing it; "" otherwise.
     """
 
     index: int
@@ -83,3 +119,4 @@ class Match:
     distance: float | None
     decision: Decision
     candidates: list[tuple[Hashable, float]] = field(default_factory=list)
+    note: str = ""

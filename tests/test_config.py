@@ -79,6 +79,7 @@ def test_cache_urls_choose_a_shared_redis_cache_or_process_memory():
     assert redis == {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": "redis://cache.example:6379/2",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
     }
     assert parse_cache_url("")["BACKEND"].endswith("LocMemCache")
     with pytest.raises(ImproperlyConfiguredEnv, match="ROLLCALL_CACHE_URL must start with"):
@@ -129,7 +130,7 @@ def test_compose_runs_web_worker_postgres_and_redis_with_health_checks(compose):
 
 def test_compose_commands_match_the_apps_entry_points(compose):
     web, worker = compose["services"]["web"], compose["services"]["worker"]
-    assert "gunicorn config.wsgi:application" in as_text(web["command"])
+    assert "gunicorn -c config/gunicorn.py config.wsgi:application" in as_text(web["command"])
     worker_command = as_text(worker["command"])
     assert "celery -A config worker" in worker_command
     assert f"--queues={celery_app.conf.task_default_queue}" in worker_command
@@ -143,6 +144,23 @@ def test_compose_sets_only_variables_the_settings_read(compose):
         assert environment["CELERY_BROKER_URL"].startswith("redis://redis:6379/")
         assert environment["ROLLCALL_PRIVATE_MEDIA_ROOT"].startswith("/data")
         assert "/data" in mounts(compose["services"][name])
+
+
+def test_one_gunicorn_timeout_everywhere_from_one_variable(compose, monkeypatch):
+    import runpy
+
+    # No command sets its own timeout: every gunicorn start reads config/gunicorn.py.
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert '"gunicorn", "-c", "config/gunicorn.py"' in dockerfile
+    bench = (ROOT / "benchmarks/reports.py").read_text()
+    assert "--config=config/gunicorn.py" in bench
+    for text in (dockerfile, bench, as_text(compose["services"]["web"]["command"])):
+        assert "--timeout" not in text and "--workers 3" not in text
+    assert compose["services"]["web"]["environment"]["ROLLCALL_WEB_TIMEOUT"] == "60"
+
+    monkeypatch.setenv("ROLLCALL_WEB_TIMEOUT", "45")
+    gunicorn = runpy.run_path(str(ROOT / "config" / "gunicorn.py"))
+    assert (gunicorn["timeout"], gunicorn["graceful_timeout"]) == (45, 45)
 
 
 def test_a_malformed_face_library_setting_fails_the_system_check(monkeypatch):

@@ -17,6 +17,7 @@ from attendance.models import (
     Course,
     DetectedFace,
     Enrollment,
+    Job,
     ReferencePhoto,
     Student,
 )
@@ -25,6 +26,10 @@ from attendance.selectors.access import (
     sessions_visible_to,
     students_visible_to,
 )
+from attendance.selectors.captures import too_small_message
+from attendance.validators import no_control_characters
+
+TOO_SMALL = DetectedFace.Decision.TOO_SMALL
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -151,6 +156,12 @@ class CaptureSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api-capture-detail")
     faces = FaceSerializer(many=True, read_only=True)
     marks = serializers.SerializerMethodField()
+    too_small_count = serializers.SerializerMethodField(
+        help_text="Faces found but too small to recognise (decision too_small, never matched)."
+    )
+    too_small_message = serializers.SerializerMethodField(
+        help_text="What to do about those faces, for the teacher; empty when there are none."
+    )
 
     class Meta:
         model = Capture
@@ -170,8 +181,17 @@ class CaptureSerializer(serializers.ModelSerializer):
             "finished_at",
             "created_at",
             "faces",
+            "too_small_count",
+            "too_small_message",
             "marks",
         ]
+
+    def get_too_small_count(self, capture: Capture) -> int:
+        # Through the prefetched faces, like the marks.
+        return sum(1 for face in capture.faces.all() if face.decision == TOO_SMALL)
+
+    def get_too_small_message(self, capture: Capture) -> str:
+        return too_small_message(self.get_too_small_count(capture))
 
     @extend_schema_field(MarkSerializer(many=True))
     def get_marks(self, capture: Capture) -> list[dict]:
@@ -180,13 +200,92 @@ class CaptureSerializer(serializers.ModelSerializer):
         return MarkSerializer(sorted(records, key=lambda r: r.student_id), many=True).data
 
 
+class QueuedMixin(serializers.Serializer):
+    """What a 202 adds: whether the task reached the queue, and what happens if it did not."""
+
+    queued = serializers.SerializerMethodField(
+        help_text="False when the processing queue was unreachable: the upload is kept and "
+        "processed as soon as the queue is back (poll `url`)."
+    )
+    message = serializers.SerializerMethodField()
+
+    def get_queued(self, instance) -> bool:
+        return getattr(instance, "enqueued", None) is not False
+
+    def get_message(self, instance) -> str:
+        if self.get_queued(instance):
+            return "Saved and queued for processing."
+        return (
+            "Saved. The processing queue cannot be reached right now; this will run when the "
+            "queue is back."
+        )
+
+
+class AcceptedCaptureSerializer(QueuedMixin, CaptureSerializer):
+    replayed = serializers.SerializerMethodField(
+        help_text="True when this answers a repeated Idempotency-Key: the capture saved first."
+    )
+
+    class Meta(CaptureSerializer.Meta):
+        fields = [*CaptureSerializer.Meta.fields, "queued", "message", "replayed"]
+
+    def get_replayed(self, capture: Capture) -> bool:
+        return bool(getattr(capture, "replayed", False))
+
+
+class AcceptedPhotoSerializer(QueuedMixin, ReferencePhotoSerializer):
+    class Meta(ReferencePhotoSerializer.Meta):
+        fields = [*ReferencePhotoSerializer.Meta.fields, "queued", "message"]
+
+
+class JobSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api-job-detail")
+    percent = serializers.IntegerField(read_only=True)
+    counts = serializers.SerializerMethodField()
+    queued = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "url",
+            "kind",
+            "state",
+            "total",
+            "done",
+            "percent",
+            "counts",
+            "queued",
+            "failure_reason",
+            "report",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    def get_counts(self, job: Job) -> dict[str, int]:
+        from attendance.services.jobs import job_counts
+
+        return job_counts(job)
+
+    def get_queued(self, job: Job) -> bool:
+        return getattr(job, "enqueued", None) is not False
+
+
+class ImportInput(serializers.Serializer):
+    roster = serializers.FileField(required=False, help_text="A roster CSV (UTF-8).")
+    photos = serializers.FileField(
+        required=False, help_text="A ZIP with one folder of photos per student."
+    )
+
+
 # Input -----------------------------------------------------------------------------------------
 
 
 class CourseInput(serializers.Serializer):
-    code = serializers.CharField(max_length=32)
-    title = serializers.CharField(max_length=200)
-    term = serializers.CharField(max_length=64)
+    code = serializers.CharField(max_length=32, validators=[no_control_characters])
+    title = serializers.CharField(max_length=200, validators=[no_control_characters])
+    term = serializers.CharField(max_length=64, validators=[no_control_characters])
     teachers = serializers.SlugRelatedField(
         many=True,
         required=False,
@@ -214,9 +313,11 @@ class CourseInput(serializers.Serializer):
 
 
 class StudentInput(serializers.Serializer):
-    student_number = serializers.CharField(max_length=32)
-    full_name = serializers.CharField(max_length=200)
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    student_number = serializers.CharField(max_length=32, validators=[no_control_characters])
+    full_name = serializers.CharField(max_length=200, validators=[no_control_characters])
+    email = serializers.EmailField(
+        required=False, allow_blank=True, default="", validators=[no_control_characters]
+    )
     consent = serializers.BooleanField(
         default=False,
         help_text="True records photo consent now, under the caller's name (they saw it given).",
@@ -234,7 +335,13 @@ class SessionInput(serializers.Serializer):
     date = serializers.DateField()
     start_time = serializers.TimeField()
     end_time = serializers.TimeField()
-    room = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    room = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[no_control_characters],
+    )
 
 
 class PhotoInput(serializers.Serializer):

@@ -21,6 +21,7 @@ router.register("photos", views.ReferencePhotoViewSet, basename="api-photo")
 router.register("captures", views.CaptureViewSet, basename="api-capture")
 router.register("faces", views.FaceViewSet, basename="api-face")
 router.register("records", views.RecordViewSet, basename="api-record")
+router.register("jobs", views.JobViewSet, basename="api-job")
 
 urlpatterns = [
     path("", include(router.urls)),
@@ -31,6 +32,7 @@ urlpatterns = [
     path(
         "reports/students/<int:pk>/", views.StudentReportView.as_view(), name="api-report-student"
     ),
+    path("imports/", views.ImportView.as_view(), name="api-import"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -13,6 +13,7 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
@@ -210,7 +211,7 @@ class ReferencePhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
 
     @extend_schema(
         request={"multipart/form-data": s.PhotoInput},
-        responses={202: s.ReferencePhotoSerializer, **ERRORS},
+        responses={202: s.AcceptedPhotoSerializer, **ERRORS},
         description="Upload a reference photo; it is processed in the background (poll its URL "
         "until status is ready or rejected).",
     )
@@ -221,7 +222,7 @@ class ReferencePhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
         photo = photo_services.reference_photo_add(
             student=data["student"], image_file=data["image"], by=request.user
         )
-        return _accepted(s.ReferencePhotoSerializer, photo, request, "api-photo-detail")
+        return _accepted(s.AcceptedPhotoSerializer, photo, request, "api-photo-detail")
 
 
 @extend_schema(tags=["captures"])
@@ -241,9 +242,20 @@ class CaptureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
 
     @extend_schema(
         request={"multipart/form-data": s.CaptureInput},
-        responses={202: s.CaptureSerializer, **ERRORS},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Any unique string per upload (a UUID). Sending the same key again "
+                "(a retry after a timeout) returns the capture saved the first time, never a "
+                "second one.",
+            )
+        ],
+        responses={202: s.AcceptedCaptureSerializer, **ERRORS},
         description="Upload a class photo. Answers 202 with the capture (and its URL in Location "
-        "and `url`); faces and marks appear once `state` is done.",
+        "and `url`); faces and marks appear once `state` is done. When the processing queue is "
+        "down the photo is still saved (`queued` false) and processed once the queue is back.",
     )
     def create(self, request: Request) -> Response:
         from attendance.services import captures as capture_services
@@ -254,8 +266,45 @@ class CaptureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
             image_file=data["image"],
             source=Capture.Source.API,
             by=request.user,
+            idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
         )
-        return _accepted(s.CaptureSerializer, capture, request, "api-capture-detail")
+        return _accepted(s.AcceptedCaptureSerializer, capture, request, "api-capture-detail")
+
+
+@extend_schema(tags=["jobs"])
+@extend_schema(methods=["GET"], responses={200: s.JobSerializer, **READ_ERRORS})
+class JobViewSet(mixins.RetrieveModelMixin, ScopedViewSet):
+    """Background jobs (a roster import): poll one until ``state`` is done or failed; its
+    ``report`` lists every line and photo with its outcome."""
+
+    scope = staticmethod(access.jobs_visible_to)
+    serializer_class = s.JobSerializer
+
+
+class ImportView(APIView):
+    """Admins: import a roster CSV and/or a photos ZIP in the background."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        tags=["jobs"],
+        request={"multipart/form-data": s.ImportInput},
+        responses={202: s.JobSerializer, **ERRORS},
+        description="Checks that the files can be read (a roster that is not CSV, a ZIP with a "
+        "path leaving its folder: 400, nothing stored), then answers 202 with the job; poll "
+        "`Location` until `state` is done. Each line and photo is imported on its own and "
+        "reported.",
+    )
+    def post(self, request: Request) -> Response:
+        from attendance.services import jobs as job_services
+
+        if not access.is_admin(request.user):
+            raise PermissionDenied("Only an admin can do this.")
+        data = _input(s.ImportInput, request)
+        job = job_services.roster_import_start(
+            roster_file=data.get("roster"), photos_zip=data.get("photos"), by=request.user
+        )
+        return _accepted(s.JobSerializer, job, request, "api-job-detail")
 
 
 @extend_schema(tags=["faces"])

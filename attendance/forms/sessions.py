@@ -6,6 +6,7 @@ from django import forms
 
 from attendance.forms.widgets import DateInput, TimeInput
 from attendance.models import REMARK_MAX_LENGTH, AttendanceRecord
+from attendance.validators import no_control_characters
 
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 
@@ -14,7 +15,7 @@ class SessionForm(forms.Form):
     date = forms.DateField(widget=DateInput)
     start_time = forms.TimeField(widget=TimeInput)
     end_time = forms.TimeField(widget=TimeInput)
-    room = forms.CharField(max_length=64, required=False)
+    room = forms.CharField(max_length=64, required=False, validators=[no_control_characters])
 
 
 class RecurringSessionsForm(forms.Form):
@@ -25,7 +26,7 @@ class RecurringSessionsForm(forms.Form):
     )
     start_time = forms.TimeField(widget=TimeInput)
     end_time = forms.TimeField(widget=TimeInput)
-    room = forms.CharField(max_length=64, required=False)
+    room = forms.CharField(max_length=64, required=False, validators=[no_control_characters])
 
 
 class MarkUnmarkedForm(forms.Form):

@@ -18,6 +18,7 @@ from attendance.models import (
     Course,
     DetectedFace,
     Enrollment,
+    Job,
     ReferencePhoto,
     Student,
 )
@@ -86,3 +87,13 @@ def student_get(*, user: User, pk: int) -> Student:
 
 def capture_get(*, user: User, pk: int) -> Capture:
     return get_object_or_404(captures_visible_to(user), pk=pk)
+
+
+def jobs_visible_to(user: User) -> QuerySet[Job]:
+    """A job is seen by whoever started it (its report names students and files), and admins."""
+    jobs = Job.objects.all()
+    return jobs if is_admin(user) else jobs.filter(created_by_id=user.pk)
+
+
+def job_get(*, user: User, pk: int) -> Job:
+    return get_object_or_404(jobs_visible_to(user), pk=pk)

@@ -19,7 +19,7 @@ import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.base import File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
@@ -34,8 +34,10 @@ from attendance.models import (
     embedding_to_bytes,
 )
 from attendance.selectors.captures import Gallery, session_gallery
+from attendance.services.calibration import gallery_calibration
 from attendance.services.photos import image_check, jpeg_file
 from attendance.services.records import attendance_clear, attendance_mark, require_on_roster
+from attendance.validators import has_control_characters
 
 logger = logging.getLogger(__name__)
 Decision = DetectedFace.Decision
@@ -47,13 +49,26 @@ HUMAN_DECISIONS = (Decision.CONFIRMED, Decision.CORRECTED)
 
 @transaction.atomic
 def capture_create(
-    *, session: ClassSession, image_file: File, source: str, by: User | None
+    *,
+    session: ClassSession,
+    image_file: File,
+    source: str,
+    by: User | None,
+    idempotency_key: str = "",
 ) -> Capture:
     """Check and save a class photo, then enqueue its processing once the transaction commits.
 
     After the commit ``capture.enqueued`` says whether the broker took the task (False: the
     broker is down; the capture stays "queued" and the periodic sweep sends it later).
+
+    With an ``idempotency_key`` (a client's retry of the same upload), the capture saved first
+    under that key for this user and session is returned instead, with ``replayed`` True.
     """
+    if idempotency_key:
+        _check_key(idempotency_key)
+        earlier = _capture_for_key(session, by, idempotency_key)
+        if earlier is not None:
+            return earlier
     if not session.is_open:
         raise Conflict(
             "This session is finalized; reopen it before adding photos.", code="session_finalized"
@@ -68,11 +83,23 @@ def capture_create(
         state=Capture.State.QUEUED,
         width=checked.width,
         height=checked.height,
+        idempotency_key=idempotency_key,
     )
     capture.image.save(checked.filename, image_file, save=False)
-    capture.full_clean()
-    capture.save()
-    capture.enqueued = None
+    capture.full_clean(validate_constraints=False)
+    try:
+        # Two retries of one upload can arrive together: the unique constraint lets one insert
+        # win; the other finds the winner's capture once its transaction has committed.
+        with transaction.atomic():
+            capture.save()
+    except IntegrityError:
+        if capture.image.name:
+            capture.image.storage.delete(capture.image.name)
+        earlier = _capture_for_key(session, by, idempotency_key) if idempotency_key else None
+        if earlier is None:
+            raise
+        return earlier
+    capture.enqueued, capture.replayed = None, False
 
     def enqueue() -> None:
         from attendance import tasks
@@ -83,14 +110,39 @@ def capture_create(
     return capture
 
 
+def _check_key(key: str) -> None:
+    if len(key) > 128 or has_control_characters(key):
+        raise InvalidInput(
+            "The Idempotency-Key must be at most 128 printable characters.",
+            code="invalid_idempotency_key",
+        )
+
+
+def _capture_for_key(session: ClassSession, by: User | None, key: str) -> Capture | None:
+    capture = Capture.objects.filter(session=session, taken_by=by, idempotency_key=key).first()
+    if capture is not None:
+        # Already sent (or left for the sweep when the broker was down): nothing to enqueue.
+        capture.enqueued, capture.replayed = None, True
+    return capture
+
+
 def capture_reprocess(*, capture: Capture) -> bool:
-    """Run a capture through the pipeline again (e.g. after new reference photos)."""
+    """Run a capture through the pipeline again (e.g. after new reference photos).
+
+    The capture goes back to "queued" first, so that with the broker down (False is returned)
+    the sweep still sends it once the broker is back.
+    """
     from attendance import tasks
 
     if not capture.session.is_open:
         raise Conflict(
             "This session is finalized; reopen it before reprocessing.", code="session_finalized"
         )
+    with transaction.atomic():
+        capture = Capture.objects.select_for_update().get(pk=capture.pk)
+        if capture.state != Capture.State.PROCESSING:
+            capture.state = Capture.State.QUEUED
+            capture.save(update_fields=["state", "updated_at"])
     return tasks.enqueue_capture(capture.pk, force=True)
 
 
@@ -105,6 +157,7 @@ class CaptureAnalysis:
     height: int
     faces: list = field(default_factory=list)  # facerec.AnalyzedFace
     matches: list = field(default_factory=list)  # facerec.Match, same order
+    too_small: list = field(default_factory=list)  # facerec.TooSmallFace, never matched
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -112,9 +165,15 @@ def match_thresholds() -> tuple[float | None, float | None]:
     return settings.ROLLCALL_MATCH_THRESHOLD, settings.ROLLCALL_REVIEW_THRESHOLD
 
 
-def capture_analyze(*, data: bytes, gallery: Gallery) -> CaptureAnalysis:
+def capture_analyze(
+    *, data: bytes, gallery: Gallery, calibrated_threshold: float | None = None
+) -> CaptureAnalysis:
     """Decode, detect, align, embed (all faces in one batch) and match one photo.
 
+    calibrated_threshold: the course's own accept threshold (``gallery_calibration``); the
+    model's when None. ROLLCALL_MATCH_THRESHOLD, when set, overrides both. A face too small,
+    blurred or dark to be sure of is never matched automatically (its
+    quality goes to ``facerec.match_faces``).
     The same function serves the Celery task and the attendance benchmark
     (``python -m benchmarks attendance``).
     """
@@ -125,7 +184,8 @@ def capture_analyze(*, data: bytes, gallery: Gallery) -> CaptureAnalysis:
     pixels = facerec.load_image(data, max_pixels=settings.ROLLCALL_MAX_IMAGE_PIXELS)
     timings["decode"] = time.perf_counter() - start
     stages_ms: dict[str, float] = {}
-    faces = facerec.analyze_photo(pixels, timings=stages_ms)
+    analysis = facerec.analyze_photo(pixels, timings=stages_ms)
+    faces = analysis.faces
     timings["detect"] = stages_ms.get("detect_ms", 0.0) / 1000
     timings["align"] = stages_ms.get("align_ms", 0.0) / 1000
     timings["embed"] = stages_ms.get("embed_ms", 0.0) / 1000
@@ -133,7 +193,12 @@ def capture_analyze(*, data: bytes, gallery: Gallery) -> CaptureAnalysis:
     threshold, review = match_thresholds()
     probes = np.stack([f.embedding for f in faces]) if faces else np.zeros((0, 0), np.float32)
     matches = facerec.match_faces(
-        probes, gallery.embeddings, gallery.labels, threshold=threshold, review_threshold=review
+        probes,
+        gallery.embeddings,
+        gallery.labels,
+        threshold=threshold or calibrated_threshold,
+        review_threshold=review,
+        qualities=[f.quality for f in faces],
     )
     timings["match"] = time.perf_counter() - start
     return CaptureAnalysis(
@@ -141,6 +206,7 @@ def capture_analyze(*, data: bytes, gallery: Gallery) -> CaptureAnalysis:
         height=int(pixels.shape[0]),
         faces=faces,
         matches=matches,
+        too_small=analysis.too_small,
         timings=timings,
     )
 
@@ -168,7 +234,10 @@ def capture_process(*, capture_id: int, force: bool = False) -> Capture | None:
         with capture.image.open("rb") as handle:
             data = handle.read()
         gallery = session_gallery(session=capture.session, model_version=version)
-        analysis = capture_analyze(data=data, gallery=gallery)
+        calibration = gallery_calibration(course=capture.session.course, gallery=gallery)
+        analysis = capture_analyze(
+            data=data, gallery=gallery, calibrated_threshold=calibration.threshold
+        )
     except facerec.FaceRecError as error:
         return _fail(capture_id, version, error.code, error.message)
     except FileNotFoundError:
@@ -249,7 +318,7 @@ def _save_analysis(
     capture.width, capture.height = analysis.width, analysis.height
     capture.timings = {k: round(v, 4) for k, v in analysis.timings.items()}
     capture.timings["total"] = round(sum(analysis.timings.values()), 4)
-    capture.timings["faces"] = len(faces)
+    capture.timings["faces"] = len(analysis.faces)
     capture.failure_code, capture.failure_reason = ("marks_skipped", notes) if notes else ("", "")
     capture.finished_at = timezone.now()
     capture.save()
@@ -283,7 +352,8 @@ def _forget_without_consent(analysis: CaptureAnalysis) -> None:
 
 
 def _store_faces(capture: Capture, analysis: CaptureAnalysis) -> list[DetectedFace]:
-    """Create or update faces by index. A face a person decided keeps that decision."""
+    """Create or update faces by index: the recognisable faces, then the ones too small to
+    recognise. A face a person decided keeps that decision."""
     existing = {
         f.index: f for f in DetectedFace.objects.select_for_update().filter(capture=capture)
     }
@@ -293,24 +363,15 @@ def _store_faces(capture: Capture, analysis: CaptureAnalysis) -> list[DetectedFa
     DetectedFace.objects.filter(capture=capture).exclude(decision__in=HUMAN_DECISIONS).update(
         student=None
     )
+    found = list(zip(analysis.faces, analysis.matches, strict=True))
+    found += [(small, None) for small in analysis.too_small]
     stored = []
-    for index, (analyzed, match) in enumerate(zip(analysis.faces, analysis.matches, strict=True)):
+    for index, (analyzed, match) in enumerate(found):
         face = existing.pop(index, None) or DetectedFace(capture=capture, index=index)
-        box = [int(v) for v in analyzed.face.box]
-        redraw = not face.crop or face.box != box
-        face.box, face.detector_score = box, float(analyzed.face.score)
-        face.landmarks = [[round(x, 1), round(y, 1)] for x, y in analyzed.face.landmarks]
-        withheld = analyzed.embedding is None  # a withdrawn student's face: nothing of it kept
-        face.embedding = None if withheld else embedding_to_bytes(analyzed.embedding)
-        face.candidates = [
-            {"student_id": label, "distance": round(float(dist), 4)}
-            for label, dist in match.candidates
-        ]
+        redraw = _describe(face, analyzed, match)
         if face.decision not in HUMAN_DECISIONS:
-            taken = match.label is not None and match.label in kept
-            face.student_id = None if taken else match.label
-            face.decision = Decision.UNKNOWN if taken or match.label is None else match.decision
-            face.distance = None if taken else match.distance
+            _decide_by_machine(face, match, kept)
+        withheld = analyzed.crop is None  # a withdrawn student's face: nothing of it kept
         if withheld and face.crop:
             _delete_file_after_commit(face.crop)
             face.crop = ""
@@ -327,6 +388,33 @@ def _store_faces(capture: Capture, analysis: CaptureAnalysis) -> list[DetectedFa
 
 def _delete_file_after_commit(file: FieldFile) -> None:
     delete_after_commit([file])
+
+
+def _describe(face: DetectedFace, analyzed, match) -> bool:
+    """Copy what the pipeline saw (a facerec AnalyzedFace and its Match, or a TooSmallFace and
+    None) onto the row; True when the crop must be redrawn."""
+    box = [int(v) for v in analyzed.face.box]
+    redraw = not face.crop or face.box != box
+    face.box, face.detector_score = box, float(analyzed.face.score)
+    face.landmarks = [[round(x, 1), round(y, 1)] for x, y in analyzed.face.landmarks]
+    embedding = getattr(analyzed, "embedding", None)
+    face.embedding = None if embedding is None else embedding_to_bytes(embedding)
+    face.candidates = [
+        {"student_id": label, "distance": round(float(dist), 4)}
+        for label, dist in (match.candidates if match is not None else [])
+    ]
+    return redraw
+
+
+def _decide_by_machine(face: DetectedFace, match, kept: set[int | None]) -> None:
+    """The pipeline's decision; ``match`` is None for a face too small to recognise."""
+    if match is None:
+        face.student, face.distance, face.decision = None, None, Decision.TOO_SMALL
+        return
+    taken = match.label is not None and match.label in kept
+    face.student_id = None if taken else match.label
+    face.decision = Decision.UNKNOWN if taken or match.label is None else match.decision
+    face.distance = None if taken else match.distance
 
 
 def _mark_present(session: ClassSession, faces: list[DetectedFace], capture: Capture) -> str:
@@ -462,8 +550,9 @@ def captures_needing_work(*, queued_for: float, processing_for: float):
     """Captures whose task may have been lost: queued longer than ``queued_for`` seconds (the
     broker was down when they were saved) or processing longer than ``processing_for``."""
     now = timezone.now()
+    # updated_at, not created_at: a capture queued again by "process again" counts from then.
     queued = Capture.objects.filter(
-        state=Capture.State.QUEUED, created_at__lte=now - timedelta(seconds=queued_for)
+        state=Capture.State.QUEUED, updated_at__lte=now - timedelta(seconds=queued_for)
     )
     stuck = Capture.objects.filter(
         state=Capture.State.PROCESSING,

@@ -94,6 +94,15 @@ def enrollment_create(
     return enrollment
 
 
+def enrollments_create_bulk(
+    *, pairs: list[tuple[Student, Course]], joined_on: date
+) -> list[Enrollment]:
+    """Enroll students who have no enrollment yet (a roster's new students) in a few statements.
+    An enrollment that exists already raises IntegrityError: use ``enrollment_create`` for those."""
+    new = [Enrollment(student=s, course=c, joined_on=joined_on) for s, c in pairs]
+    return Enrollment.objects.bulk_create(new, batch_size=1000)
+
+
 @transaction.atomic
 def enrollment_end(*, enrollment: Enrollment, left_on: date) -> Enrollment:
     later = Enrollment.objects.filter(

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from attendance.errors import DomainError, InvalidInput
@@ -73,23 +73,28 @@ class ImportReport:
 
 
 def roster_import(*, roster_file: File | None, photos_zip: File | None, by: User) -> ImportReport:
-    """Import the roster first (so its students exist), then the photos. Raises InvalidInput
-    only for a file that cannot be read at all; everything else is reported line by line."""
+    """Import the roster first (so its students exist), then the photos, in this request. Raises
+    InvalidInput only for a file that cannot be read at all; everything else is reported line by
+    line. Pages and the API use a background job instead (``services.jobs``)."""
     report = ImportReport()
-    rows = _read_roster(roster_file) if roster_file else None
-    entries = _read_zip(photos_zip) if photos_zip else None
+    rows = roster_read(roster_file) if roster_file else None
+    entries = zip_read(photos_zip) if photos_zip else None
     if rows is not None:
-        for line_number, row in rows:
-            _import_row(report, line_number, row, by)
+        roster_rows_import(report, rows, by)
     if entries is not None:
-        _import_photos(report, entries, by)
+        photo_entries_import(report, entries, by)
+        if not entries:
+            report.add("photos", "skipped", "The ZIP holds no photos.")
     return report
 
 
 # --- roster -------------------------------------------------------------------------------------
 
 
-def _read_roster(roster_file: File) -> list[tuple[int, dict[str, str]]]:
+def roster_read(roster_file: File) -> list[tuple[int, dict[str, str]]]:
+    """Every line of a roster CSV as ``(line number, {column: value})``. Raises InvalidInput for
+    a file that is not a readable CSV (not UTF-8, a NUL byte, a field over the CSV module's limit
+    of 131,072 characters, no usable header), before anything is imported."""
     raw = roster_file.read()
     try:
         text = raw.decode("utf-8-sig")
@@ -98,7 +103,24 @@ def _read_roster(roster_file: File) -> list[tuple[int, dict[str, str]]]:
             "The roster is not a UTF-8 text file; save it as CSV (UTF-8) and try again.",
             code="roster_not_text",
         ) from None
+    if "\x00" in text:
+        raise InvalidInput(
+            "The roster contains a NUL byte, so it is not a CSV text file; nothing was imported. "
+            "Save it again as CSV (UTF-8).",
+            code="roster_not_text",
+        )
     reader = csv.reader(io.StringIO(text))
+    try:
+        return _roster_rows(reader)
+    except csv.Error as error:
+        raise InvalidInput(
+            f"The roster cannot be read as CSV near line {reader.line_num} ({error}); nothing "
+            "was imported.",
+            code="roster_unreadable",
+        ) from None
+
+
+def _roster_rows(reader) -> list[tuple[int, dict[str, str]]]:
     header = next(reader, None)
     if not header:
         raise InvalidInput("The roster is empty.", code="roster_empty")
@@ -107,7 +129,7 @@ def _read_roster(roster_file: File) -> list[tuple[int, dict[str, str]]]:
     if missing:
         raise InvalidInput(
             f"The roster needs the columns student_number and name (found: "
-            f"{', '.join(h.strip() for h in header)}).",
+            f"{', '.join(h.strip() for h in header)[:300]}).",
             code="roster_columns",
         )
     rows = []
@@ -129,23 +151,109 @@ def _columns(header: list[str]) -> dict[str, int]:
     return found
 
 
-def _import_row(report: ImportReport, line: int, row: dict[str, str], by) -> None:
+def roster_rows_import(report: ImportReport, rows: list[tuple[int, dict[str, str]]], by) -> None:
+    """Import roster lines, each all or nothing, reported in line order.
+
+    Students that do not exist yet are created in bulk (a handful of queries for hundreds of
+    lines, so that a 10,000-line roster takes seconds); a line that touches an existing student
+    goes through the one-by-one path. Should another import create one of the new numbers at the
+    same moment, the bulk insert fails whole and every line falls back to the one-by-one path.
+    """
+    known = set(
+        Student.objects.filter(
+            student_number__in=[row.get("student_number", "") for _, row in rows]
+        ).values_list("student_number", flat=True)
+    )
+    fresh, slow, seen = [], [], set()
+    for line, row in rows:
+        number = row.get("student_number", "")
+        if number and row.get("name") and number not in known and number not in seen:
+            fresh.append((line, row))
+            seen.add(number)
+        else:
+            slow.append((line, row))
+    lines: dict[int, ImportLine] = {}
+    try:
+        with transaction.atomic():
+            lines.update(_bulk_create_rows(fresh, by))
+    except IntegrityError:
+        lines.clear()
+        slow = sorted(fresh + slow)
+    for line, row in slow:
+        lines[line] = _import_row(line, row, by)
+    report.lines.extend(lines[line] for line in sorted(lines))
+
+
+def _bulk_create_rows(rows: list[tuple[int, dict[str, str]]], by) -> dict[int, ImportLine]:
+    lines: dict[int, ImportLine] = {}
+    courses: dict[str, Course | InvalidInput] = {}
+    planned: list[tuple[int, Student, list[Course], bool]] = []
+    for line, row in rows:
+        where, number = f"roster line {line}", row["student_number"]
+        try:
+            chosen = [_course_cached(courses, code) for code in _course_codes(row)]
+            consent = row.get("consent", "").strip().lower() in YES
+            student = student_services.student_build(
+                student_number=number,
+                full_name=row["name"],
+                email=row.get("email", ""),
+                consent_by=by if consent else None,
+            )
+        except (DomainError, ValidationError) as error:
+            lines[line] = ImportLine(where, "skipped", f"{number}: {_error_text(error)}")
+            continue
+        planned.append((line, student, chosen, consent))
+    student_services.students_create_bulk(students=[student for _, student, _, _ in planned])
+    course_services.enrollments_create_bulk(
+        pairs=[(student, course) for _, student, chosen, _ in planned for course in chosen],
+        joined_on=timezone.localdate(),
+    )
+    for line, student, chosen, consent in planned:
+        message = _row_message(student, [c.code for c in chosen], consent)
+        lines[line] = ImportLine(f"roster line {line}", "created", message)
+    return lines
+
+
+def _course_codes(row: dict[str, str]) -> list[str]:
+    return [code for code in re.split(r"[;|]", row.get("courses", "")) if code.strip()]
+
+
+def _course_cached(cache: dict[str, Course | InvalidInput], text: str) -> Course:
+    key = text.strip().casefold()
+    if key not in cache:
+        try:
+            cache[key] = _course(text)
+        except InvalidInput as error:
+            cache[key] = error
+    found = cache[key]
+    if isinstance(found, InvalidInput):
+        raise found
+    return found
+
+
+def _row_message(student: Student, joined: list[str], consent: bool) -> str:
+    details = [f"enrolled in {', '.join(joined)}"] if joined else []
+    if consent:
+        details.append("photo consent recorded")
+    label = f"{student.student_number} {student.full_name}"
+    return f"{label}{': ' + '; '.join(details) if details else ''}"
+
+
+def _import_row(line: int, row: dict[str, str], by) -> ImportLine:
     where = f"roster line {line}"
     number, name = row.get("student_number", ""), row.get("name", "")
     if not number or not name:
-        report.add(where, "skipped", "A student number and a name are both required.")
-        return
+        return ImportLine(where, "skipped", "A student number and a name are both required.")
     try:
         with transaction.atomic():
             outcome, message = _apply_row(row, by)
     except (DomainError, ValidationError) as error:
-        report.add(where, "skipped", f"{number}: {_error_text(error)}")
-        return
-    report.add(where, outcome, message)
+        return ImportLine(where, "skipped", f"{number}: {_error_text(error)}")
+    return ImportLine(where, outcome, message)
 
 
 def _apply_row(row: dict[str, str], by) -> tuple[str, str]:
-    courses = [_course(code) for code in re.split(r"[;|]", row.get("courses", "")) if code.strip()]
+    courses = [_course(code) for code in _course_codes(row)]
     consent = row.get("consent", "").strip().lower() in YES
     student = (
         Student.objects.select_for_update().filter(student_number=row["student_number"]).first()
@@ -177,11 +285,7 @@ def _apply_row(row: dict[str, str], by) -> tuple[str, str]:
             joined.append(course.code)
     if joined and outcome == "unchanged":
         outcome = "updated"
-    details = [f"enrolled in {', '.join(joined)}"] if joined else []
-    if consent:
-        details.append("photo consent recorded")
-    label = f"{student.student_number} {student.full_name}"
-    return outcome, f"{label}{': ' + '; '.join(details) if details else ''}"
+    return outcome, _row_message(student, joined, consent)
 
 
 def _course(text: str) -> Course:
@@ -221,7 +325,7 @@ class ZipEntry:
     archive: zipfile.ZipFile
 
 
-def _read_zip(photos_zip: File) -> list[ZipEntry]:
+def zip_read(photos_zip: File) -> list[ZipEntry]:
     """Open the ZIP and check every path before anything is imported."""
     try:
         archive = zipfile.ZipFile(photos_zip)
@@ -300,9 +404,8 @@ def _student_for_folder(folder: str) -> Student:
     )
 
 
-def _import_photos(report: ImportReport, entries: list[ZipEntry], by) -> None:
-    if not entries:
-        report.add("photos", "skipped", "The ZIP holds no photos.")
+def photo_entries_import(report: ImportReport, entries: list[ZipEntry], by) -> None:
+    """Add the photos of ``entries``, each on its own; a bad one is reported with the reason."""
     students: dict[str, Student | InvalidInput] = {}
     for entry in entries:
         where = f"photos {entry.path}"

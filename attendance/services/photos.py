@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from attendance.errors import Conflict, InvalidInput
 from attendance.models import ReferencePhoto, Student, embedding_to_bytes
+from attendance.services.calibration import calibrate_after_commit
 
 logger = logging.getLogger(__name__)
 Status = ReferencePhoto.Status
@@ -60,12 +61,11 @@ def image_check(image_file: File) -> CheckedImage:
     data = image_file.read()
     image_file.seek(0)
     try:
-        pixels = facerec.load_image(data, max_pixels=settings.ROLLCALL_MAX_IMAGE_PIXELS)
+        # The worker decodes the full photo later; here a JPEG is decoded at 1/8 scale.
+        width, height = facerec.check_image(data, max_pixels=settings.ROLLCALL_MAX_IMAGE_PIXELS)
     except facerec.ImageError as error:
         raise InvalidInput(error.message, code=error.code) from error
-    return CheckedImage(
-        width=int(pixels.shape[1]), height=int(pixels.shape[0]), suffix=_suffix(data)
-    )
+    return CheckedImage(width=width, height=height, suffix=_suffix(data))
 
 
 def _suffix(data: bytes) -> str:
@@ -94,19 +94,22 @@ def reference_photo_add(*, student: Student, image_file: File, by: User | None) 
     photo.image.save(checked.filename, image_file, save=False)
     photo.full_clean()
     photo.save()
-    transaction.on_commit(lambda: _enqueue(photo.pk))
+    photo.enqueued = None  # after the commit: False when the broker was down (the sweep sends it)
+
+    def enqueue() -> None:
+        from attendance import tasks
+
+        photo.enqueued = tasks.enqueue_reference_photo(photo.pk)
+
+    transaction.on_commit(enqueue)
     return photo
-
-
-def _enqueue(photo_id: int) -> None:
-    from attendance import tasks
-
-    tasks.enqueue_reference_photo(photo_id)
 
 
 @transaction.atomic
 def reference_photo_delete(*, photo: ReferencePhoto) -> None:
+    student_id = photo.student_id
     photo.delete()  # its files go after commit (attendance.files)
+    calibrate_after_commit(student_id)
 
 
 def reference_photo_process(*, photo_id: int) -> ReferencePhoto | None:
@@ -157,6 +160,7 @@ def _photo_result(photo_id: int, version: str, *, analyzed=None, rejection=None)
     if old_crop:
         storage = photo.face_crop.storage
         transaction.on_commit(lambda: storage.delete(old_crop))
+    calibrate_after_commit(photo.student_id)
     return photo
 
 

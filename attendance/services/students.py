@@ -20,16 +20,48 @@ def student_create(
     consent_by: User | None = None,
 ) -> Student:
     """Create a student; ``consent_by`` (the staff member who saw it) records photo consent."""
+    student = student_build(
+        student_number=student_number, full_name=full_name, email=email, consent_by=consent_by
+    )
+    student.validate_unique()
+    student.save()
+    if consent_by is not None:
+        audit_event(action=AuditEvent.Action.CONSENT_RECORDED, by=consent_by, student=student)
+    return student
+
+
+def student_build(
+    *,
+    student_number: str,
+    full_name: str,
+    email: str = "",
+    consent_by: User | None = None,
+) -> Student:
+    """A checked, unsaved student (every field rule except the number's uniqueness, which the
+    caller checks or leaves to the database)."""
     student = Student(
         student_number=student_number.strip(), full_name=full_name.strip(), email=email.strip()
     )
     if consent_by is not None:
         student.consent_given_at, student.consent_given_by = timezone.now(), consent_by
-    student.full_clean()
-    student.save()
-    if consent_by is not None:
-        audit_event(action=AuditEvent.Action.CONSENT_RECORDED, by=consent_by, student=student)
+    # consent_given_by is the acting user, an object already loaded: checking that it exists
+    # would cost a query per student in a 10,000-line import.
+    student.full_clean(exclude=["consent_given_by"], validate_unique=False)
     return student
+
+
+def students_create_bulk(*, students: list[Student]) -> list[Student]:
+    """Insert students built by ``student_build`` in a few statements. A number taken meanwhile
+    raises IntegrityError for the whole call (the caller's transaction decides what follows)."""
+    created = Student.objects.bulk_create(students, batch_size=1000)
+    for student in created:
+        if student.consent_given_by is not None:
+            audit_event(
+                action=AuditEvent.Action.CONSENT_RECORDED,
+                by=student.consent_given_by,
+                student=student,
+            )
+    return created
 
 
 @transaction.atomic

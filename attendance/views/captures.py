@@ -27,7 +27,7 @@ from attendance.selectors.access import (
 from attendance.selectors.captures import capture_faces, capture_status
 from attendance.selectors.sessions import session_pending_review, session_roster
 from attendance.services import captures as capture_services
-from attendance.services import imports as import_services
+from attendance.services import jobs as job_services
 from attendance.services import photos as photo_services
 from attendance.views.errors import error_json, run_service, wants_json
 from attendance.views.guards import admin_required
@@ -45,6 +45,8 @@ def capture_upload(request: HttpRequest, pk: int) -> HttpResponse:
     files += [(f, Capture.Source.WEBCAM) for f in request.FILES.getlist("frame")]
     if not files:
         return _upload_answer(request, session, [], [("", "Choose a photo to upload.")])
+    if len(files) > 1:
+        return _upload_job(request, session, [upload for upload, _ in files])
     saved, refused = [], []
     for upload, source in files:
         try:
@@ -56,6 +58,45 @@ def capture_upload(request: HttpRequest, pk: int) -> HttpResponse:
             continue
         saved.append(capture)
     return _upload_answer(request, session, saved, refused)
+
+
+def _upload_job(request: HttpRequest, session, uploads: list) -> HttpResponse:
+    """Several photos: stored as they came, checked and saved one by one by a background job
+    (decoding twenty phone photos takes longer than a request may)."""
+    try:
+        job = job_services.capture_upload_start(
+            session=session, image_files=uploads, by=request.user
+        )
+    except DomainError as error:
+        if wants_json(request):
+            return error_json(error)
+        messages.error(request, error.message)
+        return redirect("attendance:session_detail", pk=session.pk)
+    return _job_answer(request, job, f"{len(uploads)} photos received")
+
+
+def _job_answer(request: HttpRequest, job, what: str) -> HttpResponse:
+    url = reverse("attendance:job_detail", args=[job.pk])
+    if job.enqueued is False:
+        message = (
+            f"{what}. The processing queue cannot be reached right now; they are kept and "
+            "will be processed as soon as it is back."
+        )
+    else:
+        message = f"{what}; they are processed in the background."
+    if wants_json(request):
+        body = {
+            "job": {"id": job.pk, "state": job.state, "total": job.total},
+            "job_url": url,
+            "status_url": reverse("attendance:job_status", args=[job.pk]),
+            "queued": job.enqueued is not False,
+            "message": message,
+        }
+        response = JsonResponse(body, status=202)
+        response["Location"] = url
+        return response
+    messages.success(request, message)
+    return redirect(url)
 
 
 def _queued_message(captures: list[Capture]) -> str:
@@ -235,8 +276,16 @@ def photo_add(request: HttpRequest, pk: int) -> HttpResponse:
             if error.code == "no_consent":
                 break
     if not refused:
+        later = any(photo.enqueued is False for photo in saved)
         messages.success(
-            request, f"{len(saved)} photo(s) added; each is checked in the background."
+            request,
+            f"{len(saved)} photo(s) added; "
+            + (
+                "the processing queue cannot be reached right now, they will be checked when "
+                "the queue is back."
+                if later
+                else "each is checked in the background."
+            ),
         )
         return redirect(f"{reverse('attendance:student_detail', args=[student.pk])}#photos")
     context = {
@@ -269,7 +318,7 @@ def roster_import(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "attendance/photos/import.html", {"form": form}, status=400)
     try:
-        report = import_services.roster_import(
+        job = job_services.roster_import_start(
             roster_file=form.cleaned_data["roster"],
             photos_zip=form.cleaned_data["photos"],
             by=request.user,
@@ -277,10 +326,9 @@ def roster_import(request: HttpRequest) -> HttpResponse:
     except DomainError as error:
         form.add_error(None, error.message)
         return render(request, "attendance/photos/import.html", {"form": form}, status=400)
-    # Good rows are saved either way; a problem anywhere answers 400 with the per-line report.
-    status = 400 if report.has_problems else 200
-    context = {"form": RosterImportForm(), "report": report}
-    return render(request, "attendance/photos/import.html", context, status=status)
+    # Every line is imported on its own by the worker; the job page shows progress, then the
+    # report of every line.
+    return _job_answer(request, job, "The files were received")
 
 
 urlpatterns = [

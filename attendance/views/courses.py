@@ -19,6 +19,7 @@ from attendance.models import Course
 from attendance.selectors.access import course_get, courses_visible_to, is_admin
 from attendance.selectors.sessions import sessions_on
 from attendance.services import courses as course_services
+from attendance.views.errors import form_status
 from attendance.views.guards import admin_required
 
 
@@ -50,7 +51,8 @@ def course_create(request: HttpRequest) -> HttpResponse:
         course = course_services.course_create(**form.cleaned_data)
         messages.success(request, f"Course {course.code} created.")
         return redirect("attendance:course_detail", pk=course.pk)
-    return render(request, "attendance/form.html", {"form": form, "title": "New course"})
+    context = {"form": form, "title": "New course"}
+    return render(request, "attendance/form.html", context, status=form_status(request))
 
 
 @admin_required
@@ -61,7 +63,8 @@ def course_edit(request: HttpRequest, pk: int) -> HttpResponse:
         course_services.course_update(course=course, **form.cleaned_data)
         messages.success(request, "Course saved.")
         return redirect("attendance:course_detail", pk=course.pk)
-    return render(request, "attendance/form.html", {"form": form, "title": f"Edit {course.code}"})
+    context = {"form": form, "title": f"Edit {course.code}"}
+    return render(request, "attendance/form.html", context, status=form_status(request))
 
 
 urlpatterns = [

@@ -8,8 +8,14 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.contrib import messages
+<<<<<<< HEAD
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+=======
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+>>>>>>> main
 
 from attendance.errors import DomainError
 
@@ -39,6 +45,7 @@ def run_service(
     return result
 
 
+<<<<<<< HEAD
 def invalid_form(request: HttpRequest, text: str, to: str) -> HttpResponse:
     """A page form that did not validate: 400 JSON for the page's script, else a message."""
     if wants_json(request):
@@ -61,3 +68,20 @@ def answer(
     except DomainError as error:
         return error_json(error)
     return JsonResponse({"message": success if isinstance(success, str) else success(result)})
+=======
+def form_refused(request: HttpRequest, form: Form, *, title: str, back: str) -> HttpResponse:
+    """A 400 page listing what was wrong with a form posted from another page (a session's
+    room with a line break, a reason with a NUL byte); nothing was saved."""
+    refused = [
+        (form.fields[name].label or name.replace("_", " ") if name in form.fields else "", m, "")
+        for name, messages_ in form.errors.items()
+        for m in messages_
+    ]
+    context = {"title": title, "refused": refused, "saved": [], "back": back}
+    return render(request, "attendance/captures/upload_result.html", context, status=400)
+
+
+def form_status(request: HttpRequest) -> int:
+    """A form shown again after a POST was refused: 400, so that clients and tests see it."""
+    return 400 if request.method == "POST" else 200
+>>>>>>> main

@@ -9,6 +9,7 @@ on them.
 from __future__ import annotations
 
 import csv
+import re
 from datetime import date
 
 from django import forms
@@ -75,7 +76,10 @@ def _cell(value: object) -> object:
 
 def _csv_response(filename: str, rows) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # Names come from student numbers and course codes. New ones cannot hold control characters,
+    # but a row saved before that rule (or by a raw SQL import) must not break the header.
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", filename)
+    response["Content-Disposition"] = f'attachment; filename="{safe}"'
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
     writer.writerows([_cell(value) for value in row] for row in rows)

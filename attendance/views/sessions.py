@@ -11,7 +11,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+<<<<<<< HEAD
 from django.utils.http import url_has_allowed_host_and_scheme
+=======
+>>>>>>> main
 from django.views.decorators.http import require_POST
 
 from attendance.forms.sessions import (
@@ -23,26 +26,31 @@ from attendance.forms.sessions import (
 )
 from attendance.models import AttendanceChange, AttendanceRecord
 from attendance.selectors.access import course_get, session_get, students_visible_to
+from attendance.selectors.captures import session_captures
 from attendance.selectors.sessions import session_pending_review, session_roster
 from attendance.services import courses as course_services
 from attendance.services import records as record_services
+<<<<<<< HEAD
 from attendance.views.errors import answer, invalid_form, run_service
+=======
+from attendance.views.errors import form_refused, run_service
+>>>>>>> main
 
 
 @require_POST
 @login_required
 def session_create(request: HttpRequest, pk: int) -> HttpResponse:
     course = course_get(user=request.user, pk=pk)
+    back = reverse("attendance:course_detail", args=[course.pk])
     form = SessionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, f"The session was not created: {form.errors.as_text()}")
-    else:
-        run_service(
-            request,
-            lambda: course_services.session_create(course=course, **form.cleaned_data),
-            "Session created.",
-        )
-    return redirect("attendance:course_detail", pk=course.pk)
+        return form_refused(request, form, title="The session was not created", back=back)
+    run_service(
+        request,
+        lambda: course_services.session_create(course=course, **form.cleaned_data),
+        "Session created.",
+    )
+    return redirect(back)
 
 
 @require_POST
@@ -51,8 +59,8 @@ def sessions_generate(request: HttpRequest, pk: int) -> HttpResponse:
     course = course_get(user=request.user, pk=pk)
     form = RecurringSessionsForm(request.POST)
     if not form.is_valid():
-        messages.error(request, f"No sessions were created: {form.errors.as_text()}")
-        return redirect("attendance:course_detail", pk=course.pk)
+        back = reverse("attendance:course_detail", args=[course.pk])
+        return form_refused(request, form, title="No sessions were created", back=back)
     data = {**form.cleaned_data, "weekdays": set(form.cleaned_data["weekdays"])}
     run_service(
         request,
@@ -72,7 +80,12 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "unmarked": [line.student for line in roster if line.record is None],
         "pending": session_pending_review(session=session),
         "statuses": AttendanceRecord.Status.choices,
+<<<<<<< HEAD
         "captures": session.captures.order_by("-created_at"),
+=======
+        "captures": session_captures(session=session),
+        "pending": session_pending_review(session=session),
+>>>>>>> main
         "changes": AttendanceChange.objects.filter(session=session)
         .select_related("student", "changed_by")
         .order_by("-changed_at")[:50],
@@ -87,7 +100,12 @@ def session_mark(request: HttpRequest, pk: int) -> HttpResponse:
     back = back_to(request, session)
     form = MarkForm(request.POST)
     if not form.is_valid():
+<<<<<<< HEAD
         return invalid_form(request, f"Nothing was changed: {form.errors.as_text()}", back)
+=======
+        back = reverse("attendance:session_detail", args=[session.pk])
+        return form_refused(request, form, title="Nothing was changed", back=back)
+>>>>>>> main
     # Only who may be seen is checked here; whether they are on the roster is the service's rule.
     student = get_object_or_404(students_visible_to(request.user), pk=form.cleaned_data["student"])
     return answer(

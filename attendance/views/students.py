@@ -18,6 +18,7 @@ from attendance.forms.students import StudentForm
 from attendance.models import Student
 from attendance.selectors.access import courses_visible_to, is_admin, student_get
 from attendance.services import students as student_services
+from attendance.views.errors import form_status
 from attendance.views.guards import admin_required
 
 
@@ -45,7 +46,8 @@ def student_create(request: HttpRequest) -> HttpResponse:
         )
         messages.success(request, f"{student.full_name} added.")
         return redirect("attendance:student_detail", pk=student.pk)
-    return render(request, "attendance/form.html", {"form": form, "title": "New student"})
+    context = {"form": form, "title": "New student"}
+    return render(request, "attendance/form.html", context, status=form_status(request))
 
 
 @login_required

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from config.env import (
+    ImproperlyConfiguredEnv,
     env_bool,
     env_cache,
     env_database,
@@ -41,6 +42,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request over the size limit is refused before anything reads its body.
+    "attendance.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -49,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "attendance.middleware.QueryStringGuardMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -111,6 +115,11 @@ STORAGES: dict[str, dict[str, Any]] = {
 # Uploads: a class photo from a phone is a few MB; anything far larger is refused before decoding.
 ROLLCALL_MAX_UPLOAD_BYTES = env_int("ROLLCALL_MAX_UPLOAD_BYTES", 25 * 1024 * 1024, minimum=1024)
 ROLLCALL_MAX_IMAGE_PIXELS = env_int("ROLLCALL_MAX_IMAGE_PIXELS", 40_000_000, minimum=10_000)
+# A whole request (several photos, a ZIP) may be larger than one file, but not without bound: over
+# this, attendance.middleware answers 413 from the Content-Length, before reading the body.
+ROLLCALL_MAX_REQUEST_BYTES = env_int(
+    "ROLLCALL_MAX_REQUEST_BYTES", 8 * ROLLCALL_MAX_UPLOAD_BYTES, minimum=ROLLCALL_MAX_UPLOAD_BYTES
+)
 DATA_UPLOAD_MAX_MEMORY_SIZE = ROLLCALL_MAX_UPLOAD_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -120,6 +129,15 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", f"file://{VAR_DIR / 'celery-results'}")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_DIR = VAR_DIR / "celery-broker"
+# A web request that enqueues must answer at once when Redis is down: it tries the broker for at
+# most ROLLCALL_BROKER_CONNECT_TIMEOUT seconds, once (no retry loop), keeps the row "queued" and
+# the sweep sends it later. The visibility timeout is how long Redis waits before it redelivers a
+# task whose worker vanished without acknowledging it: longer than the longest legitimate task (a
+# 10,000-row import), because a redelivery of a task still running runs it twice. A dead worker's
+# captures come back sooner through the sweep (ROLLCALL_STUCK_AFTER_SECONDS, below).
+ROLLCALL_BROKER_CONNECT_TIMEOUT = env_float("ROLLCALL_BROKER_CONNECT_TIMEOUT", 2.0)
+CELERY_BROKER_CONNECTION_TIMEOUT = ROLLCALL_BROKER_CONNECT_TIMEOUT
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 600, minimum=60)
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = (
     {
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
@@ -129,8 +147,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict = (
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
-    else {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)}
+    else {
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        "socket_connect_timeout": ROLLCALL_BROKER_CONNECT_TIMEOUT,
+    }
 )
+# Nothing reads task results (the rows carry the state), and a send that also subscribes to the
+# result store would wait ~20 s on a dead Redis before failing.
+CELERY_TASK_IGNORE_RESULT = True
 # The file-based broker and result store need their folders before the first message, in both the
 # web process (producer) and the worker.
 if CELERY_BROKER_URL.startswith("filesystem"):
@@ -139,13 +163,22 @@ if CELERY_BROKER_URL.startswith("filesystem"):
 if CELERY_RESULT_BACKEND.startswith("file://"):
     Path(CELERY_RESULT_BACKEND.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
 
-# Recovery (attendance.tasks.sweep, run by beat and when a worker starts): captures queued longer
-# than REQUEUE_AFTER (the broker was down at upload) or processing longer than STUCK_AFTER (their
-# worker died) are sent again; the task is idempotent, so a duplicate costs only CPU.
-ROLLCALL_SWEEP_SECONDS = env_float("ROLLCALL_SWEEP_SECONDS", 60.0)
-ROLLCALL_REQUEUE_AFTER_SECONDS = env_float("ROLLCALL_REQUEUE_AFTER_SECONDS", 60.0)
-ROLLCALL_STUCK_AFTER_SECONDS = env_float("ROLLCALL_STUCK_AFTER_SECONDS", 15 * 60.0)
+# Recovery (attendance.tasks.sweep, run by beat and when a worker starts): captures, photos and
+# import jobs queued longer than REQUEUE_AFTER (the broker was down when they were saved) or
+# processing longer than STUCK_AFTER (their worker died) are sent again; every task is
+# idempotent, so a duplicate costs only CPU. A worker killed mid-capture is recovered within
+# STUCK_AFTER + SWEEP seconds plus the processing itself: 60 + 15 + ~10 s by default, under the
+# two minutes promised in the README. STUCK_AFTER must stay above the longest capture (a
+# 36-megapixel photo takes ~20 s on one core) and below the visibility timeout.
+ROLLCALL_SWEEP_SECONDS = env_float("ROLLCALL_SWEEP_SECONDS", 15.0)
+ROLLCALL_REQUEUE_AFTER_SECONDS = env_float("ROLLCALL_REQUEUE_AFTER_SECONDS", 30.0)
+ROLLCALL_STUCK_AFTER_SECONDS = env_float("ROLLCALL_STUCK_AFTER_SECONDS", 60.0)
 ROLLCALL_SWEEP_ON_WORKER_START = env_bool("ROLLCALL_SWEEP_ON_WORKER_START", True)
+if ROLLCALL_STUCK_AFTER_SECONDS >= CELERY_VISIBILITY_TIMEOUT:
+    raise ImproperlyConfiguredEnv(
+        "ROLLCALL_STUCK_AFTER_SECONDS must be below CELERY_VISIBILITY_TIMEOUT "
+        f"({ROLLCALL_STUCK_AFTER_SECONDS:g} >= {CELERY_VISIBILITY_TIMEOUT})"
+    )
 # Retention (attendance.tasks.retention_purge, run by beat): this many days after a session is
 # finalized its class photos and the crops and embeddings of faces matched to nobody are deleted;
 # attendance records, matched faces and the audit trail stay.

@@ -76,7 +76,8 @@ def detections(
     for i, name in enumerate(files):
         image = _load(root / name, mirrored)
         out["shapes"][i] = image.shape[:2]
-        face = central_face(detect_faces(image), image.shape)
+        # 20 px: the search these cached LFW detections were made with (the central face is large).
+        face = central_face(detect_faces(image, min_face_size=20), image.shape)
         if face is None:
             face = fallback_face(image.shape)
         else:

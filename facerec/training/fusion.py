@@ -61,11 +61,11 @@ def choose_weight(facenet, dlib, labels, config: TrainConfig) -> tuple[float, di
     fold); returns (weight, {weight: validation accuracy})."""
     _, val = split_people(labels, config.validation_people, config.seed)
     pairs = validation_pairs(labels[val], np.random.default_rng(config.seed + 1))
-    scores = {}
+    scores: dict[float, float] = {}
     for w in WEIGHT_CANDIDATES:
         x = fuse([facenet[val], dlib[val]], [1.0, w])
         scores[w] = evaluate_head(Head.identity(x.shape[1]), x, pairs)["accuracy"]
-    return max(scores, key=scores.get), scores
+    return max(scores, key=lambda w: scores[w]), scores
 
 
 def train_fused(

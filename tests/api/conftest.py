@@ -18,6 +18,7 @@ from attendance.models import (
     Course,
     DetectedFace,
     Enrollment,
+    Job,
     ReferencePhoto,
     Student,
 )
@@ -40,6 +41,10 @@ def jpeg_upload(name: str = "photo.jpg") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, jpeg_bytes(), content_type="image/jpeg")
 
 
+def roster_upload(text: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile("roster.csv", text.encode(), content_type="text/csv")
+
+
 @pytest.fixture(autouse=True)
 def fresh_report_cache():
     """Reports are cached by course and data version; each test starts with an empty cache."""
@@ -56,6 +61,7 @@ class Things:
     photo: ReferencePhoto
     capture: Capture
     face: DetectedFace
+    job: Job
 
 
 @pytest.fixture
@@ -74,6 +80,7 @@ def alices(alice, course, student, session) -> Things:
         photo=photo,
         capture=capture,
         face=review_face(capture, student),
+        job=Job.objects.create(kind=Job.Kind.CAPTURE_UPLOAD, created_by=alice, session=session),
     )
 
 

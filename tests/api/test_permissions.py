@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from attendance.models import AttendanceChange, Student
-from tests.api.conftest import jpeg_upload
+from tests.api.conftest import jpeg_upload, roster_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -138,6 +138,15 @@ MATRIX = [
         lambda t: {"status": "excused", "reason": "doctor's note"},
         "json",
         [401, 200, 404, 200],
+    ),
+    ("read job", "get", "/api/jobs/{job}/", None, None, [401, 200, 404, 200]),
+    (
+        "import a roster",
+        "post",
+        "/api/imports/",
+        lambda t: {"roster": roster_upload("student_number,name\nS901,Neil Armstrong\n")},
+        "multipart",
+        [401, 403, 403, 202],
     ),
     ("course report", "get", "/api/reports/courses/{course}/", None, None, [401, 200, 404, 200]),
     (

@@ -51,6 +51,7 @@ def caller(request, keep_the_test_connection, admin_user, alice, alices) -> tupl
         "captures": alices.capture.pk,
         "faces": alices.face.pk,
         "records": alices.record.pk,
+        "jobs": alices.job.pk,
     }
     return headers, ids
 

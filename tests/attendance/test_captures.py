@@ -70,19 +70,27 @@ def counts() -> tuple[int, int, int]:
 # --- upload -------------------------------------------------------------------------------------
 
 
-def test_a_teacher_uploads_a_class_photo_and_it_is_queued_after_commit(
-    client, alice, session, django_capture_on_commit_callbacks
+def test_a_teacher_uploads_class_photos_and_they_are_queued_after_commit(
+    client, alice, session, django_capture_on_commit_callbacks, monkeypatch
 ):
+    from attendance import tasks
+    from attendance.models import Job
+    from attendance.services import jobs as job_services
+
+    sent = []
+    monkeypatch.setattr(tasks, "enqueue_job", lambda job_id: True)
+    monkeypatch.setattr(tasks, "enqueue_capture", lambda capture_id, **kw: sent.append(capture_id))
     client.force_login(alice)
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = client.post(
-            reverse("attendance:capture_upload", args=[session.pk]),
-            {"images": [upload(jpeg_bytes(640, 480), "a.jpg"), upload(jpeg_bytes(320, 200))]},
-        )
-    assert response.status_code == 302
+    response = client.post(
+        reverse("attendance:capture_upload", args=[session.pk]),
+        {"images": [upload(jpeg_bytes(640, 480), "a.jpg"), upload(jpeg_bytes(320, 200))]},
+    )
+    assert response.status_code == 302  # to the job's progress page
+    with django_capture_on_commit_callbacks(execute=True):
+        job_services.job_run(job_id=Job.objects.get().pk)
     captures = list(session.captures.order_by("pk").values_list("state", "width", "height"))
     assert captures == [("queued", 640, 480), ("queued", 320, 200)]
-    assert len(callbacks) == 2
+    assert sorted(sent) == sorted(session.captures.values_list("pk", flat=True))
     page = client.get(reverse("attendance:session_detail", args=[session.pk])).content.decode()
     assert "waiting for a worker" in page and 'data-state="queued"' in page
 

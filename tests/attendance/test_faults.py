@@ -10,13 +10,13 @@ import socket
 import subprocess
 import time
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from attendance.models import AttendanceChange, AttendanceRecord, Capture
 from attendance.services import captures as capture_services
@@ -33,6 +33,7 @@ from tests.support.faces import (
     wait_for_capture,
     wait_until,
 )
+from tests.support.outages import free_port, producer_on
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -65,6 +66,7 @@ def test_a_worker_process_killed_mid_capture_leaves_it_to_the_next_one(
     )
     killed = celery_worker.pool_pids()
     assert killed, "the worker has no pool process"
+    killed_at = time.monotonic()
     for pid in killed:
         os.kill(pid, signal.SIGKILL)
     # The process is gone, so nothing can finish the capture except a redelivery.
@@ -72,6 +74,9 @@ def test_a_worker_process_killed_mid_capture_leaves_it_to_the_next_one(
     assert Capture.objects.get(pk=capture.pk).state == "processing"
 
     capture = wait_for_capture(capture.pk, timeout=240)
+    # The worker's main process saw its child die and gave the task back at once
+    # (task_reject_on_worker_lost); a new pool process starts, loads the models and finishes it.
+    print(f"\npool process killed: capture finished {time.monotonic() - killed_at:.0f} s later")
     assert capture.state == "done", capture.failure_reason
     log = celery_worker.log_text()[mark:]
     assert "WorkerLostError" in log or "SIGKILL" in log
@@ -83,13 +88,61 @@ def test_a_worker_process_killed_mid_capture_leaves_it_to_the_next_one(
     assert capture.faces.count() == capture.timings["faces"] >= len(CLASS) + 25
 
 
+def test_a_whole_worker_killed_mid_capture_is_sent_again_within_90_s_by_default(admin_user, alice):
+    """SIGKILL to the whole worker (main process and pool, as an OOM kill or a lost machine
+    does): nobody is left to give the task back, and Redis redelivers it only after the
+    visibility timeout (10 minutes). The sweep of the next worker, with the default settings,
+    finds the capture "processing" for longer than ROLLCALL_STUCK_AFTER_SECONDS and sends it
+    again."""
+    lfw_or_skip()
+    model_or_skip()
+    queue = f"rollcall-kill-test-{uuid.uuid4().hex[:6]}"
+    undo = route_tasks_to(queue)
+    # Default recovery settings: whatever this machine's environment says is left out.
+    defaults = {name: "" for name in ("ROLLCALL_SWEEP_SECONDS", "ROLLCALL_STUCK_AFTER_SECONDS")}
+    first = Worker(broker=settings.CELERY_BROKER_URL, queue=queue, env=defaults)
+    second = Worker(broker=settings.CELERY_BROKER_URL, queue=queue, beat=True, env=defaults)
+    try:
+        first.start(timeout=300)  # a loaded CI machine takes minutes to start TensorFlow
+        room = enroll_with_photos(admin_user, alice, CLASS)
+        capture = capture_services.capture_create(
+            session=room.session,
+            image_file=SimpleUploadedFile("class.jpg", big_class_photo(CLASS, strangers=30)),
+            source="upload",
+            by=alice,
+        )
+        wait_until(
+            lambda: Capture.objects.filter(pk=capture.pk, state="processing").exists(),
+            timeout=120,
+            what="the worker to start the capture",
+        )
+        killed_at, killed_clock = time.monotonic(), timezone.now()
+        os.killpg(first.process.pid, signal.SIGKILL)
+        first.process.wait(timeout=10)
+        second.start(timeout=300)
+
+        capture = wait_for_capture(capture.pk, timeout=300)
+        finished = time.monotonic() - killed_at
+        # started_at is the new worker's claim: when the sweep's message reached a pool process.
+        resent = (capture.started_at - killed_clock).total_seconds()
+        print(
+            f"\nwhole worker killed: sent again and claimed {resent:.0f} s later, "
+            f"finished {finished:.0f} s later"
+        )
+        assert capture.state == "done", capture.failure_reason
+        # What the settings decide (the sweep's age and period) is bounded; the processing after
+        # it (loading the models in a fresh process, ~20 s on a quiet machine) is measured.
+        assert resent < 90
+        present = set(AttendanceRecord.objects.values_list("student__full_name", flat=True))
+        assert present == {p.replace("_", " ") for p in CLASS}
+        assert AttendanceChange.objects.count() == len(CLASS)  # exactly once
+    finally:
+        second.stop()
+        first.stop()
+        undo()
+
+
 # --- the broker goes away -----------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class RedisServer:
@@ -123,25 +176,6 @@ class RedisServer:
             self.process.terminate()
             self.process.wait(timeout=20)
         assert not self.answers()
-
-
-@contextmanager
-def producer_on(url: str):
-    """Send this process's tasks to another broker for a while."""
-    from config.celery_app import app
-
-    def switch(to: str) -> None:
-        # The write URL is what producers use; the cached pools hold connections to the old one.
-        app.conf.broker_write_url = to
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    previous = app.conf.broker_write_url
-    switch(url)
-    try:
-        yield
-    finally:
-        switch(previous)
 
 
 @pytest.fixture

@@ -108,9 +108,10 @@ def test_photos_of_two_people_are_beyond_the_review_threshold(lfw_photo, pair):
 def test_analyze_photo_embeds_every_face_and_times_each_stage(group_photo):
     timings: dict[str, float] = {}
 
-    faces = analyze_photo(group_photo("friends_multiface.jpg"), timings=timings)
+    analysis = analyze_photo(group_photo("friends_multiface.jpg"), timings=timings)
+    faces = analysis.faces
 
-    assert len(faces) == 6
+    assert len(faces) == 6 and analysis.too_small == []
     assert all(f.crop.shape == (160, 160, 3) for f in faces)
     assert all(abs(np.linalg.norm(f.embedding) - 1) < 1e-5 for f in faces)
     assert set(timings) == {"decode_ms", "detect_ms", "align_ms", "embed_ms"}
@@ -124,7 +125,10 @@ def test_analyze_photo_embeds_every_face_and_times_each_stage(group_photo):
 def test_analyze_photo_decodes_file_bytes_itself(datasets):
     data = (datasets / "group_photos" / "friends_multiface.jpg").read_bytes()
 
-    assert len(analyze_photo(data)) == 6
+    analysis = analyze_photo(data)
+
+    assert len(analysis.faces) == 6
+    assert (analysis.width, analysis.height) == (1200, 630)
 
 
 def test_a_reference_photo_gives_its_one_face(lfw_photo):

@@ -74,7 +74,7 @@ def test_the_metadata_round_trips_through_the_model_folder(two_backbone_model):
 
 @pytest.mark.slow
 def test_the_fused_embedding_of_a_real_face_is_one_640_d_unit_vector(two_backbone_model, lfw_photo):
-    faces = facerec.analyze_photo(lfw_photo("Colin_Powell", 1))
+    faces = facerec.analyze_photo(lfw_photo("Colin_Powell", 1)).faces
 
     assert len(faces) == 1
     assert faces[0].embedding.shape == (640,)

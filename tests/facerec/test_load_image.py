@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facerec import ImageError, load_image
+from facerec import ImageError, check_image, load_image
 
 RED, BLUE = (200, 30, 40), (20, 40, 210)
 
@@ -145,3 +145,50 @@ def test_the_pixel_limit_can_be_lowered():
 
     assert error.value.code == "image_too_large"
     assert "limit is 0.0001 megapixels" in error.value.message
+
+
+# --- checking an upload without keeping its pixels ----------------------------------------------
+
+
+def test_checking_a_phone_photo_gives_its_upright_size():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+
+    assert check_image(encode(two_colour_image(), "JPEG", exif=exif)) == (20, 40)
+    assert check_image(encode(two_colour_image(), "PNG")) == (40, 20)
+
+
+def test_checking_a_large_jpeg_never_holds_its_full_size_pixels():
+    import tracemalloc
+
+    noise = np.random.default_rng(0).integers(0, 255, (750, 1000, 3), np.uint8)
+    data = encode(Image.fromarray(noise).resize((6000, 4500)), "JPEG", quality=80)
+    full_size = 6000 * 4500 * 3
+
+    tracemalloc.start()
+    try:
+        size = check_image(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert size == (6000, 4500)
+    assert peak < full_size / 20  # load_image holds at least full_size bytes
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_checking_a_truncated_file_refuses_it_like_loading(fmt):
+    noise = np.random.default_rng(0).integers(0, 255, (200, 200, 3), np.uint8)
+    data = encode(Image.fromarray(noise), fmt)
+
+    with pytest.raises(ImageError) as error:
+        check_image(data[: len(data) // 2])
+
+    assert error.value.code == "truncated_image"
+
+
+def test_checking_a_decompression_bomb_refuses_it_before_decoding():
+    with pytest.raises(ImageError) as error:
+        check_image(encode(Image.new("1", (20_000, 20_000)), "PNG"))
+
+    assert error.value.code == "image_too_large"

@@ -77,3 +77,17 @@ def test_the_numpy_head_equals_the_keras_siamese_tower():
     assert distance == pytest.approx(
         np.linalg.norm(from_keras[:2] - from_keras[2:4], axis=1), abs=1e-5
     )
+
+
+def test_the_two_backbone_candidate_describes_itself_and_loads(monkeypatch):
+    candidate = facerec.model.MODELS_DIR / "facenet-dlib-sum.json"
+    monkeypatch.setenv("ROLLCALL_FACE_MODEL", str(candidate))
+
+    info = facerec.model_info()
+    head = Head.load(candidate.parent / facerec.model.metadata()["weights"])
+
+    assert info.version.startswith("facenet512-dlib128-")
+    assert info.embedding_dim == 640
+    assert [b["name"] for b in facerec.model.metadata()["backbones"]] == ["facenet", "dlib"]
+    assert "not the default" in facerec.model.metadata()["status"]
+    assert head.weights[0][0].shape[0] == 640

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from datetime import date
 from typing import TypeVar
 
-from django.core.cache import cache
 from django.db import connections
 from django.utils import timezone
 
+from attendance.caching import cache_get, cache_set
 from attendance.models import AttendanceChange, ClassSession, Course, Enrollment, Student
 from attendance.selectors.reports.matrix import CourseMatrix, course_matrix
 
@@ -88,10 +88,10 @@ def cached_course_report(
         )
     )
     key = f"rollcall-report:{hashlib.sha256(parts.encode()).hexdigest()}"
-    value = cache.get(key)
+    value = cache_get(key)
     if value is None:
         value = build(
             course_matrix(course=course, date_from=date_from, date_to=date_to, today=today)
         )
-        cache.set(key, value, REPORT_CACHE_SECONDS)
+        cache_set(key, value, REPORT_CACHE_SECONDS)
     return value

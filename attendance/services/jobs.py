@@ -1,0 +1,263 @@
+"""Background jobs: a roster import (CSV and photos ZIP) and an upload of several class photos.
+
+The request only checks that the input can be read (a roster that is not CSV, a ZIP with a path
+leaving its folder: refused at once, nothing stored), stores the files and answers with the job to
+poll. The worker (``job_run``) works through the items in batches. Each batch is one transaction
+holding the job's row lock: the lines it applies, their report lines and the new ``done`` count
+commit together. A worker killed mid-batch loses only the uncommitted batch, and the job, sent
+again by the sweep, resumes at ``done``: every line is applied exactly once and reported.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from datetime import timedelta
+from pathlib import PurePosixPath
+
+from django.contrib.auth.models import User
+from django.core.files.base import File
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from attendance.errors import Conflict, DomainError, InvalidInput
+from attendance.models import Capture, ClassSession, Job
+from attendance.services import imports
+
+logger = logging.getLogger(__name__)
+# Items per transaction: at most a few seconds of work each, so the progress moves and a batch
+# always commits well within ROLLCALL_STUCK_AFTER_SECONDS (the sweep's sign of a dead worker).
+ROSTER_BATCH = 500
+ZIP_PHOTO_BATCH = 20
+CAPTURE_BATCH = 1  # a large class photo takes seconds to decode and check
+MAX_PHOTOS = 200
+
+
+# --- starting a job (in the request) ------------------------------------------------------------
+
+
+@transaction.atomic
+def roster_import_start(*, roster_file: File | None, photos_zip: File | None, by: User) -> Job:
+    """Check the files can be read, store them, and enqueue the import after the commit."""
+    if roster_file is None and photos_zip is None:
+        raise InvalidInput("Choose a roster CSV, a photos ZIP, or both.", code="no_file")
+    total = 0
+    if roster_file is not None:
+        total += len(imports.roster_read(roster_file))
+        roster_file.seek(0)
+    if photos_zip is not None:
+        total += max(1, len(imports.zip_read(photos_zip)))
+        photos_zip.seek(0)
+    job = Job(kind=Job.Kind.ROSTER_IMPORT, created_by=by, total=total)
+    if roster_file is not None:
+        job.roster.save("roster.csv", roster_file, save=False)
+    if photos_zip is not None:
+        job.photos.save("photos.zip", photos_zip, save=False)
+    job.save()
+    _enqueue_after_commit(job)
+    return job
+
+
+@transaction.atomic
+def capture_upload_start(*, session: ClassSession, image_files: list[File], by: User) -> Job:
+    """Store several class photos as they came and let the worker check and save each one as a
+    capture: decoding twenty phone photos takes longer than a request may."""
+    if not session.is_open:
+        raise Conflict(
+            "This session is finalized; reopen it before adding photos.", code="session_finalized"
+        )
+    if len(image_files) > MAX_PHOTOS:
+        raise InvalidInput(
+            f"At most {MAX_PHOTOS} photos at once; upload the rest separately.",
+            code="too_many_files",
+        )
+    job = Job(kind=Job.Kind.CAPTURE_UPLOAD, created_by=by, session=session)
+    storage = job.roster.storage
+    images = []
+    for upload in image_files:
+        path = storage.save(job.roster.field.generate_filename(job, "upload.bin"), upload)
+        images.append({"name": PurePosixPath(upload.name or "photo").name[:200], "path": path})
+    job.images, job.total = images, len(images)
+    job.save()
+    _enqueue_after_commit(job)
+    return job
+
+
+def _enqueue_after_commit(job: Job) -> None:
+    job.enqueued = None
+
+    def enqueue() -> None:
+        from attendance import tasks
+
+        job.enqueued = tasks.enqueue_job(job.pk)
+
+    transaction.on_commit(enqueue)
+
+
+# --- running a job (in the worker) --------------------------------------------------------------
+
+
+def job_run(*, job_id: int) -> Job | None:
+    """The task's body: work through the job from where it stopped. Safe to run twice, even at
+    the same time (batches take the job's row lock and re-read ``done``)."""
+    job = _claim(job_id)
+    if job is None:
+        return Job.objects.filter(pk=job_id).first()
+    try:
+        if job.kind == Job.Kind.ROSTER_IMPORT:
+            _run_roster_import(job)
+        else:
+            _run_capture_upload(job)
+    except Exception:
+        # Say so on the job (a page is polling it) rather than leave it running forever.
+        _finish(job_id, failed="The job stopped unexpectedly; the lines listed were imported.")
+        raise
+    return _finish(job_id)
+
+
+@transaction.atomic
+def _claim(job_id: int) -> Job | None:
+    job = Job.objects.select_for_update().filter(pk=job_id).first()
+    if job is None or job.is_finished:
+        return None
+    job.state = Job.State.RUNNING
+    job.started_at = job.started_at or timezone.now()
+    job.save(update_fields=["state", "started_at", "updated_at"])
+    return job
+
+
+def _run_batches(job: Job, size: int, count: int, apply) -> None:
+    """``apply(start, stop, report)`` for each batch of the ``count`` items not done yet."""
+    while True:
+        with transaction.atomic():
+            locked = Job.objects.select_for_update().get(pk=job.pk)
+            start = locked.done - job.offset
+            if locked.is_finished or start >= count:
+                return
+            stop = min(count, start + size)
+            report = imports.ImportReport()
+            apply(start, stop, report)
+            locked.report = [*locked.report, *(asdict(line) for line in report.lines)]
+            locked.done += stop - start
+            locked.save(update_fields=["report", "done", "updated_at"])
+
+
+def _run_roster_import(job: Job) -> None:
+    job.offset = 0
+    creator = job.created_by
+    if job.roster:
+        with job.roster.open("rb") as handle:
+            rows = imports.roster_read(handle)
+        _run_batches(
+            job,
+            ROSTER_BATCH,
+            len(rows),
+            lambda a, b, report: imports.roster_rows_import(report, rows[a:b], creator),
+        )
+        job.offset = len(rows)
+    if job.photos:
+        with job.photos.open("rb") as handle:
+            entries = imports.zip_read(handle)
+
+            def apply(a: int, b: int, report: imports.ImportReport) -> None:
+                if not entries:
+                    report.add("photos", "skipped", "The ZIP holds no photos.")
+                imports.photo_entries_import(report, entries[a:b], creator)
+
+            _run_batches(job, ZIP_PHOTO_BATCH, max(1, len(entries)), apply)
+
+
+def _run_capture_upload(job: Job) -> None:
+    from attendance.services.captures import capture_create
+
+    job.offset = 0
+    storage = job.roster.storage
+    session = job.session
+    if session is None:  # the session was deleted meanwhile (its jobs go with it)
+        return
+
+    def apply(a: int, b: int, report: imports.ImportReport) -> None:
+        for image in job.images[a:b]:
+            where = image["name"]
+            try:
+                with transaction.atomic(), storage.open(image["path"], "rb") as handle:
+                    capture = capture_create(
+                        session=session,
+                        image_file=File(handle, name=image["name"]),
+                        source=Capture.Source.UPLOAD,
+                        by=job.created_by,
+                    )
+            except DomainError as error:
+                report.add(where, "skipped", error.message)
+            except FileNotFoundError:
+                report.add(where, "skipped", "The uploaded file is gone; upload it again.")
+            else:
+                report.add(where, "created", f"capture #{capture.pk}, queued for processing")
+
+    _run_batches(job, CAPTURE_BATCH, len(job.images), apply)
+
+
+@transaction.atomic
+def _finish(job_id: int, failed: str = "") -> Job | None:
+    job = Job.objects.select_for_update().filter(pk=job_id).first()
+    if job is None or job.is_finished:
+        return job
+    job.state = Job.State.FAILED if failed else Job.State.DONE
+    job.failure_reason, job.finished_at = failed, timezone.now()
+    job.save()
+    if not failed:
+        _delete_inputs_after_commit(job)
+    return job
+
+
+def _delete_inputs_after_commit(job: Job) -> None:
+    # The inputs hold biometric photos: once every line is imported they are not kept.
+    storage = job.roster.storage
+    names = [f.name for f in (job.roster, job.photos) if f] + [i["path"] for i in job.images]
+
+    def delete() -> None:
+        for name in names:
+            storage.delete(name)
+
+    transaction.on_commit(delete)
+
+
+# --- reading a job ------------------------------------------------------------------------------
+
+
+def job_counts(job: Job) -> dict[str, int]:
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "skipped": 0}
+    for line in job.report:
+        counts[line["outcome"]] = counts.get(line["outcome"], 0) + 1
+    return counts
+
+
+def job_summary(job: Job) -> str:
+    return ", ".join(f"{n} {outcome}" for outcome, n in job_counts(job).items())
+
+
+# --- recovery -----------------------------------------------------------------------------------
+
+
+def jobs_needing_work(*, queued_for: float, stalled_for: float):
+    """Jobs whose task may have been lost: queued longer than ``queued_for`` seconds, or running
+    with no batch committed for ``stalled_for`` seconds (their worker died)."""
+    now = timezone.now()
+    return Job.objects.filter(
+        Q(state=Job.State.QUEUED, created_at__lte=now - timedelta(seconds=queued_for))
+        | Q(state=Job.State.RUNNING, updated_at__lte=now - timedelta(seconds=stalled_for))
+    ).order_by("pk")
+
+
+def jobs_sweep(*, queued_for: float, stalled_for: float) -> int:
+    from attendance import tasks
+
+    sent = 0
+    for job_id in jobs_needing_work(queued_for=queued_for, stalled_for=stalled_for).values_list(
+        "pk", flat=True
+    ):
+        if not tasks.enqueue_job(job_id):
+            break
+        sent += 1
+    return sent
