@@ -8,14 +8,9 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.contrib import messages
-<<<<<<< HEAD
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
-=======
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
->>>>>>> main
+from django.shortcuts import redirect, render
 
 from attendance.errors import DomainError
 
@@ -45,13 +40,13 @@ def run_service(
     return result
 
 
-<<<<<<< HEAD
-def invalid_form(request: HttpRequest, text: str, to: str) -> HttpResponse:
-    """A page form that did not validate: 400 JSON for the page's script, else a message."""
+def invalid_form(request: HttpRequest, form: Form, *, title: str, back: str) -> HttpResponse:
+    """A page form that did not validate: 400 JSON for the page's script, else the 400 page
+    listing what was wrong (``form_refused``)."""
     if wants_json(request):
+        text = f"{title}: {form.errors.as_text()}"
         return JsonResponse({"error": {"code": "invalid_input", "message": text}}, status=400)
-    messages.error(request, text)
-    return redirect(to)
+    return form_refused(request, form, title=title, back=back)
 
 
 def answer(
@@ -68,7 +63,8 @@ def answer(
     except DomainError as error:
         return error_json(error)
     return JsonResponse({"message": success if isinstance(success, str) else success(result)})
-=======
+
+
 def form_refused(request: HttpRequest, form: Form, *, title: str, back: str) -> HttpResponse:
     """A 400 page listing what was wrong with a form posted from another page (a session's
     room with a line break, a reason with a NUL byte); nothing was saved."""
@@ -84,4 +80,3 @@ def form_refused(request: HttpRequest, form: Form, *, title: str, back: str) -> 
 def form_status(request: HttpRequest) -> int:
     """A form shown again after a POST was refused: 400, so that clients and tests see it."""
     return 400 if request.method == "POST" else 200
->>>>>>> main

@@ -11,10 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-<<<<<<< HEAD
 from django.utils.http import url_has_allowed_host_and_scheme
-=======
->>>>>>> main
 from django.views.decorators.http import require_POST
 
 from attendance.forms.sessions import (
@@ -30,11 +27,7 @@ from attendance.selectors.captures import session_captures
 from attendance.selectors.sessions import session_pending_review, session_roster
 from attendance.services import courses as course_services
 from attendance.services import records as record_services
-<<<<<<< HEAD
-from attendance.views.errors import answer, invalid_form, run_service
-=======
-from attendance.views.errors import form_refused, run_service
->>>>>>> main
+from attendance.views.errors import answer, form_refused, invalid_form, run_service
 
 
 @require_POST
@@ -80,12 +73,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "unmarked": [line.student for line in roster if line.record is None],
         "pending": session_pending_review(session=session),
         "statuses": AttendanceRecord.Status.choices,
-<<<<<<< HEAD
-        "captures": session.captures.order_by("-created_at"),
-=======
         "captures": session_captures(session=session),
-        "pending": session_pending_review(session=session),
->>>>>>> main
         "changes": AttendanceChange.objects.filter(session=session)
         .select_related("student", "changed_by")
         .order_by("-changed_at")[:50],
@@ -100,12 +88,7 @@ def session_mark(request: HttpRequest, pk: int) -> HttpResponse:
     back = back_to(request, session)
     form = MarkForm(request.POST)
     if not form.is_valid():
-<<<<<<< HEAD
-        return invalid_form(request, f"Nothing was changed: {form.errors.as_text()}", back)
-=======
-        back = reverse("attendance:session_detail", args=[session.pk])
-        return form_refused(request, form, title="Nothing was changed", back=back)
->>>>>>> main
+        return invalid_form(request, form, title="Nothing was changed", back=back)
     # Only who may be seen is checked here; whether they are on the roster is the service's rule.
     student = get_object_or_404(students_visible_to(request.user), pk=form.cleaned_data["student"])
     return answer(
@@ -130,7 +113,7 @@ def session_mark_unmarked(request: HttpRequest, pk: int) -> HttpResponse:
     back = back_to(request, session)
     form = MarkUnmarkedForm(request.POST)
     if not form.is_valid():
-        return invalid_form(request, f"Nothing was changed: {form.errors.as_text()}", back)
+        return invalid_form(request, form, title="Nothing was changed", back=back)
     status = form.cleaned_data["status"]
     return answer(
         request,
@@ -172,7 +155,7 @@ def session_remark(request: HttpRequest, pk: int) -> HttpResponse:
     back = back_to(request, session)
     form = RemarkForm(request.POST)
     if not form.is_valid():
-        return invalid_form(request, f"The remark was not saved: {form.errors.as_text()}", back)
+        return invalid_form(request, form, title="The remark was not saved", back=back)
     student = get_object_or_404(students_visible_to(request.user), pk=form.cleaned_data["student"])
     return answer(
         request,

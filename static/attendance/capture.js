@@ -81,20 +81,14 @@
     const errors = (body.errors || []).map((e) => (e.file ? e.file + ": " : "") + e.message);
     if (body.error) errors.push(body.error.message);
     if (!response.ok && !errors.length) errors.push("The upload failed (HTTP " + response.status + ").");
-<<<<<<< HEAD
     say(body.message || "");
     if (errors.length) fail(errors.join(" "));
-    if (body.captures && body.captures.length) await window.RollCall.refresh();
-=======
-    if (body.message) say(body.message + (errors.length ? " " + errors.join(" ") : ""), !!errors.length);
-    else if (errors.length) say(errors.join(" "), true);
     if (body.job_url) {
       // Several photos became a background job: its page shows the progress and the report.
       window.location.assign(body.job_url);
       return;
     }
-    if (body.captures && body.captures.length) await refresh();
->>>>>>> main
+    if (body.captures && body.captures.length) await window.RollCall.refresh();
   }
 
   function setUpUpload() {
