@@ -19,13 +19,18 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# The browser tests serve axe-core (pinned in package-lock.json) to the page: no CDN.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 run: install
 	bash scripts/run
 
 TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 	CELERY_RESULT_BACKEND=$(TEST_BROKER_URL)
 
-test: install
+test: install node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(MAKE) --no-print-directory typecheck
@@ -33,7 +38,7 @@ test: install
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
 # Day-to-day: everything but the browser, real-worker and schema-fuzz tests (CI runs them all).
-test-fast: install
+test-fast: install node_modules/.package-lock.json
 	$(TEST_ENV) $(BIN)/pytest -m "not browser and not worker and not fuzz" $(PYTEST_ARGS)
 
 # The library and the domain layer are typed; mypy with django-stubs keeps them honest.

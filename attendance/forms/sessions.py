@@ -29,6 +29,15 @@ class RecurringSessionsForm(forms.Form):
     room = forms.CharField(max_length=64, required=False, validators=[no_control_characters])
 
 
+class MarkUnmarkedForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[
+            (AttendanceRecord.Status.PRESENT, "Present"),
+            (AttendanceRecord.Status.ABSENT, "Absent"),
+        ]
+    )
+
+
 class MarkForm(forms.Form):
     student = forms.IntegerField(widget=forms.HiddenInput)
     status = forms.ChoiceField(choices=AttendanceRecord.Status.choices)

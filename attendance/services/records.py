@@ -227,6 +227,31 @@ def attendance_remark(
 
 
 @transaction.atomic
+def attendance_mark_unmarked(
+    *, session: ClassSession, status: str, by: User | None
+) -> list[Student]:
+    """Give every student on the roster who has no mark yet ``status`` ("mark all unmarked
+    present"); returns them. Students already marked keep their mark, so pressing it twice
+    marks nobody the second time."""
+    if status not in Status.values:
+        raise InvalidInput(f"Unknown status {status!r}.", code="invalid_status")
+    _require_open(session)
+    marked = AttendanceRecord.objects.filter(session=session).values_list("student_id", flat=True)
+    students = list(roster_students(session=session).exclude(pk__in=marked))
+    for student in students:
+        attendance_mark(
+            session=session,
+            student=student,
+            status=status,
+            source=Source.MANUAL,
+            by=by,
+            reason="Marked with everyone not marked yet.",
+            overwrite_manual=False,
+        )
+    return students
+
+
+@transaction.atomic
 def session_finalize(*, session: ClassSession, by: User | None, force: bool = False) -> int:
     """Close the session: every student on the roster still unmarked becomes absent. Returns how
     many.

@@ -25,7 +25,7 @@ from attendance.selectors.access import (
     students_visible_to,
 )
 from attendance.selectors.captures import capture_faces, capture_status
-from attendance.selectors.sessions import session_roster
+from attendance.selectors.sessions import session_pending_review, session_roster
 from attendance.services import captures as capture_services
 from attendance.services import jobs as job_services
 from attendance.services import photos as photo_services
@@ -153,19 +153,26 @@ def capture_detail(request: HttpRequest, pk: int) -> HttpResponse:
     names = {line.student.pk: line.student.full_name for line in roster}
     faces = list(capture_faces(capture=capture))
     for face in faces:
-        face.candidate_names = [
-            (names.get(c["student_id"], "?"), c["distance"]) for c in face.candidates
+        # One "match" scale everywhere: 0-100 %, higher is better (never a raw distance).
+        face.match = _percent(capture_services.match_confidence(face.distance))
+        face.candidate_matches = [
+            (
+                names.get(c["student_id"], "?"),
+                _percent(capture_services.match_confidence(c["distance"])),
+            )
+            for c in face.candidates
         ]
-        face.confidence = capture_services.match_confidence(face.distance)
     context = {
         "capture": capture,
         "session": session,
         "faces": faces,
         "roster": roster,
+        "unmarked": [line.student for line in roster if line.record is None],
+        "pending": session_pending_review(session=session),
         "statuses": AttendanceRecord.Status.choices,
         "status": capture_status(capture=capture),
-        # Labels are drawn in the photo's pixels: scale them so they read at any photo size.
-        "label_size": max(14, (capture.width or 0) // 45),
+        # Numbers are drawn in the photo's pixels: scale them so they read at any photo size.
+        "label_size": max(18, (capture.width or 0) // 30),
         "timings": [
             (stage, capture.timings[stage])
             for stage in ("decode", "detect", "align", "embed", "match", "save")
@@ -173,6 +180,10 @@ def capture_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ],
     }
     return render(request, "attendance/captures/detail.html", context)
+
+
+def _percent(confidence: float | None) -> int | None:
+    return None if confidence is None else round(confidence * 100)
 
 
 def _face_action(request: HttpRequest, pk: int, call) -> HttpResponse:
@@ -184,6 +195,8 @@ def _face_action(request: HttpRequest, pk: int, call) -> HttpResponse:
             return error_json(error)
         messages.error(request, error.message)
         return redirect("attendance:capture_detail", pk=face.capture_id)
+    if wants_json(request):
+        return JsonResponse({"message": message})
     messages.success(request, message)
     return redirect(f"{reverse('attendance:capture_detail', args=[face.capture_id])}#faces")
 
@@ -193,7 +206,10 @@ def _face_action(request: HttpRequest, pk: int, call) -> HttpResponse:
 def face_assign(request: HttpRequest, pk: int) -> HttpResponse:
     form = FaceAssignForm(request.POST)
     if not form.is_valid():
-        return HttpResponse(f"Nothing was changed: {form.errors.as_text()}", status=400)
+        text = f"Nothing was changed: {form.errors.as_text()}"
+        if wants_json(request):
+            return JsonResponse({"error": {"code": "invalid_input", "message": text}}, status=400)
+        return HttpResponse(text, status=400)
 
     def call(face) -> str:
         student_id = form.cleaned_data["student"]

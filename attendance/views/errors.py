@@ -10,7 +10,7 @@ from typing import TypeVar
 from django.contrib import messages
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from attendance.errors import DomainError
 
@@ -38,6 +38,31 @@ def run_service(
         return None
     messages.success(request, success if isinstance(success, str) else success(result))
     return result
+
+
+def invalid_form(request: HttpRequest, form: Form, *, title: str, back: str) -> HttpResponse:
+    """A page form that did not validate: 400 JSON for the page's script, else the 400 page
+    listing what was wrong (``form_refused``)."""
+    if wants_json(request):
+        text = f"{title}: {form.errors.as_text()}"
+        return JsonResponse({"error": {"code": "invalid_input", "message": text}}, status=400)
+    return form_refused(request, form, title=title, back=back)
+
+
+def answer(
+    request: HttpRequest, call: Callable[[], T], success: str | Callable[[T], str], to: str
+) -> HttpResponse:
+    """Run a service for a page form. The page's script (``Accept: application/json``) gets
+    ``{"message"}`` or the error's JSON and updates in place; a plain form post gets a message and
+    a redirect to ``to``, so every form works without JavaScript too."""
+    if not wants_json(request):
+        run_service(request, call, success)
+        return redirect(to)
+    try:
+        result = call()
+    except DomainError as error:
+        return error_json(error)
+    return JsonResponse({"message": success if isinstance(success, str) else success(result)})
 
 
 def form_refused(request: HttpRequest, form: Form, *, title: str, back: str) -> HttpResponse:

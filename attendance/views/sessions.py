@@ -11,16 +11,23 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from attendance.forms.sessions import MarkForm, RecurringSessionsForm, RemarkForm, SessionForm
+from attendance.forms.sessions import (
+    MarkForm,
+    MarkUnmarkedForm,
+    RecurringSessionsForm,
+    RemarkForm,
+    SessionForm,
+)
 from attendance.models import AttendanceChange, AttendanceRecord
 from attendance.selectors.access import course_get, session_get, students_visible_to
 from attendance.selectors.captures import session_captures
 from attendance.selectors.sessions import session_pending_review, session_roster
 from attendance.services import courses as course_services
 from attendance.services import records as record_services
-from attendance.views.errors import form_refused, run_service
+from attendance.views.errors import answer, form_refused, invalid_form, run_service
 
 
 @require_POST
@@ -59,12 +66,14 @@ def sessions_generate(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     session = session_get(user=request.user, pk=pk)
+    roster = session_roster(session=session)
     context = {
         "session": session,
-        "roster": session_roster(session=session),
+        "roster": roster,
+        "unmarked": [line.student for line in roster if line.record is None],
+        "pending": session_pending_review(session=session),
         "statuses": AttendanceRecord.Status.choices,
         "captures": session_captures(session=session),
-        "pending": session_pending_review(session=session),
         "changes": AttendanceChange.objects.filter(session=session)
         .select_related("student", "changed_by")
         .order_by("-changed_at")[:50],
@@ -76,13 +85,13 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def session_mark(request: HttpRequest, pk: int) -> HttpResponse:
     session = session_get(user=request.user, pk=pk)
+    back = back_to(request, session)
     form = MarkForm(request.POST)
     if not form.is_valid():
-        back = reverse("attendance:session_detail", args=[session.pk])
-        return form_refused(request, form, title="Nothing was changed", back=back)
+        return invalid_form(request, form, title="Nothing was changed", back=back)
     # Only who may be seen is checked here; whether they are on the roster is the service's rule.
     student = get_object_or_404(students_visible_to(request.user), pk=form.cleaned_data["student"])
-    run_service(
+    return answer(
         request,
         lambda: record_services.attendance_mark(
             session=session,
@@ -93,8 +102,36 @@ def session_mark(request: HttpRequest, pk: int) -> HttpResponse:
             reason=form.cleaned_data["reason"],
         ),
         f"{student.full_name}: {form.cleaned_data['status']}.",
+        back,
     )
-    return redirect("attendance:session_detail", pk=session.pk)
+
+
+@require_POST
+@login_required
+def session_mark_unmarked(request: HttpRequest, pk: int) -> HttpResponse:
+    session = session_get(user=request.user, pk=pk)
+    back = back_to(request, session)
+    form = MarkUnmarkedForm(request.POST)
+    if not form.is_valid():
+        return invalid_form(request, form, title="Nothing was changed", back=back)
+    status = form.cleaned_data["status"]
+    return answer(
+        request,
+        lambda: record_services.attendance_mark_unmarked(
+            session=session, status=status, by=request.user
+        ),
+        lambda students: f"{len(students)} student(s) not marked yet are now {status}.",
+        back,
+    )
+
+
+def back_to(request: HttpRequest, session) -> str:
+    """The page a form came from (the session or one of its captures), else the session page."""
+    fallback = reverse("attendance:session_detail", args=[session.pk])
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return fallback
 
 
 @require_POST
@@ -115,19 +152,19 @@ def session_finalize(request: HttpRequest, pk: int) -> HttpResponse:
 def session_remark(request: HttpRequest, pk: int) -> HttpResponse:
     """The remark on a record ("doctor's note"), from a plain form on the session page."""
     session = session_get(user=request.user, pk=pk)
+    back = back_to(request, session)
     form = RemarkForm(request.POST)
     if not form.is_valid():
-        messages.error(request, f"The remark was not saved: {form.errors.as_text()}")
-        return redirect("attendance:session_detail", pk=session.pk)
+        return invalid_form(request, form, title="The remark was not saved", back=back)
     student = get_object_or_404(students_visible_to(request.user), pk=form.cleaned_data["student"])
-    run_service(
+    return answer(
         request,
         lambda: record_services.attendance_remark(
             session=session, student=student, remark=form.cleaned_data["remark"], by=request.user
         ),
         f"Remark saved for {student.full_name}.",
+        back,
     )
-    return redirect("attendance:session_detail", pk=session.pk)
 
 
 @require_POST
@@ -144,6 +181,7 @@ urlpatterns = [
     path("courses/<int:pk>/sessions/generate/", sessions_generate, name="sessions_generate"),
     path("sessions/<int:pk>/", session_detail, name="session_detail"),
     path("sessions/<int:pk>/mark/", session_mark, name="session_mark"),
+    path("sessions/<int:pk>/mark-unmarked/", session_mark_unmarked, name="session_mark_unmarked"),
     path("sessions/<int:pk>/remark/", session_remark, name="session_remark"),
     path("sessions/<int:pk>/finalize/", session_finalize, name="session_finalize"),
     path("sessions/<int:pk>/reopen/", session_reopen, name="session_reopen"),

@@ -1,6 +1,7 @@
-// The capture panel of a session page: upload or webcam frame, then live progress.
-// Unfinished captures are polled through their small JSON status endpoint; when they finish, the
-// panel and the roster are replaced by fresh server-rendered HTML (no manual reload).
+// The capture panel of a session page: a photo from the phone's camera, chosen files or a webcam
+// frame, then live progress. Unfinished captures are polled through their small JSON status
+// endpoint; when one finishes, the page's live regions (photos, roster, header, audit trail) are
+// swapped for fresh server-rendered HTML by live.js (no reload, the camera keeps running).
 (function () {
   "use strict";
   const POLL_MS = 1000;
@@ -11,37 +12,21 @@
     return input ? input.value : "";
   }
 
-  function say(text, isError) {
+  // Progress goes to a polite status line; a refusal to an alert line, styled as an error.
+  function say(text) {
     const line = document.getElementById("capture-message");
-    if (!line) return;
-    line.textContent = text;
-    line.className = isError ? "msg-error" : "muted";
+    if (line) line.textContent = text;
+  }
+
+  function fail(text) {
+    const line = document.getElementById("capture-error");
+    if (line) line.textContent = text;
   }
 
   function unfinished() {
-    return Array.from(document.querySelectorAll("#captures tr.capture")).filter(
+    return Array.from(document.querySelectorAll("#captures .capture")).filter(
       (row) => row.dataset.state === "queued" || row.dataset.state === "processing"
     );
-  }
-
-  async function refresh() {
-    // Swap in the server's current panel and roster: one source of truth for how they look.
-    const panel = document.getElementById("capture-panel");
-    const response = await fetch(panel.dataset.refreshUrl, { credentials: "same-origin" });
-    if (!response.ok) return;
-    const page = new DOMParser().parseFromString(await response.text(), "text/html");
-    const fresh = page.getElementById("captures");
-    const current = document.getElementById("captures");
-    if (fresh && current) current.replaceWith(fresh);
-    else if (fresh) panel.appendChild(fresh);
-    // The page's other tables (roster, audit trail): swapped one for one, outside the panel, so
-    // the live camera in the panel keeps running.
-    const outside = (doc) =>
-      Array.from(doc.querySelectorAll("main table")).filter((t) => !t.closest("#capture-panel"));
-    const now = outside(document);
-    const next = outside(page);
-    if (now.length === next.length) now.forEach((table, i) => table.replaceWith(next[i]));
-    schedule();
   }
 
   async function poll() {
@@ -66,10 +51,18 @@
       }
     }
     if (finished) {
-      await refresh();
+      await window.RollCall.refresh();
+      say(finishedMessage());
     } else {
       schedule();
     }
+  }
+
+  function finishedMessage() {
+    const latest = document.querySelector("#captures .capture");
+    if (!latest) return "";
+    if (latest.dataset.state === "failed") return "";
+    return "Photo #" + latest.dataset.capture + " is done: the roster below is updated.";
   }
 
   function schedule() {
@@ -77,6 +70,7 @@
   }
 
   async function send(url, formData) {
+    fail("");
     const response = await fetch(url, {
       method: "POST",
       body: formData,
@@ -87,25 +81,34 @@
     const errors = (body.errors || []).map((e) => (e.file ? e.file + ": " : "") + e.message);
     if (body.error) errors.push(body.error.message);
     if (!response.ok && !errors.length) errors.push("The upload failed (HTTP " + response.status + ").");
-    if (body.message) say(body.message + (errors.length ? " " + errors.join(" ") : ""), !!errors.length);
-    else if (errors.length) say(errors.join(" "), true);
+    say(body.message || "");
+    if (errors.length) fail(errors.join(" "));
     if (body.job_url) {
       // Several photos became a background job: its page shows the progress and the report.
       window.location.assign(body.job_url);
       return;
     }
-    if (body.captures && body.captures.length) await refresh();
+    if (body.captures && body.captures.length) await window.RollCall.refresh();
   }
 
   function setUpUpload() {
     const form = document.getElementById("capture-upload");
     if (!form) return;
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
+    const upload = async () => {
       say("Uploading…");
       await send(form.action, new FormData(form));
       form.reset();
+    };
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      upload();
     });
+    // A photo taken or chosen is sent at once: one tap, no separate "Upload" button.
+    form.querySelectorAll("input[type=file]").forEach((input) =>
+      input.addEventListener("change", () => {
+        if (input.files.length) upload();
+      })
+    );
   }
 
   function setUpWebcam() {
@@ -116,14 +119,15 @@
     const video = document.getElementById("webcam-video");
     const note = document.getElementById("webcam-note");
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      note.textContent = "This browser offers no camera here; upload a photo instead.";
+      note.textContent = "This browser offers no camera here; use Take class photo instead.";
       start.hidden = true;
       return;
     }
     start.addEventListener("click", async () => {
       try {
+        // On a phone the rear camera faces the class; a laptop has only one and ignores this.
         const stream = await navigator.mediaDevices.getUserMedia({
-          video: { width: { ideal: 1920 }, height: { ideal: 1080 } },
+          video: { facingMode: "environment", width: { ideal: 1920 }, height: { ideal: 1080 } },
           audio: false,
         });
         video.srcObject = stream;
@@ -132,12 +136,12 @@
         start.hidden = true;
         note.textContent = "Camera on. Take a photo when the class is in view.";
       } catch (error) {
-        note.textContent = "The camera could not be started (" + error.name + "); upload a photo instead.";
+        note.textContent = "The camera could not be started (" + error.name + "); use Take class photo instead.";
       }
     });
     shoot.addEventListener("click", () => {
       if (!video.videoWidth) {
-        say("The camera has no picture yet; try again in a moment.", true);
+        fail("The camera has no picture yet; try again in a moment.");
         return;
       }
       const canvas = document.createElement("canvas");
@@ -162,4 +166,6 @@
     setUpWebcam();
     schedule();
   });
+  // A refresh brings new capture rows (an upload, another teacher's photo): poll them too.
+  document.addEventListener("rollcall:refreshed", schedule);
 })();

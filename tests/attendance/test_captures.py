@@ -257,13 +257,25 @@ def test_a_capture_whose_file_cannot_be_decoded_fails_with_the_reason(classroom)
 # --- review by the teacher ----------------------------------------------------------------------
 
 
-def test_the_result_page_shows_a_box_and_name_per_face_and_the_timings(classroom, client, alice):
+def test_the_result_page_numbers_a_box_per_face_and_names_them_in_cards_on_one_match_scale(
+    classroom, client, alice, admin_user
+):
     capture = process(new_capture(classroom, class_photo_bytes([*CLASS[:2], STRANGER])))
     client.force_login(alice)
     page = client.get(reverse("attendance:capture_detail", args=[capture.pk])).content.decode()
-    assert page.count("<rect ") == 3
-    assert "Colin Powell" in page and "unknown" in page
-    assert 'id="timings"' in page and "embed" in page
+    assert page.count('<rect class="box"') == 3
+    assert page.count('class="face-card"') == 3
+    assert "Colin Powell" in page and "Unknown" in page
+    # One scale, 0-100 % with higher better: no raw distance, no 0..1 confidence on the page.
+    colin = capture.faces.get(student=classroom.student(CLASS[0]))
+    percent = round(capture_services.match_confidence(colin.distance) * 100)
+    assert f"match {percent}%" in page
+    assert f"{colin.distance:.2f}" not in page
+    # Stage timings and the model are details for admins only.
+    assert 'id="timings"' not in page
+    client.force_login(admin_user)
+    page = client.get(reverse("attendance:capture_detail", args=[capture.pk])).content.decode()
+    assert '<details id="capture-details">' in page and 'id="timings"' in page and "embed" in page
     status = client.get(reverse("attendance:capture_status", args=[capture.pk])).json()
     assert (status["finished"], status["faces"], status["matched"], status["unknown"]) == (
         True, 3, 2, 1,

@@ -1,0 +1,276 @@
+"""The teacher's whole job in a real browser: on a phone at 390x844 (touch, mobile user
+agent) by taps alone, and on a 1366x900 desktop. Headless Chromium (Debian's package) driven by
+Playwright, a real worker processing the photos, axe-core (npm, pinned in package-lock.json)
+served to the page from node_modules: every page fits the screen, every control is big enough for
+a thumb, and no WCAG 2 A/AA rule is broken.
+
+Screenshots of the phone flow go to $ROLLCALL_SCREENSHOTS when set (docs/screenshots/ was made
+that way), else to the test's temporary folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from attendance.models import AttendanceRecord, Capture, ClassSession, DetectedFace
+from attendance.selectors.sessions import session_roster
+from tests.support.faces import CLASS, STRANGER, class_photo_bytes, enroll_with_photos
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.worker,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed"),
+]
+# Playwright's sync API runs an event loop in this thread; the ORM calls between its steps are
+# plain synchronous code, so Django's async-safety guard does not apply.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+    "user_agent": (
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/120.0 Mobile Safari/537.36"
+    ),
+}
+DESKTOP = {"viewport": {"width": 1366, "height": 900}}
+
+# Every visible control a person can tap or focus, and its size; a file input hidden behind its
+# label and a checkbox inside its label are measured by that label, which is what a thumb taps.
+MEASURE_CONTROLS = """() => {
+  const selector = 'a[href], button, input:not([type=hidden]), select, textarea, summary, '
+    + '[tabindex]:not([tabindex="-1"])';
+  const small = [];
+  for (const element of document.querySelectorAll(selector)) {
+    let target = element;
+    if (element.matches('input[type=file], input[type=checkbox], input[type=radio]')) {
+      const byFor = element.id && document.querySelector(`label[for="${element.id}"]`);
+      target = element.closest('label') || byFor || element;
+    }
+    if (!target.getClientRects().length) continue;
+    const style = getComputedStyle(target);
+    if (style.visibility === 'hidden' || style.display === 'none') continue;
+    if (target.closest('details:not([open])') && !target.matches('summary')) continue;
+    const box = target.getBoundingClientRect();
+    if (box.width === 0 && box.height === 0) continue;
+    if (box.width < 44 || box.height < 44) {
+      const text = target.innerText || target.value || target.getAttribute('aria-label') || '';
+      const size = `${Math.round(box.width)}x${Math.round(box.height)}`;
+      small.push(`${target.tagName.toLowerCase()} "${text.trim().slice(0, 40)}" ${size}`);
+    }
+  }
+  return small;
+}"""
+
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}});
+  const where = (v) => v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(' | ');
+  return result.violations.map((v) => `${v.id}: ${where(v)}`);
+}"""
+
+
+@pytest.fixture
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run `npm ci` (make test does)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--no-first-run"],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    folder = Path(os.environ.get("ROLLCALL_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def open_page(browser, live_server, options: dict):
+    context = browser.new_context(base_url=live_server.url, **options)
+    # axe-core is served from the site's own origin, so a Content-Security-Policy of 'self'
+    # lets it run without weakening the page.
+    context.route(
+        "**/__test__/axe.js",
+        lambda route: route.fulfill(body=AXE.read_text(), content_type="text/javascript"),
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors
+    return page
+
+
+def log_in(page, phone: bool) -> None:
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", "alice-pass-1")
+    tap(page, "button[type=submit], input[type=submit]", phone)
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def tap(page, selector: str, phone: bool) -> None:
+    if phone:
+        page.locator(selector).first.scroll_into_view_if_needed()
+        page.tap(selector)
+    else:
+        page.click(selector)
+
+
+def check_page(page, phone: bool, what: str) -> None:
+    """No horizontal scroll, thumb-sized controls on a phone, zero WCAG 2 A/AA violations."""
+    page.wait_for_load_state("load")
+    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"{what}: the page is {width[0]} px wide in a {width[1]} px window"
+    if phone:
+        assert page.evaluate(MEASURE_CONTROLS) == [], f"{what}: controls under 44x44 px"
+    page.add_script_tag(url="/__test__/axe.js")
+    assert page.evaluate(AXE_RUN) == [], f"{what}: WCAG 2 A/AA violations"
+    assert page.errors == [], f"{what}: script errors"
+
+
+def check_every_page(page, room, capture: Capture, phone: bool) -> None:
+    student = room.student(CLASS[0])
+    for url, what in [
+        (f"/sessions/{room.session.pk}/", "session"),
+        (f"/captures/{capture.pk}/", "capture review"),
+        (f"/courses/{room.course.pk}/", "course"),
+        (f"/reports/courses/{room.course.pk}/", "course report"),
+        (f"/reports/sessions/{room.session.pk}/", "session sheet"),
+        (f"/reports/students/{student.pk}/", "student history"),
+    ]:
+        page.goto(url)
+        check_page(page, phone, what)
+
+
+def take_class_photo(page, phone: bool, tmp_path: Path) -> Capture:
+    """The "Take class photo" input (capture=environment) gets a photo, as a phone's camera
+    hands it over; the page uploads it at once and follows the worker until it is done."""
+    photo = tmp_path / "class.jpg"
+    photo.write_bytes(class_photo_bytes([*CLASS[:3], STRANGER]))
+    assert page.get_attribute("#capture-camera", "capture") == "environment"
+    page.set_input_files("#capture-camera", str(photo))
+    page.wait_for_selector("#captures .capture[data-state='done']", timeout=240_000)
+    return Capture.objects.get()
+
+
+def test_a_teacher_takes_attendance_on_a_phone_by_taps_alone(
+    celery_worker, live_server, browser, admin_user, alice, shots, tmp_path
+):
+    room = enroll_with_photos(admin_user, alice, CLASS)
+    page = open_page(browser, live_server, PHONE)
+    log_in(page, phone=True)
+    page.goto(f"/sessions/{room.session.pk}/")
+    check_page(page, True, "session before the photo")
+    page.screenshot(path=shots / "phone-1-session.png", full_page=False)
+
+    page.evaluate("window.__samePage = true")
+    capture = take_class_photo(page, True, tmp_path)
+    assert page.evaluate("window.__samePage === true")  # no reload
+    page.wait_for_selector("#captures .capture[data-state='done'] >> text=Review faces")
+    assert page.locator("#captures [data-role=note]").count() == 0  # the stale "queued" is gone
+    colin = room.student(CLASS[0])
+    page.wait_for_selector(f"#roster li[data-student='{colin.pk}'] .badge.present")
+    page.screenshot(path=shots / "phone-2-photo-done.png", full_page=False)
+
+    tap(page, "#captures .capture a", True)
+    page.wait_for_selector("#face-list .face-card")
+    check_page(page, True, "capture review")
+    page.screenshot(path=shots / "phone-3-review.png", full_page=False)
+
+    # A numbered box selects its card.
+    matched = DetectedFace.objects.filter(capture=capture, student=colin).get()
+    box = page.locator(f"#face-boxes g[data-face='{matched.pk}'] rect.box")
+    box.scroll_into_view_if_needed()
+    position = box.bounding_box()
+    page.touchscreen.tap(position["x"] + position["width"] / 2, position["y"] + 4)
+    page.wait_for_selector(f"#face-{matched.pk}.selected")
+
+    # Confirm one face, in place.
+    page.evaluate("window.__samePage = true")
+    tap(page, f"#face-{matched.pk} button:has-text('Confirm')", True)
+    page.wait_for_selector(f"#face-{matched.pk}[data-decision='confirmed']")
+    page.wait_for_selector(f"#face-{matched.pk} .toast")
+    matched.refresh_from_db()
+    assert (matched.decision, matched.decided_by) == ("confirmed", alice)
+
+    # Assign the stranger's face to Vladimir, found by typing part of his name.
+    vladimir = room.student(CLASS[3])
+    stranger = DetectedFace.objects.get(capture=capture, student__isnull=True)
+    card = f"#face-{stranger.pk}"
+    tap(page, f"{card} input[type=search]", True)
+    page.keyboard.type("vladi")
+    assert page.input_value(f"{card} select") == str(vladimir.pk)
+    tap(page, f"{card} button:has-text('Assign')", True)
+    page.wait_for_selector(f"{card}[data-decision='corrected']")
+    page.screenshot(path=shots / "phone-4-assigned.png", full_page=False)
+    stranger.refresh_from_db()
+    assert stranger.student == vladimir
+    assert page.evaluate("window.__samePage === true")
+
+    # Mark Gloria late with a remark, from the session page; Undo is offered beside her row.
+    page.goto(f"/sessions/{room.session.pk}/")
+    gloria = room.student(CLASS[4])
+    row = f"#roster li[data-student='{gloria.pk}']"
+    page.evaluate("window.__samePage = true")
+    tap(page, f"{row} button[value=late]", True)
+    page.wait_for_selector(f"{row} button[value=late][aria-pressed=true]")
+    page.wait_for_selector(f"{row} .toast")
+    tap(page, f"{row} input[name=remark]", True)
+    page.keyboard.type("bus was late")
+    tap(page, f"{row} button:has-text('Save')", True)
+    page.wait_for_selector(f"{row} .toast >> text=Remark saved")
+    page.screenshot(path=shots / "phone-5-late-with-remark.png", full_page=False)
+    record = AttendanceRecord.objects.get(session=room.session, student=gloria)
+    assert (record.status, record.remark, record.marked_by) == ("late", "bus was late", alice)
+    assert page.evaluate("window.__samePage === true")
+
+    # Finalize: the confirmation names who becomes absent.
+    tap(page, "#finalize summary", True)
+    panel = page.locator("#finalize details").inner_text()
+    unmarked = [
+        line.student.full_name
+        for line in session_roster(session=room.session)
+        if line.record is None
+    ]
+    for name in unmarked:
+        assert name in panel
+    check_page(page, True, "session with the finalize confirmation open")
+    page.screenshot(path=shots / "phone-6-finalize.png", full_page=False)
+    tap(page, "#finalize-confirm", True)
+    page.wait_for_selector("#reopen-confirm", state="attached")
+    room.session.refresh_from_db()
+    assert room.session.state == ClassSession.State.FINALIZED
+
+    check_every_page(page, room, capture, phone=True)
+    page.context.close()
+
+
+def test_the_same_pages_work_on_a_desktop(
+    celery_worker, live_server, browser, admin_user, alice, tmp_path
+):
+    room = enroll_with_photos(admin_user, alice, CLASS)
+    page = open_page(browser, live_server, DESKTOP)
+    log_in(page, phone=False)
+    page.goto(f"/sessions/{room.session.pk}/")
+    capture = take_class_photo(page, False, tmp_path)
+    check_every_page(page, room, capture, phone=False)
+    # The desktop review keeps the photo beside the faces.
+    page.goto(f"/captures/{capture.pk}/")
+    photo, faces = page.locator(".review-layout > div").all()[:2]
+    assert photo.bounding_box()["x"] < faces.bounding_box()["x"]
+    page.context.close()
