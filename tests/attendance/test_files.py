@@ -18,7 +18,15 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from attendance.files import file_fields, orphan_files, referenced_names, stored_names
-from attendance.models import Capture, ClassSession, Course, DetectedFace, ReferencePhoto, Student
+from attendance.models import (
+    Capture,
+    ClassSession,
+    Course,
+    DetectedFace,
+    Job,
+    ReferencePhoto,
+    Student,
+)
 from attendance.services import photos as photo_services
 from tests.conftest import jpeg_bytes
 
@@ -32,6 +40,8 @@ def test_the_file_holding_models_are_the_ones_this_test_walks():
         "ReferencePhoto.face_crop",
         "Capture.image",
         "DetectedFace.crop",
+        "Job.roster",
+        "Job.photos",
     }, "a new file field: add it to the fixture below and to its delete paths"
 
 
@@ -43,7 +53,7 @@ def with_file(instance, field: str, name: str):
 @pytest.fixture
 def files(session, student):
     """One of every file-holding row: Ada's reference photo (image and crop), a class photo of
-    her session and her face in it (crop)."""
+    her session and her face in it (crop), and an import job's uploaded roster and photos."""
     photo = with_file(
         with_file(ReferencePhoto(student=student), "image", "a.jpg"), "face_crop", "c.jpg"
     )
@@ -54,7 +64,13 @@ def files(session, student):
         capture=capture, index=0, box=[1, 2, 3, 4], detector_score=0.9, decision="unknown"
     )
     with_file(face, "crop", "face.jpg").save()
-    return {"photo": photo, "capture": capture, "face": face}
+    job = with_file(
+        with_file(Job(kind="roster_import", session=session), "roster", "roster.csv"),
+        "photos",
+        "photos.zip",
+    )
+    job.save()
+    return {"photo": photo, "capture": capture, "face": face, "job": job}
 
 
 def on_disk() -> set[str]:
@@ -110,6 +126,7 @@ DELETE_PATHS: dict[str, Callable] = {
     "cascade: a session deleted in code": lambda c, t: ClassSession.objects.all().delete(),
     "cascade: a student deleted in code": lambda c, t: Student.objects.all().delete(),
     "service: a face deleted in code": lambda c, t: DetectedFace.objects.all().delete(),
+    "cascade: a job deleted in code": lambda c, t: Job.objects.all().delete(),
     "command: purge past retention": lambda c, t: purge_everything(t),
 }
 

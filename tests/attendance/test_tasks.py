@@ -25,7 +25,7 @@ def make_capture(session, state: str, *, age: timedelta = timedelta(0)) -> Captu
     capture.image.save("c.jpg", ContentFile(jpeg_bytes()), save=False)
     capture.save()
     then = timezone.now() - age
-    Capture.objects.filter(pk=capture.pk).update(created_at=then, started_at=then)
+    Capture.objects.filter(pk=capture.pk).update(created_at=then, updated_at=then, started_at=then)
     return capture
 
 
