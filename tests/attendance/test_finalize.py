@@ -114,7 +114,9 @@ def test_finalize_takes_the_same_few_queries_for_any_roster(
     session, course, alice, roster_size, django_assert_max_num_queries
 ):
     enroll_many(course, roster_size)
-    with django_assert_max_num_queries(12):
+    # A fixed handful whatever the roster: the lock, the roster, two bulk inserts, the audit rows
+    # and the webhook endpoints that want "session.finalized".
+    with django_assert_max_num_queries(13):
         absent = record_services.session_finalize(session=session, by=alice)
     assert absent == roster_size
     assert (

@@ -263,29 +263,24 @@ def test_reembed_now_recomputes_an_old_version_photo_in_process(face_models, stu
     assert (photo.status, photo.model_version) == ("ready", facerec.model_version())
 
 
-def test_a_photo_embedded_by_the_facenet_only_model_is_reembedded_by_the_shipped_model(
-    face_models, student, tmp_path, monkeypatch
+def test_a_photo_embedded_by_the_facenet_model_is_reembedded_when_the_two_backbone_model_serves(
+    face_models, student, monkeypatch
 ):
-    """The upgrade to the two-backbone model: the new version re-embeds every stored photo."""
-    import json
-
+    """An upgrade of the serving model (here to the two-backbone candidate) re-embeds every stored
+    photo with the new version."""
     import facerec
-    from facerec.model import metadata
+    from facerec.model import MODELS_DIR
 
-    shipped = facerec.model_info()
-    old = {k: v for k, v in metadata().items() if k != "backbones"}
-    old |= {"version": "facenet512-before-dlib", "embedding_dim": 512, "weights": None}
-    (tmp_path / "old.json").write_text(json.dumps(old))
-    monkeypatch.setenv("ROLLCALL_FACE_MODEL", str(tmp_path / "old.json"))
     photo = process(add_photo(student, lfw_photo("Tony_Blair", 1)))
-    assert (photo.model_version, photo.embedding_array.shape) == ("facenet512-before-dlib", (512,))
+    assert photo.embedding_array.shape == (facerec.model_info().embedding_dim,) == (512,)
 
-    monkeypatch.delenv("ROLLCALL_FACE_MODEL")
+    monkeypatch.setenv("ROLLCALL_FACE_MODEL", str(MODELS_DIR / "facenet-dlib-sum.json"))
     call_command("reembed_photos", "--now", stdout=io.StringIO())
 
     photo.refresh_from_db()
-    assert photo.model_version == shipped.version != "facenet512-before-dlib"
-    assert photo.embedding_array.shape == (shipped.embedding_dim,) == (640,)
+    assert photo.model_version == facerec.model_version()
+    assert photo.model_version.startswith("facenet512-dlib128-")
+    assert photo.embedding_array.shape == (640,)
 
 
 def test_an_admin_deletes_a_photo_and_its_file_goes_after_commit(

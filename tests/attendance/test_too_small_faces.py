@@ -98,4 +98,7 @@ def test_a_photo_with_recognisable_faces_has_no_too_small_message(classroom, cli
     body = api_client(alice).get(f"/api/captures/{capture.pk}/").json()
 
     assert (body["too_small_count"], body["too_small_message"]) == (0, "")
-    assert AttendanceRecord.objects.count() == 2
+    faces = capture.faces.all()
+    assert sorted(f.decision != "too_small" for f in faces) == [True, True]
+    # Both faces are recognisable: each is marked, or waits for the teacher's review.
+    assert AttendanceRecord.objects.count() == sum(f.decision == "auto" for f in faces)
