@@ -304,6 +304,10 @@ SPECTACULAR_SETTINGS = {
         "PhotoStatusEnum": "attendance.models.ReferencePhoto.Status",
         "CaptureSourceEnum": "attendance.models.Capture.Source",
         "WebhookEventEnum": "attendance.models.WebhookEndpoint.Event",
+        "SessionStateEnum": "attendance.models.ClassSession.State",
+        "CaptureStateEnum": "attendance.models.Capture.State",
+        "JobStateEnum": "attendance.models.Job.State",
+        "DeliveryStateEnum": "attendance.models.WebhookDelivery.State",
     },
 }
 

@@ -74,24 +74,25 @@ def test_a_teacher_takes_attendance_with_the_webcam_in_a_real_browser(
     page.fill("input[name=password]", "alice-pass-1")
     page.click("button[type=submit], input[type=submit]")
     page.goto(f"/sessions/{room.session.pk}/")
+    page.click("#webcam summary")  # the webcam sits behind "Use a webcam instead"
     page.click("#webcam-start")
     page.wait_for_selector("#webcam-shoot:not([hidden])")
-    page.wait_for_function("document.getElementById('webcam-video').videoWidth > 0")
+    page.wait_for_function("() => document.getElementById('webcam-video').videoWidth > 0")
     page.click("#webcam-shoot")
 
     # No reload: the page polls the capture's status and swaps in the new roster by itself.
     for person in CLASS[:3]:
-        row = f"#roster tr[data-student='{room.student(person).pk}'] .badge.present"
+        row = f"#roster li[data-student='{room.student(person).pk}'][data-status='present']"
         page.wait_for_selector(row, timeout=180_000)
     for person in CLASS[3:]:
-        row = page.locator(f"#roster tr[data-student='{room.student(person).pk}']")
+        row = page.locator(f"#roster li[data-student='{room.student(person).pk}']")
         assert "not marked" in row.inner_text()
-    assert page.locator("#captures tr.capture[data-state='done']").count() == 1
+    assert page.locator("#captures .capture[data-state='done']").count() == 1
     assert page.get_by_text("Colin Powell").count() >= 2  # the audit trail was refreshed too
 
     capture = Capture.objects.get()
     assert (capture.source, capture.state, capture.width) == ("webcam", "done", 1280)
     page.goto(f"/captures/{capture.pk}/")
-    assert page.locator("svg rect").count() == 4
-    assert page.locator("#face-list tr[data-decision='unknown']").count() == 1
+    assert page.locator("#face-boxes rect.box").count() == 4
+    assert page.locator("#face-list .face-card[data-decision='unknown']").count() == 1
     context.close()

@@ -36,9 +36,14 @@ def test_the_worker_deletes_class_photos_past_retention_and_keeps_recent_ones(
     recent = Capture(session=recent_session, state="done")
     recent.image.save("recent.jpg", ContentFile(jpeg_bytes()), save=True)
 
-    result = tasks.retention_purge.apply_async(queue=celery_worker.queue).get(timeout=120)
+    # Task results are not stored (the rows carry the outcome), so the test watches the rows.
+    tasks.retention_purge.apply_async(queue=celery_worker.queue)
 
-    assert result == {"sessions": 1, "class_photos": 1, "unknown_faces": 0}
+    wait_until(
+        lambda: Capture.objects.get(pk=old.pk).image.name == "",
+        timeout=120,
+        what="the worker to purge the old class photo",
+    )
     store = storages["private"]
     wait_until(lambda: not store.exists(old.image.name), timeout=30, what="the old photo to go")
     assert store.exists(recent.image.name)
