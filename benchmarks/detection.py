@@ -27,13 +27,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.lfw import iou, read_marked_faces
 from facerec.datasets import datasets_dir
 
 IOU_MATCH = 0.4
@@ -61,28 +61,6 @@ def format_table(rows: list[Row]) -> str:
 # --- group photos -------------------------------------------------------------------------------
 
 
-def marked_faces(group_dir: Path) -> dict[str, list[tuple[int, int, int, int]]]:
-    """{file: [(x, y, w, h), ...]} from dlib's training.xml and testing.xml."""
-    marked: dict[str, list[tuple[int, int, int, int]]] = {}
-    for name in ("training.xml", "testing.xml"):
-        for image in ET.parse(group_dir / name).getroot().iter("image"):
-            boxes = marked.setdefault(image.get("file"), [])
-            for box in image.iter("box"):
-                x, y = int(box.get("left")), int(box.get("top"))
-                boxes.append((x, y, int(box.get("width")), int(box.get("height"))))
-    return marked
-
-
-def iou(a: tuple, b: tuple) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    w = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    h = max(0, min(ay + ah, by + bh) - max(ay, by))
-    inter = w * h
-    union = aw * ah + bw * bh - inter
-    return inter / union if union else 0.0
-
-
 def group_rows(datasets: Path) -> list[Row]:
     from scipy.optimize import linear_sum_assignment
 
@@ -91,7 +69,7 @@ def group_rows(datasets: Path) -> list[Row]:
     group_dir = datasets / "group_photos"
     found = total = false = 0
     missed = []
-    for name, marked in sorted(marked_faces(group_dir).items()):
+    for name, marked in sorted(read_marked_faces(group_dir).items()):
         faces = detect_faces(load_image(group_dir / name))
         overlap = np.array([[iou(m, f.box) for f in faces] for m in marked]).reshape(
             len(marked), -1

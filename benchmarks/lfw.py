@@ -196,7 +196,8 @@ def iou(a: tuple, b: tuple) -> float:
     w = max(0, min(ax + aw, bx + bw) - max(ax, bx))
     h = max(0, min(ay + ah, by + bh) - max(ay, by))
     inter = w * h
-    return inter / float(aw * ah + bw * bh - inter)
+    union = aw * ah + bw * bh - inter
+    return inter / union if union else 0.0
 
 
 def detector_counts(group_dir: Path) -> tuple[int, int, int, int]:
