@@ -113,6 +113,14 @@ class Course(TimeStamped):
         return f"{self.code} {self.title} ({self.term})"
 
 
+class ConsentMethod(models.TextChoices):
+    PAPER_FORM = "paper_form", "Signed paper form"
+    ONLINE_FORM = "online_form", "Online form"
+    EMAIL = "email", "Email"
+    IN_PERSON = "in_person", "In person"
+    OTHER = "other", "Other"
+
+
 class Student(TimeStamped):
     student_number = models.CharField(
         max_length=32, unique=True, validators=[no_control_characters]
@@ -128,7 +136,13 @@ class Student(TimeStamped):
         related_name="+",
         help_text="The staff member who recorded the consent.",
     )
-    active = models.BooleanField(default=True)
+    consent_method = models.CharField(
+        max_length=16,
+        choices=ConsentMethod.choices,
+        blank=True,
+        help_text="How the consent was given (empty when none is recorded).",
+    )
+    active = models.BooleanField(default=True, help_text="False: archived (kept with records).")
 
     class Meta:
         ordering = ["full_name", "student_number"]
@@ -165,6 +179,9 @@ class Enrollment(TimeStamped):
             ),
         ]
 
+    # Not a column: True when enrollment_create found this period open already (nothing new).
+    existed: bool = False
+
     def __str__(self) -> str:
         return f"{self.student} in {self.course}"
 
@@ -189,6 +206,9 @@ class ReferencePhoto(TimeStamped):
         related_name="+",
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    content_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the uploaded file, hex."
+    )
     rejection_code = models.CharField(max_length=64, blank=True)
     rejection_reason = models.TextField(blank=True)
     face_box = models.JSONField(null=True, blank=True, help_text="[x, y, width, height] in pixels")
@@ -201,9 +221,20 @@ class ReferencePhoto(TimeStamped):
     # Not a column: whether the broker took the embedding task (see Capture.enqueued).
     enqueued: bool | None = None
 
+    # Not a column: the photo an upload of the same file for the same student answered with.
+    duplicate: bool = False
+
     class Meta:
         ordering = ["student", "-created_at"]
         indexes = [models.Index(fields=["status", "model_version"])]
+        constraints = [
+            # The same file sent twice for one student (a retry) is one photo, not two.
+            models.UniqueConstraint(
+                fields=["student", "content_sha256"],
+                condition=~Q(content_sha256=""),
+                name="reference_photo_unique_content",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Photo #{self.pk} of {self.student}"
@@ -315,6 +346,9 @@ class Capture(TimeStamped):
     )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    content_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the uploaded photo, hex."
+    )
     idempotency_key = models.CharField(
         max_length=128,
         blank=True,
@@ -327,6 +361,8 @@ class Capture(TimeStamped):
     # this answers a repeated Idempotency-Key.
     enqueued: bool | None = None
     replayed: bool = False
+    # Not a column: True when this answers an upload of the same photo to the same session.
+    duplicate: bool = False
     # Not a column either: what to tell the teacher about faces too small to recognise, set by
     # selectors.captures.session_captures.
     too_small_message: str = ""
@@ -340,7 +376,13 @@ class Capture(TimeStamped):
                 fields=["taken_by", "session", "idempotency_key"],
                 condition=~Q(idempotency_key=""),
                 name="capture_idempotency_key_unique",
-            )
+            ),
+            # The same photo uploaded twice to a session is one capture, one set of faces.
+            models.UniqueConstraint(
+                fields=["session", "content_sha256"],
+                condition=~Q(content_sha256=""),
+                name="capture_unique_content",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -513,6 +555,11 @@ class AuditEvent(models.Model):
         BIOMETRICS_ERASED = "biometrics_erased", "Biometric data erased"
         RETENTION_PURGED = "retention_purged", "Class photos past retention deleted"
         DATA_EXPORTED = "data_exported", "Student data exported"
+        COURSE_CHANGED = "course_changed", "Course changed"
+        COURSE_DELETED = "course_deleted", "Course deleted"
+        STUDENT_CHANGED = "student_changed", "Student changed"
+        ENROLLMENT_ENDED = "enrollment_ended", "Enrollment ended"
+        ENROLLMENT_DELETED = "enrollment_deleted", "Enrollment deleted"
 
     action = models.CharField(max_length=32, choices=Action.choices)
     at = models.DateTimeField(default=timezone.now)

@@ -36,7 +36,7 @@ from attendance.models import (
 from attendance.selectors.captures import Gallery, session_gallery
 from attendance.services import webhooks
 from attendance.services.calibration import gallery_calibration
-from attendance.services.photos import image_check, jpeg_file
+from attendance.services.photos import file_sha256, image_check, jpeg_file
 from attendance.services.records import attendance_clear, attendance_mark, require_on_roster
 from attendance.validators import has_control_characters
 
@@ -63,13 +63,19 @@ def capture_create(
     broker is down; the capture stays "queued" and the periodic sweep sends it later).
 
     With an ``idempotency_key`` (a client's retry of the same upload), the capture saved first
-    under that key for this user and session is returned instead, with ``replayed`` True.
+    under that key for this user and session is returned instead, with ``replayed`` True. The
+    same photo (by its SHA-256) uploaded to the session again returns the capture it made the
+    first time, with ``duplicate`` True: one photo never gives a second set of faces.
     """
     if idempotency_key:
         _check_key(idempotency_key)
         earlier = _capture_for_key(session, by, idempotency_key)
         if earlier is not None:
             return earlier
+    digest = file_sha256(image_file)
+    same_photo = _capture_for_photo(session, digest)
+    if same_photo is not None:
+        return same_photo
     if not session.is_open:
         raise Conflict(
             "This session is finalized; reopen it before adding photos.", code="session_finalized"
@@ -85,6 +91,7 @@ def capture_create(
         width=checked.width,
         height=checked.height,
         idempotency_key=idempotency_key,
+        content_sha256=digest,
     )
     capture.image.save(checked.filename, image_file, save=False)
     capture.full_clean(validate_constraints=False)
@@ -97,6 +104,7 @@ def capture_create(
         if capture.image.name:
             capture.image.storage.delete(capture.image.name)
         earlier = _capture_for_key(session, by, idempotency_key) if idempotency_key else None
+        earlier = earlier or _capture_for_photo(session, digest)
         if earlier is None:
             raise
         return earlier
@@ -124,6 +132,13 @@ def _capture_for_key(session: ClassSession, by: User | None, key: str) -> Captur
     if capture is not None:
         # Already sent (or left for the sweep when the broker was down): nothing to enqueue.
         capture.enqueued, capture.replayed = None, True
+    return capture
+
+
+def _capture_for_photo(session: ClassSession, digest: str) -> Capture | None:
+    capture = Capture.objects.filter(session=session, content_sha256=digest).first()
+    if capture is not None:
+        capture.enqueued, capture.duplicate = None, True
     return capture
 
 

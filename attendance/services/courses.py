@@ -9,8 +9,16 @@ from decimal import Decimal
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from attendance.errors import InvalidInput
-from attendance.models import ClassSession, Course, Enrollment, Student
+from attendance.errors import Conflict, DomainError, InvalidInput
+from attendance.models import (
+    AttendanceRecord,
+    AuditEvent,
+    ClassSession,
+    Course,
+    Enrollment,
+    Student,
+)
+from attendance.services.audit import audit_event
 
 
 @transaction.atomic
@@ -53,9 +61,11 @@ def course_update(
     attendance_threshold: Decimal,
     late_credit: Decimal,
     excused_policy: str,
+    by: User | None = None,
 ) -> Course:
     """Change a course's name, teachers and rate rules; every field is given, as the edit form
-    sends them all."""
+    sends them all. What changed goes to the audit trail."""
+    before = _course_fields(course)
     course.code, course.title, course.term = code.strip(), title.strip(), term.strip()
     course.attendance_threshold = attendance_threshold
     course.late_credit = late_credit
@@ -63,7 +73,46 @@ def course_update(
     course.full_clean()
     course.save()
     course.teachers.set(teachers)
+    after = _course_fields(course)
+    changed = {name: [before[name], after[name]] for name in after if before[name] != after[name]}
+    if changed:
+        audit_event(
+            action=AuditEvent.Action.COURSE_CHANGED, by=by, subject=str(course), detail=changed
+        )
     return course
+
+
+def _course_fields(course: Course) -> dict[str, object]:
+    return {
+        "code": course.code,
+        "title": course.title,
+        "term": course.term,
+        "teachers": sorted(course.teachers.values_list("username", flat=True)),
+        "attendance_threshold": str(course.attendance_threshold),
+        "late_credit": str(course.late_credit),
+        "excused_policy": course.excused_policy,
+    }
+
+
+@transaction.atomic
+def course_delete(*, course: Course, by: User | None) -> None:
+    """Delete a course that holds no attendance records (its sessions and enrollments go with
+    it). A course with records is refused: records are never deleted as a side effect."""
+    course = Course.objects.select_for_update().get(pk=course.pk)
+    records = AttendanceRecord.objects.filter(session__course=course).count()
+    if records:
+        raise Conflict(
+            f"{course.code} ({course.term}) has {records} attendance records; a course with "
+            "records cannot be deleted. Keep it as it is (its reports stay available).",
+            code="has_attendance_records",
+        )
+    audit_event(
+        action=AuditEvent.Action.COURSE_DELETED,
+        by=by,
+        subject=f"{course} (deleted)",
+        detail={"sessions": course.sessions.count(), "enrollments": course.enrollments.count()},
+    )
+    course.delete()
 
 
 @transaction.atomic
@@ -82,6 +131,7 @@ def enrollment_create(
     periods = Enrollment.objects.filter(student=student, course=course).order_by("-joined_on")
     open_period = periods.filter(left_on__isnull=True).first()
     if open_period is not None:
+        open_period.existed = True
         return open_period
     last = periods.first()
     if last is not None and last.left_on is not None and joined_on <= last.left_on:
@@ -94,6 +144,45 @@ def enrollment_create(
     return enrollment
 
 
+@transaction.atomic
+def enrollments_upsert(*, items: list[dict], by: User | None) -> list[tuple[Enrollment, str]]:
+    """Enroll many (student, course) pairs, all or nothing, as ``enrollment_create`` does one;
+    an item with ``left_on`` also ends that enrollment. Returns (enrollment, outcome) per item:
+    "created", "updated" (re-opened or ended) or "unchanged"."""
+    results = []
+    for index, item in enumerate(items):
+        try:
+            results.append(_enrollment_upsert_one(item, by))
+        except DomainError as error:
+            raise InvalidInput(f"Item {index}: {error.message}", code=error.code) from error
+    return results
+
+
+def _enrollment_upsert_one(item: dict, by: User | None) -> tuple[Enrollment, str]:
+    student, course, left_on = item["student"], item["course"], item.get("left_on")
+    joined_on = item.get("joined_on")
+    if left_on is not None:
+        # The period that was running on left_on is the one that ends then.
+        period = (
+            Enrollment.objects.filter(student=student, course=course, joined_on__lte=left_on)
+            .order_by("-joined_on")
+            .first()
+        )
+        if period is None:
+            period = enrollment_create(student=student, course=course, joined_on=joined_on)
+            return enrollment_end(enrollment=period, left_on=left_on, by=by), "created"
+        if period.left_on == left_on:
+            return period, "unchanged"
+        return enrollment_end(enrollment=period, left_on=left_on, by=by), "updated"
+    known = dict(
+        Enrollment.objects.filter(student=student, course=course).values_list("pk", "left_on")
+    )
+    enrollment = enrollment_create(student=student, course=course, joined_on=joined_on)
+    if enrollment.pk not in known:
+        return enrollment, "created"
+    return enrollment, "unchanged" if enrollment.existed else "updated"
+
+
 def enrollments_create_bulk(
     *, pairs: list[tuple[Student, Course]], joined_on: date
 ) -> list[Enrollment]:
@@ -104,7 +193,11 @@ def enrollments_create_bulk(
 
 
 @transaction.atomic
-def enrollment_end(*, enrollment: Enrollment, left_on: date) -> Enrollment:
+def enrollment_end(*, enrollment: Enrollment, left_on: date, by: User | None = None) -> Enrollment:
+    """End an enrollment period on ``left_on`` (the last day the student belonged to it).
+    Ending it again on the same day changes nothing."""
+    if enrollment.left_on == left_on:
+        return enrollment
     later = Enrollment.objects.filter(
         student_id=enrollment.student_id,
         course_id=enrollment.course_id,
@@ -120,7 +213,41 @@ def enrollment_end(*, enrollment: Enrollment, left_on: date) -> Enrollment:
         raise InvalidInput("A student cannot leave before joining.", code="left_before_joined")
     enrollment.left_on = left_on
     enrollment.save(update_fields=["left_on", "updated_at"])
+    audit_event(
+        action=AuditEvent.Action.ENROLLMENT_ENDED,
+        by=by,
+        student=enrollment.student,
+        subject=str(enrollment),
+        detail={"course": enrollment.course_id, "left_on": left_on.isoformat()},
+    )
     return enrollment
+
+
+@transaction.atomic
+def enrollment_delete(*, enrollment: Enrollment, by: User | None) -> None:
+    """Delete an enrollment made by mistake: one with no attendance record of the student in
+    the course during its period. Otherwise it is refused; end it with a "left on" date."""
+    records = AttendanceRecord.objects.filter(
+        student_id=enrollment.student_id,
+        session__course_id=enrollment.course_id,
+        session__date__gte=enrollment.joined_on,
+    )
+    if enrollment.left_on is not None:
+        records = records.filter(session__date__lte=enrollment.left_on)
+    if records.exists():
+        raise Conflict(
+            f"{enrollment.student.full_name} has attendance records in this enrollment; end it "
+            f"with a left_on date instead (PATCH /api/enrollments/{enrollment.pk}/).",
+            code="has_attendance_records",
+        )
+    audit_event(
+        action=AuditEvent.Action.ENROLLMENT_DELETED,
+        by=by,
+        student=enrollment.student,
+        subject=f"{enrollment} (deleted)",
+        detail={"course": enrollment.course_id, "joined_on": enrollment.joined_on.isoformat()},
+    )
+    enrollment.delete()
 
 
 def _check_times(start_time: time, end_time: time) -> None:

@@ -6,6 +6,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from attendance.errors import Conflict, DomainError, InvalidInput
 from attendance.files import delete_after_commit
 from attendance.models import AttendanceRecord, AuditEvent, DetectedFace, ReferencePhoto, Student
 from attendance.services import webhooks
@@ -65,21 +66,111 @@ def students_create_bulk(*, students: list[Student]) -> list[Student]:
     return created
 
 
+STUDENT_FIELDS = ("full_name", "email", "active")
+
+
 @transaction.atomic
-def student_update(*, student: Student, **fields: object) -> Student:
-    for name in ("full_name", "email", "active"):
+def student_update(*, student: Student, by: User | None = None, **fields: object) -> Student:
+    """Change a student's name, email or ``active`` (False archives them: their records stay,
+    they leave the lists). What changed goes to the audit trail."""
+    changed = {
+        name: [getattr(student, name), fields[name]]
+        for name in STUDENT_FIELDS
+        if name in fields and fields[name] != getattr(student, name)
+    }
+    for name in STUDENT_FIELDS:
         if name in fields:
             setattr(student, name, fields[name])
     student.full_clean()
     student.save()
+    if changed:
+        audit_event(
+            action=AuditEvent.Action.STUDENT_CHANGED, by=by, student=student, detail=changed
+        )
     return student
 
 
 @transaction.atomic
-def consent_record(*, student: Student, by: User) -> Student:
+def student_ensure(
+    *, student_number: str, full_name: str, email: str = "", consent_by: User | None = None
+) -> tuple[Student, bool]:
+    """Create a student, or return the one with this number when it is the same person (the
+    same request sent twice). Returns (student, created). A number that belongs to someone else
+    is a conflict: change that student instead."""
+    number = student_number.strip()
+    existing = Student.objects.select_for_update().filter(student_number=number).first()
+    if existing is None:
+        created = student_create(
+            student_number=number, full_name=full_name, email=email, consent_by=consent_by
+        )
+        return created, True
+    if (existing.full_name, existing.email) != (full_name.strip(), email.strip()):
+        raise Conflict(
+            f"Student number {number} belongs to {existing.full_name}; change that student "
+            f"with PATCH /api/students/{existing.pk}/ instead.",
+            code="student_number_taken",
+        )
+    if consent_by is not None and not existing.has_photo_consent:
+        existing = consent_record(student=existing, by=consent_by)
+    return existing, False
+
+
+BULK_LIMIT = 500
+
+
+@transaction.atomic
+def students_upsert(*, items: list[dict], by: User | None) -> list[tuple[Student, str]]:
+    """Create or update many students by number, all or nothing: the first item that cannot be
+    applied undoes the whole call. Returns (student, outcome) per item, outcome "created",
+    "updated" or "unchanged". ``consent`` True records consent under ``by``; False never
+    withdraws it (withdrawal erases photos, so it has its own call)."""
+    results = []
+    for index, item in enumerate(items):
+        try:
+            results.append(_student_upsert_one(item, by))
+        except DomainError as error:
+            raise InvalidInput(f"Item {index}: {error.message}", code=error.code) from error
+    return results
+
+
+def _student_upsert_one(item: dict, by: User | None) -> tuple[Student, str]:
+    number = item["student_number"].strip()
+    student = Student.objects.select_for_update().filter(student_number=number).first()
+    consent_by = by if item.get("consent") else None
+    if student is None:
+        fields = {k: item[k] for k in ("full_name", "email") if k in item}
+        student = student_create(student_number=number, consent_by=consent_by, **fields)
+        if item.get("active") is False:
+            student_update(student=student, active=False, by=by)
+        return student, "created"
+    before = student.updated_at
+    changes = {k: item[k] for k in STUDENT_FIELDS if k in item}
+    if any(changes[k] != getattr(student, k) for k in changes):
+        student = student_update(student=student, by=by, **changes)
+    if consent_by is not None and not student.has_photo_consent:
+        student = consent_record(student=student, by=consent_by)
+    return student, "unchanged" if student.updated_at == before else "updated"
+
+
+@transaction.atomic
+def consent_record(*, student: Student, by: User, method: str = "") -> Student:
+    """Record photo consent, seen by ``by``, given in the way ``method`` names. Consent that is
+    recorded already stays as it was (the same call twice is one record)."""
+    student = Student.objects.select_for_update().get(pk=student.pk)
+    if student.has_photo_consent:
+        return student
     student.consent_given_at, student.consent_given_by = timezone.now(), by
-    student.save(update_fields=["consent_given_at", "consent_given_by", "updated_at"])
-    audit_event(action=AuditEvent.Action.CONSENT_RECORDED, by=by, student=student)
+    student.consent_method = method
+    student.full_clean(exclude=["consent_given_by"])
+    student.save(
+        update_fields=["consent_given_at", "consent_given_by", "consent_method", "updated_at"]
+    )
+    audit_event(
+        action=AuditEvent.Action.CONSENT_RECORDED,
+        by=by,
+        student=student,
+        detail={"method": method} if method else None,
+    )
     return student
 
 
@@ -93,27 +184,42 @@ def student_export(*, student: Student, by: User) -> bytes:
 
 
 @transaction.atomic
-def consent_withdraw(*, student: Student, by: User | None = None) -> Student:
+def consent_withdraw(*, student: Student, by: User | None = None, method: str = "") -> Student:
     """Withdrawn consent removes every photo, crop and embedding of the student, in the database
-    and on disk. Attendance marks stay: they are records, not biometrics."""
+    and on disk. Attendance marks stay: they are records, not biometrics. Withdrawing consent
+    that is not recorded changes nothing (the same call twice is one withdrawal)."""
     # The row lock makes a capture being written now wait, then see the withdrawal.
     student = Student.objects.select_for_update().get(pk=student.pk)
+    if not student.has_photo_consent:
+        return student
     erased = student_biometrics_erase(student=student)
     student.consent_given_at, student.consent_given_by = None, None
-    student.save(update_fields=["consent_given_at", "consent_given_by", "updated_at"])
-    audit_event(
-        action=AuditEvent.Action.BIOMETRICS_ERASED,
-        by=by,
-        student=student,
-        detail={"why": "consent withdrawn", **erased},
+    student.consent_method = ""
+    student.save(
+        update_fields=["consent_given_at", "consent_given_by", "consent_method", "updated_at"]
     )
+    detail: dict[str, object] = {"why": "consent withdrawn", **erased}
+    if method:
+        detail["method"] = method
+    audit_event(action=AuditEvent.Action.BIOMETRICS_ERASED, by=by, student=student, detail=detail)
     return student
 
 
 @transaction.atomic
-def student_delete(*, student: Student, by: User | None = None) -> None:
-    """Delete the student with their records (files after commit); the audit keeps who it was."""
+def student_delete(*, student: Student, by: User | None = None, with_records: bool = True) -> None:
+    """Delete the student with their records (files after commit); the audit keeps who it was.
+
+    With ``with_records`` False a student who has attendance records is refused instead (the
+    API's default): records are deleted only when the caller says so."""
     student = Student.objects.select_for_update().get(pk=student.pk)
+    records = AttendanceRecord.objects.filter(student=student).count()
+    if records and not with_records:
+        raise Conflict(
+            f"{student.full_name} has {records} attendance records. Archive the student with "
+            f'PATCH /api/students/{student.pk}/ {{"active": false}} (records kept), or '
+            f"delete them with the records: DELETE /api/students/{student.pk}/?erase_records=true.",
+            code="has_attendance_records",
+        )
     erased = student_biometrics_erase(student=student)
     audit_event(
         action=AuditEvent.Action.BIOMETRICS_ERASED,

@@ -308,6 +308,7 @@ SPECTACULAR_SETTINGS = {
         "CaptureStateEnum": "attendance.models.Capture.State",
         "JobStateEnum": "attendance.models.Job.State",
         "DeliveryStateEnum": "attendance.models.WebhookDelivery.State",
+        "ConsentMethodEnum": "attendance.models.ConsentMethod",
     },
 }
 
