@@ -193,7 +193,11 @@ def _run_capture_upload(job: Job) -> None:
             except FileNotFoundError:
                 report.add(where, "skipped", "The uploaded file is gone; upload it again.")
             else:
-                report.add(where, "created", f"capture #{capture.pk}, queued for processing")
+                if capture.duplicate:
+                    message = f"the same photo as capture #{capture.pk}; nothing new stored"
+                    report.add(where, "skipped", message)
+                else:
+                    report.add(where, "created", f"capture #{capture.pk}, queued for processing")
 
     _run_batches(job, CAPTURE_BATCH, len(job.images), apply)
 

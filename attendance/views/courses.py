@@ -60,7 +60,7 @@ def course_edit(request: HttpRequest, pk: int) -> HttpResponse:
     course = get_object_or_404(Course, pk=pk)
     form = CourseForm(request.POST or None, instance=course)
     if request.method == "POST" and form.is_valid():
-        course_services.course_update(course=course, **form.cleaned_data)
+        course_services.course_update(course=course, by=request.user, **form.cleaned_data)
         messages.success(request, "Course saved.")
         return redirect("attendance:course_detail", pk=course.pk)
     context = {"form": form, "title": f"Edit {course.code}"}

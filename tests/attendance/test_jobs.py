@@ -154,7 +154,8 @@ def test_several_class_photos_become_a_job_with_a_report_per_photo(
     photos = [
         SimpleUploadedFile("front.jpg", jpeg_bytes(), content_type="image/jpeg"),
         SimpleUploadedFile("notes.txt", b"not a photo", content_type="text/plain"),
-        SimpleUploadedFile("back.jpg", jpeg_bytes(), content_type="image/jpeg"),
+        SimpleUploadedFile("back.jpg", jpeg_bytes(color=(1, 2, 3)), content_type="image/jpeg"),
+        SimpleUploadedFile("front-again.jpg", jpeg_bytes(), content_type="image/jpeg"),
     ]
     response = client.post(
         reverse("attendance:capture_upload", args=[session.pk]),
@@ -172,7 +173,9 @@ def test_several_class_photos_become_a_job_with_a_report_per_photo(
         ("front.jpg", "created"),
         ("notes.txt", "skipped"),
         ("back.jpg", "created"),
+        ("front-again.jpg", "skipped"),
     ]
+    assert job.report[3]["message"].startswith("the same photo as capture #")
     assert "not an image" in job.report[1]["message"]
     assert Capture.objects.filter(session=session, taken_by=alice).count() == 2
 

@@ -36,8 +36,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 AT_ONCE = 15.0
 
 
-def jpeg(name: str = "class.jpg") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, jpeg_bytes(), content_type="image/jpeg")
+def jpeg(name: str = "class.jpg", color=(200, 120, 40)) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, jpeg_bytes(color=color), content_type="image/jpeg")
 
 
 @pytest.fixture
@@ -210,10 +210,10 @@ def test_the_same_idempotency_key_twice_returns_the_first_capture(api, session, 
 
 
 def test_another_key_or_another_user_makes_another_capture(api, bob, session, broker_down):
-    for key in ("key-1", "key-2"):
+    for i, key in enumerate(("key-1", "key-2")):
         api.post(
             "/api/captures/",
-            {"session": session.pk, "image": jpeg()},
+            {"session": session.pk, "image": jpeg(color=(i, 0, 0))},
             format="multipart",
             headers={"Idempotency-Key": key},
         )

@@ -70,7 +70,12 @@ def test_admin_adds_a_photo_and_its_embedding_is_enqueued_after_commit(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = client.post(
             reverse("attendance:photo_add", args=[student.pk]),
-            {"photos": [upload("a.jpg", jpeg_bytes()), upload("b.jpg", jpeg_bytes())]},
+            {
+                "photos": [
+                    upload("a.jpg", jpeg_bytes()),
+                    upload("b.jpg", jpeg_bytes(color=(1, 2, 3))),
+                ]
+            },
         )
     assert response.status_code == 302
     assert list(student.photos.values_list("status", flat=True)) == ["pending", "pending"]
