@@ -66,7 +66,9 @@ class WebhookEndpointInput(serializers.Serializer):
     secret = serializers.CharField(
         max_length=128, required=False, allow_blank=True, help_text="Blank: one is generated."
     )
-    description = serializers.CharField(max_length=200, required=False, default="")
+    description = serializers.CharField(
+        max_length=200, required=False, default="", allow_blank=True
+    )
 
     def validate_url(self, value: str) -> str:
         if not value.lower().startswith(("http://", "https://")):

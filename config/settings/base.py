@@ -282,7 +282,7 @@ REST_FRAMEWORK = {
         "attendance.api.throttles.UploadThrottle",
     ],
     "NUM_PROXIES": ROLLCALL_PROXY_COUNT,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "attendance.api.schema.ApiSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["attendance.api.filters.StrictFilterBackend"],

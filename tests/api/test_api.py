@@ -453,7 +453,7 @@ def test_listing_captures_takes_the_same_queries_for_one_or_many(
     from tests.api.conftest import jpeg_upload
 
     for i in range(3):
-        photo = jpeg_upload(color=(i, 0, 0))
+        photo = jpeg_upload(color=(60 * i, 80, 160))
         capture_create(session=session, image_file=photo, source="upload", by=alice)
     client = api_client(alice)
 

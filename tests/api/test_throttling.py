@@ -50,7 +50,7 @@ def test_uploads_have_a_stricter_budget_of_their_own(rates, alice, session):
     answers = [
         client.post(
             "/api/captures/",
-            {"session": session.pk, "image": jpeg_upload(color=(i, 0, 0))},
+            {"session": session.pk, "image": jpeg_upload(color=(60 * i, 80, 160))},
             format="multipart",
         ).status_code
         for i in range(3)

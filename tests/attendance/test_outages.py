@@ -213,7 +213,7 @@ def test_another_key_or_another_user_makes_another_capture(api, bob, session, br
     for i, key in enumerate(("key-1", "key-2")):
         api.post(
             "/api/captures/",
-            {"session": session.pk, "image": jpeg(color=(i, 0, 0))},
+            {"session": session.pk, "image": jpeg(color=(60 * i, 80, 160))},
             format="multipart",
             headers={"Idempotency-Key": key},
         )
