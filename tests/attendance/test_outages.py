@@ -261,6 +261,39 @@ def test_two_uploads_racing_with_one_key_make_one_capture(alice, session, monkey
     assert Capture.objects.count() == 1
 
 
+def test_the_same_photo_racing_from_two_people_makes_one_capture(
+    alice, admin_user, session, monkeypatch
+):
+    """No key at all: the photo's SHA-256 and the database's unique constraint decide."""
+    from attendance import tasks
+
+    monkeypatch.setattr(tasks, "enqueue_capture", lambda capture_id, **kwargs: True)
+    start = threading.Barrier(2)
+    answers, errors = [], []
+
+    def upload(user) -> None:
+        try:
+            start.wait(timeout=10)
+            capture = capture_services.capture_create(
+                session=session, image_file=jpeg(), source="api", by=user
+            )
+            answers.append((capture.pk, capture.duplicate))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=upload, args=[user]) for user in (alice, admin_user)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert len({pk for pk, _ in answers}) == 1
+    assert sorted(duplicate for _, duplicate in answers) == [False, True]
+    assert Capture.objects.count() == 1
+
+
 # --- the cache ----------------------------------------------------------------------------------
 
 
