@@ -191,10 +191,16 @@ class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     def get_queryset(self):
         return super().get_queryset().prefetch_related("teachers").order_by("term", "code", "pk")
 
-    @extend_schema(request=s.CourseInput, responses={201: s.CourseSerializer, **ERRORS})
+    @extend_schema(
+        request=s.CourseInput,
+        responses={201: s.CourseSerializer, 200: s.CourseSerializer, **ERRORS},
+        description="Create a course. The same course again (code, term, title) answers 200 "
+        "with it (no second row).",
+    )
     def create(self, request: Request) -> Response:
-        course = course_services.course_create(**_input(s.CourseInput, request))
-        return _created(s.CourseSerializer, course, request)
+        course, created = course_services.course_ensure(**_input(s.CourseInput, request))
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return _created(s.CourseSerializer, course, request, code)
 
     @extend_schema(
         request=s.CourseInput,
@@ -398,10 +404,16 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
     def get_queryset(self):
         return super().get_queryset().order_by("date", "start_time", "pk")
 
-    @extend_schema(request=s.SessionInput, responses={201: s.SessionSerializer, **ERRORS})
+    @extend_schema(
+        request=s.SessionInput,
+        responses={201: s.SessionSerializer, 200: s.SessionSerializer, **ERRORS},
+        description="Create a session. The same session again answers 200 with it; another "
+        "session at the same start is 400 `session_exists`.",
+    )
     def create(self, request: Request) -> Response:
-        session = course_services.session_create(**_input(s.SessionInput, request))
-        return _created(s.SessionSerializer, session, request)
+        session, created = course_services.session_ensure(**_input(s.SessionInput, request))
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return _created(s.SessionSerializer, session, request, code)
 
     @extend_schema(
         request=s.FinalizeInput,

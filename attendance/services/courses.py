@@ -51,6 +51,34 @@ def course_create(
 
 
 @transaction.atomic
+def course_ensure(
+    *,
+    code: str,
+    title: str,
+    term: str,
+    teachers: Sequence[User] = (),
+    attendance_threshold: Decimal | None = None,
+    late_credit: Decimal | None = None,
+    excused_policy: str | None = None,
+) -> tuple[Course, bool]:
+    """``course_create``, except that the same course again (code, term and title) is returned
+    as it is: the same request sent twice makes one course. Returns (course, created)."""
+    existing = Course.objects.filter(code=code.strip(), term=term.strip()).first()
+    if existing is not None and existing.title == title.strip():
+        return existing, False
+    course = course_create(
+        code=code,
+        title=title,
+        term=term,
+        teachers=teachers,
+        attendance_threshold=attendance_threshold,
+        late_credit=late_credit,
+        excused_policy=excused_policy,
+    )
+    return course, True
+
+
+@transaction.atomic
 def course_update(
     *,
     course: Course,
@@ -248,6 +276,19 @@ def enrollment_delete(*, enrollment: Enrollment, by: User | None) -> None:
         detail={"course": enrollment.course_id, "joined_on": enrollment.joined_on.isoformat()},
     )
     enrollment.delete()
+
+
+def session_ensure(
+    *, course: Course, date: date, start_time: time, end_time: time, room: str = ""
+) -> tuple[ClassSession, bool]:
+    """``session_create``, except that the same session again (same start, end and room) is
+    returned as it is. Returns (session, created)."""
+    existing = ClassSession.objects.filter(course=course, date=date, start_time=start_time).first()
+    if existing is not None and (existing.end_time, existing.room) == (end_time, room):
+        return existing, False
+    return session_create(
+        course=course, date=date, start_time=start_time, end_time=end_time, room=room
+    ), True
 
 
 def _check_times(start_time: time, end_time: time) -> None:

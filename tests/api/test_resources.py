@@ -281,6 +281,19 @@ def test_the_same_enrollment_twice_is_one_enrollment(admin, course):
     assert Enrollment.objects.filter(student=carl).count() == 1
 
 
+def test_the_same_course_and_session_twice_are_one_each(admin, alice, course):
+    body = {"code": "AST1", "title": "Astronomy", "term": "2026-fall", "teachers": ["alice"]}
+    first, again = (admin.post("/api/courses/", body, format="json") for _ in range(2))
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json() == again.json()
+
+    when = {"course": course.pk, "date": "2026-11-02", "start_time": "09:00", "end_time": "10:00"}
+    made, remade = (api_client(alice).post("/api/sessions/", when, format="json") for _ in range(2))
+    assert (made.status_code, remade.status_code) == (201, 200)
+    assert made.json() == remade.json()
+    assert Course.objects.filter(code="AST1").count() == 1
+
+
 # Bulk -------------------------------------------------------------------------------------------
 
 ROSTER = [
