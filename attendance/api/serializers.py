@@ -359,6 +359,11 @@ class StudentInput(serializers.Serializer):
         default=False,
         help_text="True records photo consent now, under the caller's name (they saw it given).",
     )
+    consent_method = serializers.ChoiceField(
+        choices=ConsentMethod.choices,
+        required=False,
+        help_text="How the consent was given (with consent true).",
+    )
 
 
 class StudentUpdate(serializers.Serializer):
@@ -453,6 +458,11 @@ class StudentBulkItem(serializers.Serializer):
         required=False,
         help_text="True records photo consent under the caller's name; false never withdraws it "
         "(use DELETE /api/students/{id}/consent/).",
+    )
+    consent_method = serializers.ChoiceField(
+        choices=ConsentMethod.choices,
+        required=False,
+        help_text="How the consent was given (with consent true).",
     )
 
 

@@ -260,6 +260,7 @@ class StudentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
             full_name=data["full_name"],
             email=data["email"],
             consent_by=request.user if data["consent"] else None,
+            consent_method=data.get("consent_method", ""),
         )
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return _created(s.StudentSerializer, student, request, code)

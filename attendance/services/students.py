@@ -20,15 +20,23 @@ def student_create(
     full_name: str,
     email: str = "",
     consent_by: User | None = None,
+    consent_method: str = "",
 ) -> Student:
-    """Create a student; ``consent_by`` (the staff member who saw it) records photo consent."""
+    """Create a student; ``consent_by`` (the staff member who saw it) records photo consent,
+    given in the way ``consent_method`` names."""
     student = student_build(
         student_number=student_number, full_name=full_name, email=email, consent_by=consent_by
     )
+    if consent_by is not None:
+        student.consent_method = consent_method
+        student.full_clean(exclude=["consent_given_by"], validate_unique=False)
     student.validate_unique()
     student.save()
     if consent_by is not None:
-        audit_event(action=AuditEvent.Action.CONSENT_RECORDED, by=consent_by, student=student)
+        detail = {"method": consent_method} if consent_method else None
+        audit_event(
+            action=AuditEvent.Action.CONSENT_RECORDED, by=consent_by, student=student, detail=detail
+        )
     return student
 
 
@@ -92,7 +100,12 @@ def student_update(*, student: Student, by: User | None = None, **fields: object
 
 @transaction.atomic
 def student_ensure(
-    *, student_number: str, full_name: str, email: str = "", consent_by: User | None = None
+    *,
+    student_number: str,
+    full_name: str,
+    email: str = "",
+    consent_by: User | None = None,
+    consent_method: str = "",
 ) -> tuple[Student, bool]:
     """Create a student, or return the one with this number when it is the same person (the
     same request sent twice). Returns (student, created). A number that belongs to someone else
@@ -101,7 +114,11 @@ def student_ensure(
     existing = Student.objects.select_for_update().filter(student_number=number).first()
     if existing is None:
         created = student_create(
-            student_number=number, full_name=full_name, email=email, consent_by=consent_by
+            student_number=number,
+            full_name=full_name,
+            email=email,
+            consent_by=consent_by,
+            consent_method=consent_method,
         )
         return created, True
     if (existing.full_name, existing.email) != (full_name.strip(), email.strip()):
@@ -111,7 +128,7 @@ def student_ensure(
             code="student_number_taken",
         )
     if consent_by is not None and not existing.has_photo_consent:
-        existing = consent_record(student=existing, by=consent_by)
+        existing = consent_record(student=existing, by=consent_by, method=consent_method)
     return existing, False
 
 
@@ -137,9 +154,12 @@ def _student_upsert_one(item: dict, by: User | None) -> tuple[Student, str]:
     number = item["student_number"].strip()
     student = Student.objects.select_for_update().filter(student_number=number).first()
     consent_by = by if item.get("consent") else None
+    method = item.get("consent_method", "")
     if student is None:
         fields = {k: item[k] for k in ("full_name", "email") if k in item}
-        student = student_create(student_number=number, consent_by=consent_by, **fields)
+        student = student_create(
+            student_number=number, consent_by=consent_by, consent_method=method, **fields
+        )
         if item.get("active") is False:
             student_update(student=student, active=False, by=by)
         return student, "created"
@@ -148,7 +168,7 @@ def _student_upsert_one(item: dict, by: User | None) -> tuple[Student, str]:
     if any(changes[k] != getattr(student, k) for k in changes):
         student = student_update(student=student, by=by, **changes)
     if consent_by is not None and not student.has_photo_consent:
-        student = consent_record(student=student, by=consent_by)
+        student = consent_record(student=student, by=consent_by, method=method)
     return student, "unchanged" if student.updated_at == before else "updated"
 
 

@@ -297,7 +297,12 @@ def test_the_same_course_and_session_twice_are_one_each(admin, alice, course):
 # Bulk -------------------------------------------------------------------------------------------
 
 ROSTER = [
-    {"student_number": "B1", "full_name": "Grace Hopper", "consent": True},
+    {
+        "student_number": "B1",
+        "full_name": "Grace Hopper",
+        "consent": True,
+        "consent_method": "email",
+    },
     {"student_number": "B2", "full_name": "Alan Turing", "email": "alan@example.edu"},
     {"student_number": "B3", "full_name": "Emmy Noether"},
 ]
@@ -314,7 +319,10 @@ def test_bulk_students_are_created_then_unchanged_then_updated(admin):
     assert again.json()["counts"] == {"created": 0, "updated": 0, "unchanged": 3}
     assert [r["outcome"] for r in update.json()["results"]] == ["updated", "unchanged"]
     assert [r["id"] for r in again.json()["results"]] == [r["id"] for r in first.json()["results"]]
-    assert Student.objects.get(student_number="B1").has_photo_consent
+    grace = Student.objects.get(student_number="B1")
+    assert (grace.has_photo_consent, grace.consent_method) == (True, "email")
+    history = admin.get(f"/api/students/{grace.pk}/consent/").json()["history"]
+    assert [(e["action"], e["method"]) for e in history] == [("consent_recorded", "email")]
     assert Student.objects.filter(student_number__startswith="B").count() == 3
 
 
