@@ -128,12 +128,18 @@ class WebhookEndpointViewSet(
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
-    @extend_schema(request=WebhookEndpointInput, responses={201: WebhookEndpointCreated, **ERRORS})
+    @extend_schema(
+        request=WebhookEndpointInput,
+        responses={201: WebhookEndpointCreated, 200: WebhookEndpointCreated, **ERRORS},
+        description="Subscribe a URL. The same request again (URL, events, and the secret if "
+        "one is sent) answers 200 with the endpoint made first: never a second subscription.",
+    )
     def create(self, request: Request) -> Response:
-        endpoint = webhook_services.webhook_endpoint_create(
+        endpoint, created = webhook_services.webhook_endpoint_ensure(
             **self._input(WebhookEndpointInput), by=request.user
         )
-        return Response(WebhookEndpointCreated(endpoint).data, status=status.HTTP_201_CREATED)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(WebhookEndpointCreated(endpoint).data, status=code)
 
     @extend_schema(
         request=WebhookEndpointPatch, responses={200: WebhookEndpointSerializer, **ERRORS}

@@ -294,6 +294,18 @@ def test_the_same_course_and_session_twice_are_one_each(admin, alice, course):
     assert Course.objects.filter(code="AST1").count() == 1
 
 
+def test_the_same_webhook_subscription_twice_is_one_endpoint(admin):
+    from attendance.models import WebhookEndpoint
+
+    body = {"url": "https://lms.example.edu/hooks", "events": ["capture.done"], "secret": "s1"}
+    first, again = (admin.post("/api/webhooks/", body, format="json") for _ in range(2))
+    other = admin.post("/api/webhooks/", {**body, "events": ["record.changed"]}, format="json")
+
+    assert (first.status_code, again.status_code, other.status_code) == (201, 200, 201)
+    assert first.json() == again.json()
+    assert WebhookEndpoint.objects.count() == 2
+
+
 # Bulk -------------------------------------------------------------------------------------------
 
 ROSTER = [
