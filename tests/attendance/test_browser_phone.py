@@ -146,6 +146,9 @@ def check_page(page, phone: bool, what: str) -> None:
 def check_every_page(page, room, capture: Capture, phone: bool) -> None:
     student = room.student(CLASS[0])
     for url, what in [
+        ("/", "my courses"),
+        ("/account/api-tokens/", "API tokens"),
+        ("/accounts/password/", "password change"),
         (f"/sessions/{room.session.pk}/", "session"),
         (f"/captures/{capture.pk}/", "capture review"),
         (f"/courses/{room.course.pk}/", "course"),
@@ -155,6 +158,51 @@ def check_every_page(page, room, capture: Capture, phone: bool) -> None:
     ]:
         page.goto(url)
         check_page(page, phone, what)
+
+
+def check_lightbox(page, face: DetectedFace, phone: bool, shots: Path | None = None) -> None:
+    """Open the class photo full screen, zoom in, check it like a page, keep Tab inside, close
+    with Escape (focus back on the opener), then open it again and tap ``face``'s box."""
+    opener = "#lightbox-open"
+    if phone:
+        tap(page, opener, True)
+    else:
+        page.focus(opener)
+        page.keyboard.press("Enter")
+    page.wait_for_selector("#photo-lightbox[open]")
+    assert page.evaluate("document.activeElement.closest('#photo-lightbox') !== null")
+    assert page.locator("#photo-lightbox g[data-face]").count() == face.capture.faces.count()
+    if phone:
+        tap(page, "#photo-lightbox [data-zoom=in]", True)
+    else:
+        page.keyboard.press("+")
+    page.wait_for_selector("#lightbox-zoom >> text=150%")
+    stage = page.evaluate(
+        "(() => { const s = document.getElementById('lightbox-stage');"
+        " return [s.scrollWidth, s.clientWidth]; })()"
+    )
+    assert stage[0] > stage[1], f"zoomed to 150% the photo is {stage[0]} px in {stage[1]} px"
+    check_page(page, phone, "photo lightbox")
+    if shots:
+        page.screenshot(path=shots / "phone-3b-zoomed.png", full_page=False)
+    for _ in range(8):
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.closest('#photo-lightbox') !== null")
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#photo-lightbox", state="hidden")
+    assert page.evaluate("document.activeElement.id") == "lightbox-open"
+    if phone:
+        tap(page, opener, True)
+    else:
+        page.keyboard.press("Enter")
+    page.wait_for_selector("#photo-lightbox[open]")
+    box = page.locator(f"#photo-lightbox g[data-face='{face.pk}'] rect.box")
+    position = box.bounding_box()
+    x, y = position["x"] + position["width"] / 2, position["y"] + 4
+    page.touchscreen.tap(x, y) if phone else page.mouse.click(x, y)
+    page.wait_for_selector("#photo-lightbox", state="hidden")
+    page.wait_for_selector(f"#face-{face.pk}.selected")
+    assert page.evaluate("document.activeElement.id") == f"face-{face.pk}"
 
 
 def take_class_photo(page, phone: bool, tmp_path: Path) -> Capture:
@@ -200,8 +248,19 @@ def test_a_teacher_takes_attendance_on_a_phone_by_taps_alone(
     page.touchscreen.tap(position["x"] + position["width"] / 2, position["y"] + 4)
     page.wait_for_selector(f"#face-{matched.pk}.selected")
 
-    # Confirm one face, in place.
+    # The photo full screen: zoom, Tab stays inside, Escape gives focus back; a box is still a tap.
+    check_lightbox(page, matched, phone=True, shots=shots)
+
+    # Confirm one face, in place; Undo in its toast puts it back, then confirm again.
     page.evaluate("window.__samePage = true")
+    decided_by_machine = matched.decision
+    tap(page, f"#face-{matched.pk} button:has-text('Confirm')", True)
+    page.wait_for_selector(f"#face-{matched.pk}[data-decision='confirmed']")
+    tap(page, f"#face-{matched.pk} .toast button:has-text('Undo')", True)
+    page.wait_for_selector(f"#face-{matched.pk}[data-decision='{decided_by_machine}']")
+    page.wait_for_selector(f"#face-{matched.pk} .toast >> text=Undone")
+    matched.refresh_from_db()
+    assert (matched.decision, matched.decided_by) == (decided_by_machine, None)
     tap(page, f"#face-{matched.pk} button:has-text('Confirm')", True)
     page.wait_for_selector(f"#face-{matched.pk}[data-decision='confirmed']")
     page.wait_for_selector(f"#face-{matched.pk} .toast")
@@ -227,6 +286,12 @@ def test_a_teacher_takes_attendance_on_a_phone_by_taps_alone(
     gloria = room.student(CLASS[4])
     row = f"#roster li[data-student='{gloria.pk}']"
     page.evaluate("window.__samePage = true")
+    tap(page, f"{row} button[value=late]", True)
+    page.wait_for_selector(f"{row} button[value=late][aria-pressed=true]")
+    # Her first mark: Undo takes it back to "not marked", in place.
+    tap(page, f"{row} .toast button:has-text('Undo')", True)
+    page.wait_for_selector(f"{row}[data-status='']")
+    assert not AttendanceRecord.objects.filter(session=room.session, student=gloria).exists()
     tap(page, f"{row} button[value=late]", True)
     page.wait_for_selector(f"{row} button[value=late][aria-pressed=true]")
     page.wait_for_selector(f"{row} .toast")
@@ -269,8 +334,9 @@ def test_the_same_pages_work_on_a_desktop(
     page.goto(f"/sessions/{room.session.pk}/")
     capture = take_class_photo(page, False, tmp_path)
     check_every_page(page, room, capture, phone=False)
-    # The desktop review keeps the photo beside the faces.
+    # The desktop review keeps the photo beside the faces; its lightbox works by keyboard.
     page.goto(f"/captures/{capture.pk}/")
+    check_lightbox(page, capture.faces.exclude(student=None).first(), phone=False)
     photo, faces = page.locator(".review-layout > div").all()[:2]
     assert photo.bounding_box()["x"] < faces.bounding_box()["x"]
     page.context.close()
