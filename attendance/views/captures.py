@@ -29,6 +29,7 @@ from attendance.selectors.sessions import session_pending_review, session_roster
 from attendance.services import captures as capture_services
 from attendance.services import jobs as job_services
 from attendance.services import photos as photo_services
+from attendance.views.confirm import ask_first
 from attendance.views.errors import Undo, error_json, offer_undo, run_service, wants_json
 from attendance.views.guards import admin_required
 
@@ -316,8 +317,16 @@ def photo_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @admin_required
 def photo_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    photo = get_object_or_404(ReferencePhoto, pk=pk)
+    photo = get_object_or_404(ReferencePhoto.objects.select_related("student"), pk=pk)
     student_id = photo.student_id
+    asked = ask_first(
+        request,
+        question=f"Delete this reference photo of {photo.student.full_name}?",
+        yes="Yes, delete the photo",
+        back=f"{reverse('attendance:student_detail', args=[student_id])}#photos",
+    )
+    if asked:
+        return asked
     photo_services.reference_photo_delete(photo=photo)
     messages.success(request, "Photo deleted.")
     return redirect(f"{reverse('attendance:student_detail', args=[student_id])}#photos")

@@ -127,9 +127,19 @@
 
   document.addEventListener("submit", (event) => {
     const form = event.target;
-    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
-      event.preventDefault();
-      return;
+    if (form.dataset.confirm) {
+      if (!window.confirm(form.dataset.confirm)) {
+        event.preventDefault();
+        return;
+      }
+      // Said yes here: the server need not ask again (without JavaScript it does, on a page).
+      if (!form.querySelector("input[name=confirm]")) {
+        const yes = document.createElement("input");
+        yes.type = "hidden";
+        yes.name = "confirm";
+        yes.value = "yes";
+        form.appendChild(yes);
+      }
     }
     if (!("liveForm" in form.dataset)) return;
     event.preventDefault();
