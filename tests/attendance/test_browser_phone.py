@@ -17,6 +17,7 @@ from django.conf import settings
 
 from attendance.models import AttendanceRecord, Capture, ClassSession, DetectedFace
 from attendance.selectors.sessions import session_roster
+from tests.conftest import jpeg_bytes
 from tests.support.faces import CLASS, STRANGER, class_photo_bytes, enroll_with_photos
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -337,6 +338,22 @@ def test_the_same_pages_work_on_a_desktop(
     # The desktop review keeps the photo beside the faces; its lightbox works by keyboard.
     page.goto(f"/captures/{capture.pk}/")
     check_lightbox(page, capture.faces.exclude(student=None).first(), phone=False)
+
+    # A photo with no faces: a warning with advice on its row, said in the status line, and on
+    # its review page.
+    page.goto(f"/sessions/{room.session.pk}/")
+    wall = tmp_path / "wall.jpg"
+    wall.write_bytes(jpeg_bytes(640, 480, (170, 170, 170)))
+    page.set_input_files("#capture-images", str(wall))
+    page.locator("#captures .capture[data-state='done']").nth(1).wait_for(timeout=120_000)
+    empty = Capture.objects.latest("pk")
+    row = page.locator(f"#captures .capture[data-capture='{empty.pk}'] .msg-warning")
+    assert "No faces found" in row.inner_text() and "closer" in row.inner_text()
+    page.wait_for_selector("#capture-message >> text=No faces found")
+    page.goto(f"/captures/{empty.pk}/")
+    assert page.locator("#no-faces").is_visible()
+    assert "Retake the photo closer" in page.inner_text("#no-faces")
+    check_page(page, False, "review of a photo with no faces")
     photo, faces = page.locator(".review-layout > div").all()[:2]
     assert photo.bounding_box()["x"] < faces.bounding_box()["x"]
     page.context.close()
