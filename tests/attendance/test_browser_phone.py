@@ -112,6 +112,11 @@ def open_page(browser, live_server, options: dict):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # A blocked inline script or style (the lightbox's zoom included) is a failure too.
+    page.on(
+        "console",
+        lambda m: "Content Security Policy" in m.text and errors.append(m.text),
+    )
     page.errors = errors
     return page
 
@@ -141,7 +146,7 @@ def check_page(page, phone: bool, what: str) -> None:
         assert page.evaluate(MEASURE_CONTROLS) == [], f"{what}: controls under 44x44 px"
     page.add_script_tag(url="/__test__/axe.js")
     assert page.evaluate(AXE_RUN) == [], f"{what}: WCAG 2 A/AA violations"
-    assert page.errors == [], f"{what}: script errors"
+    assert page.errors == [], f"{what}: script errors or CSP violations"
 
 
 def check_every_page(page, room, capture: Capture, phone: bool) -> None:

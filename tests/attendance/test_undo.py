@@ -206,6 +206,20 @@ def test_a_first_mark_is_undone_back_to_not_marked(client, alice, session, stude
     assert (change.old_status, change.new_status, change.changed_by) == ("late", "", alice)
 
 
+def test_without_javascript_a_first_mark_offers_the_clear_form(client, alice, session, student):
+    client.force_login(alice)
+    mark = reverse("attendance:session_mark", args=[session.pk])
+
+    page = client.post(mark, {"student": student.pk, "status": "late"}, follow=True)
+
+    html = page.content.decode()
+    clear = reverse("attendance:session_clear", args=[session.pk])
+    assert f'<form method="post" action="{clear}"' in html
+    assert f'<input type="hidden" name="student" value="{student.pk}">' in html
+    assert client.post(clear, {"student": student.pk}).status_code == 302
+    assert record_of(session, student) is None
+
+
 def test_a_changed_mark_is_undone_back_to_the_status_before(client, alice, session, student):
     client.force_login(alice)
     mark = reverse("attendance:session_mark", args=[session.pk])
