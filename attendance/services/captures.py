@@ -553,6 +553,20 @@ def _review_state(session: ClassSession, faces: list[DetectedFace], students: se
     }
 
 
+def _unchanged_since(
+    session: ClassSession, faces: list[DetectedFace], students: list[int], after: dict
+) -> bool:
+    """Whether the faces and marks are still as a decision left them (``after``)."""
+    if _review_state(session, faces, set())["faces"] != after["faces"]:
+        return False
+    return all(
+        record_state_matches(
+            after["records"][str(pk)], record_state(session=session, student_id=pk)
+        )
+        for pk in students
+    )
+
+
 @transaction.atomic
 def face_review_undo(*, face: DetectedFace, by: User | None) -> DetectedFace:
     """Take back the last decision a person made on ``face`` (a confirm, an assign or an
@@ -586,14 +600,7 @@ def face_review_undo(*, face: DetectedFace, by: User | None) -> DetectedFace:
     before, after = last.detail["before"], last.detail["after"]
     faces = DetectedFace.objects.select_for_update().in_bulk([int(pk) for pk in before["faces"]])
     students = [int(pk) for pk in before["records"]]
-    if _review_state(session, list(faces.values()), set(students))["faces"] != after["faces"] or (
-        not all(
-            record_state_matches(
-                after["records"][str(pk)], record_state(session=session, student_id=pk)
-            )
-            for pk in students
-        )
-    ):
+    if not _unchanged_since(session, list(faces.values()), students, after):
         raise Conflict(
             f"{name} or a mark it gave was changed since; undo is no longer possible.",
             code="changed_since",
