@@ -78,6 +78,21 @@ AXE_RUN = """async () => {
 }"""
 
 
+# Playwright taps with one finger only; a pinch is two touches sent as the browser would.
+PINCH = """([from, to]) => {
+  const stage = document.getElementById('lightbox-stage');
+  const box = stage.getBoundingClientRect();
+  const y = box.top + box.height / 2, x = box.left + box.width / 2;
+  const fingers = (gap) => [-1, 1].map((side, id) => new Touch({
+    identifier: id, target: stage, clientX: x + side * gap / 2, clientY: y}));
+  const send = (type, touches) => stage.dispatchEvent(new TouchEvent(type, {
+    touches, targetTouches: touches, changedTouches: touches, bubbles: true, cancelable: true}));
+  send('touchstart', fingers(from));
+  send('touchmove', fingers(to));
+  send('touchend', []);
+}"""
+
+
 @pytest.fixture
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
@@ -188,6 +203,10 @@ def check_lightbox(page, face: DetectedFace, phone: bool, shots: Path | None = N
         " return [s.scrollWidth, s.clientWidth]; })()"
     )
     assert stage[0] > stage[1], f"zoomed to 150% the photo is {stage[0]} px in {stage[1]} px"
+    if phone:
+        # Two fingers spread to twice their distance: 150 % becomes 300 %.
+        page.evaluate(PINCH, [100, 200])
+        page.wait_for_selector("#lightbox-zoom >> text=300%")
     check_page(page, phone, "photo lightbox")
     if shots:
         page.screenshot(path=shots / "phone-3b-zoomed.png", full_page=False)
@@ -262,9 +281,12 @@ def test_a_teacher_takes_attendance_on_a_phone_by_taps_alone(
     decided_by_machine = matched.decision
     tap(page, f"#face-{matched.pk} button:has-text('Confirm')", True)
     page.wait_for_selector(f"#face-{matched.pk}[data-decision='confirmed']")
+    page.locator(f"#face-{matched.pk} .toast button:has-text('Undo')").scroll_into_view_if_needed()
+    scrolled = page.evaluate("window.scrollY")
     tap(page, f"#face-{matched.pk} .toast button:has-text('Undo')", True)
     page.wait_for_selector(f"#face-{matched.pk}[data-decision='{decided_by_machine}']")
     page.wait_for_selector(f"#face-{matched.pk} .toast >> text=Undone")
+    assert abs(page.evaluate("window.scrollY") - scrolled) <= 2  # the page stays where it was
     matched.refresh_from_db()
     assert (matched.decision, matched.decided_by) == (decided_by_machine, None)
     tap(page, f"#face-{matched.pk} button:has-text('Confirm')", True)
