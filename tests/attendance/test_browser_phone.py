@@ -179,6 +179,16 @@ def check_every_page(page, room, capture: Capture, phone: bool) -> None:
     ]:
         page.goto(url)
         check_page(page, phone, what)
+    # Revoking a token asks first; without JavaScript that question is a page of its own.
+    page.goto("/account/api-tokens/")
+    page.fill("input[name=name]", f"gradebook {'phone' if phone else 'desktop'}")
+    tap(page, "form[action$='/new/'] button", phone)
+    page.wait_for_selector("form[action*='/revoke/']")
+    page.evaluate("document.querySelector(\"form[action*='/revoke/']\").submit()")  # no script
+    page.wait_for_selector("button:has-text('Yes, revoke it')")
+    check_page(page, phone, "revoke a token: are you sure?")
+    tap(page, "a:has-text('No, go back')", phone)
+    page.wait_for_url("**/account/api-tokens/")
 
 
 def check_lightbox(page, face: DetectedFace, phone: bool, shots: Path | None = None) -> None:
@@ -364,6 +374,8 @@ def test_the_same_pages_work_on_a_desktop(
     check_every_page(page, room, capture, phone=False)
     # The desktop review keeps the photo beside the faces; its lightbox works by keyboard.
     page.goto(f"/captures/{capture.pk}/")
+    photo, faces = page.locator(".review-layout > div").all()[:2]
+    assert photo.bounding_box()["x"] < faces.bounding_box()["x"]
     check_lightbox(page, capture.faces.exclude(student=None).first(), phone=False)
 
     # A photo with no faces: a warning with advice on its row, said in the status line, and on
@@ -381,6 +393,16 @@ def test_the_same_pages_work_on_a_desktop(
     assert page.locator("#no-faces").is_visible()
     assert "Retake the photo closer" in page.inner_text("#no-faces")
     check_page(page, False, "review of a photo with no faces")
-    photo, faces = page.locator(".review-layout > div").all()[:2]
-    assert photo.bounding_box()["x"] < faces.bounding_box()["x"]
+
+    # Several photos at once become a job: its page, and the same page on a phone.
+    page.goto(f"/sessions/{room.session.pk}/")
+    page.set_input_files("#capture-images", [str(wall), str(wall)])
+    page.wait_for_url("**/jobs/*/")
+    page.wait_for_selector("#import-report", timeout=120_000)
+    check_page(page, False, "photos job")
+    phone = open_page(browser, live_server, PHONE)
+    log_in(phone, phone=True)
+    phone.goto(page.url)
+    check_page(phone, True, "photos job")
+    phone.context.close()
     page.context.close()
