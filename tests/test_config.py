@@ -169,6 +169,7 @@ def test_compose_runs_web_worker_postgres_and_redis_with_health_checks(compose):
     assert set(services) == {"web", "worker", "postgres", "redis"}
     assert all("healthcheck" in service for service in services.values())
     assert {"pgdata", "media"} <= set(compose["volumes"])
+    assert "http://localhost:8000/readyz" in services["web"]["healthcheck"]["test"]
 
 
 def test_compose_commands_match_the_apps_entry_points(compose):

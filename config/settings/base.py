@@ -44,6 +44,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz for load balancers: before the host check and the HTTPS redirect.
+    "attendance.health.HealthCheckMiddleware",
     # First: a request over the size limit is refused before anything reads its body.
     "attendance.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
