@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from copy import deepcopy
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from config.env import (
     env_list,
     env_path,
     env_rate,
+    env_storage,
     env_str,
 )
 
@@ -112,17 +114,14 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # Student photos, crops and class photos are biometric data. They live in a storage with no public
-# URL at all (base_url=None); the only way to read them is a view that checks permission.
+# URL at all; the only way to read them is a view that checks permission. Local files by default;
+# a private S3-compatible bucket with ROLLCALL_STORAGE_URL=s3://... (or AWS_STORAGE_BUCKET_NAME),
+# which several web and worker hosts share (config/env.py, README "Scaling").
 PRIVATE_MEDIA_ROOT = env_path("ROLLCALL_PRIVATE_MEDIA_ROOT", VAR_DIR / "private")
+PRIVATE_STORAGE = env_storage("ROLLCALL_STORAGE_URL", location=PRIVATE_MEDIA_ROOT)
 STORAGES: dict[str, dict[str, Any]] = {
-    "default": {
-        "BACKEND": "attendance.storage.PrivateFileSystemStorage",
-        "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": None},
-    },
-    "private": {
-        "BACKEND": "attendance.storage.PrivateFileSystemStorage",
-        "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": None},
-    },
+    "default": deepcopy(PRIVATE_STORAGE),
+    "private": deepcopy(PRIVATE_STORAGE),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 # Uploads: a class photo from a phone is a few MB; anything far larger is refused before decoding.
