@@ -43,11 +43,13 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI / Redoc assets served locally: no CDN at run time
     "attendance",
     "axes",  # failed sign-ins: lockouts, and the audit of every attempt (see Security below)
+    "django_prometheus",  # /metrics: requests, database, cache (attendance/metrics.py adds ours)
 ]
 
 MIDDLEWARE = [
     # /healthz and /readyz for load balancers: before the host check and the HTTPS redirect.
     "attendance.health.HealthCheckMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # First: a request over the size limit is refused before anything reads its body.
     "attendance.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -61,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "attendance.middleware.QueryStringGuardMiddleware",
     "axes.middleware.AxesMiddleware",  # turns a locked-out sign-in into the lockout page
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -164,6 +167,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict = (
         "socket_connect_timeout": ROLLCALL_BROKER_CONNECT_TIMEOUT,
     }
 )
+# Workers hold a memory-heavy model (TensorFlow and the detector, ~1-2 GB per process: README
+# "Scaling"). Each pool process loads it once, lazily (attendance.tasks warms it up at start), and
+# takes one task at a time (prefetch 1, acknowledged after it ran: config/celery_app.py). A pool
+# process whose resident memory passes ROLLCALL_WORKER_MAX_MEMORY_MB after a task is replaced
+# by a fresh one (which loads the model again), so a leak cannot grow until the kernel kills it.
+ROLLCALL_WORKER_MAX_MEMORY_MB = env_int("ROLLCALL_WORKER_MAX_MEMORY_MB", 3072, minimum=256)
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = ROLLCALL_WORKER_MAX_MEMORY_MB * 1024  # KiB, as Celery counts
 # Nothing reads task results (the rows carry the state), and a send that also subscribes to the
 # result store would wait ~20 s on a dead Redis before failing.
 CELERY_TASK_IGNORE_RESULT = True
@@ -241,6 +251,8 @@ ROLLCALL_API_RATES = {
     "user": env_rate("ROLLCALL_API_RATE_USER", "600/min"),
     "uploads": env_rate("ROLLCALL_API_RATE_UPLOADS", "30/min"),
 }
+# /metrics (Prometheus): signed-in staff, or a scraper sending "Authorization: Bearer <token>".
+ROLLCALL_METRICS_TOKEN = env_str("ROLLCALL_METRICS_TOKEN", "")
 # The OpenAPI schema and Swagger UI describe every endpoint: signed-in users only, unless opened.
 ROLLCALL_API_DOCS_PUBLIC = env_bool("ROLLCALL_API_DOCS_PUBLIC", False)
 # Content-Security-Policy of every response: scripts and styles only from our static files.
