@@ -1,4 +1,5 @@
-"""`python -m benchmarks lfw|variants|openset|attendance|reports|capacity [options]`: each prints a table.
+"""`python -m benchmarks <lfw|variants|openset|attendance|reports|capacity> [options]`: each prints
+a table.
 
 ``lfw`` and ``variants`` are plain facerec; ``attendance`` and ``reports`` need Django and set it
 up themselves (``DJANGO_SETTINGS_MODULE``, default ``config.settings.local`` as manage.py does).

@@ -28,7 +28,6 @@ from tests.support.faces import (
     model_or_skip,
     route_tasks_to,
     wait_for_capture,
-    wait_until,
 )
 from tests.support.s3 import S3Media, use_storage
 
