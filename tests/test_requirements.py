@@ -83,3 +83,14 @@ def test_every_runtime_package_is_used_by_the_platform():
     }
 
     assert unused == set()
+
+
+def test_the_production_image_installs_the_runtime_set_only_and_runs_without_root():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    ignored = (ROOT / ".dockerignore").read_text().split()
+
+    assert "pip install -r requirements.txt" in dockerfile
+    assert "requirements-dev" not in dockerfile and "requirements-dev.txt" in ignored
+    users = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("USER ")]
+    assert users and users[-1] not in {"root", "0"}
+    assert {"tests", "node_modules", ".venv", "staticfiles"} <= set(ignored)

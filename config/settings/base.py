@@ -167,12 +167,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict = (
         "socket_connect_timeout": ROLLCALL_BROKER_CONNECT_TIMEOUT,
     }
 )
-# Workers hold a memory-heavy model (TensorFlow and the detector, ~1-2 GB per process: README
-# "Scaling"). Each pool process loads it once, lazily (attendance.tasks warms it up at start), and
-# takes one task at a time (prefetch 1, acknowledged after it ran: config/celery_app.py). A pool
-# process whose resident memory passes ROLLCALL_WORKER_MAX_MEMORY_MB after a task is replaced
-# by a fresh one (which loads the model again), so a leak cannot grow until the kernel kills it.
-ROLLCALL_WORKER_MAX_MEMORY_MB = env_int("ROLLCALL_WORKER_MAX_MEMORY_MB", 3072, minimum=256)
+# Workers hold a memory-heavy model (the detector and two TensorFlow backbones: loading alone
+# peaks at 2.3 GB resident, README "Scaling"). Each pool process loads it once, lazily
+# (attendance.tasks warms it up at start), and takes one task at a time (prefetch 1, acknowledged
+# after it ran: config/celery_app.py). A pool process whose *peak* resident memory (Celery reads
+# getrusage's ru_maxrss, a high-water mark) has passed ROLLCALL_WORKER_MAX_MEMORY_MB after a task
+# is replaced by a fresh one, which loads the model again (~20-50 s): so the limit must sit well
+# above the normal peak, or every task pays a reload. It is there for a leak or a pathological
+# photo, so a process is recycled before the kernel's OOM killer takes the whole container.
+ROLLCALL_WORKER_MAX_MEMORY_MB = env_int("ROLLCALL_WORKER_MAX_MEMORY_MB", 6144, minimum=256)
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = ROLLCALL_WORKER_MAX_MEMORY_MB * 1024  # KiB, as Celery counts
 # Nothing reads task results (the rows carry the state), and a send that also subscribes to the
 # result store would wait ~20 s on a dead Redis before failing.

@@ -150,3 +150,13 @@ def test_two_workers_without_a_shared_disk_take_attendance_from_s3_and_deleting_
         student_services.student_delete(student=student, by=admin_user)
     Course.objects.all().delete()
     assert media.object_names() == []
+
+
+def test_a_worker_keeps_one_pool_process_and_so_loads_the_model_once(two_workers):
+    # ROLLCALL_WORKER_MAX_MEMORY_MB is compared with the pool process's peak memory after each
+    # task: set below the model's own peak, every task would start a new process and load the
+    # model again (it did, at 3072 MB). After the test above, each worker still has its first.
+    for worker in two_workers[1]:
+        log = worker.log_text()
+        assert log.count("face models loaded") == 1, log[-2000:]
+        assert "ForkPoolWorker-2" not in log
