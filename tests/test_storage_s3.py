@@ -125,3 +125,23 @@ def test_readyz_names_a_bucket_that_cannot_be_reached(client, s3_media, settings
 @pytest.mark.django_db
 def test_readyz_is_ok_on_a_reachable_bucket(client, s3_media):
     assert client.get("/readyz").json()["checks"]["storage"] == "ok"
+
+
+@pytest.mark.django_db
+def test_a_several_photo_upload_job_reads_its_inputs_from_s3_and_deletes_them(
+    s3_media, session, alice, django_capture_on_commit_callbacks, monkeypatch
+):
+    from attendance import tasks
+    from attendance.services import jobs
+
+    monkeypatch.setattr(tasks, "_send", lambda *args, **kwargs: True)  # no worker in this test
+    inputs = [ContentFile(jpeg_bytes(), name=f"p{i}.jpg") for i in range(2)]
+    job = jobs.capture_upload_start(session=session, image_files=inputs, by=alice)
+    assert len(s3_media.object_names()) == 2  # the uploads, as they came
+
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs.job_run(job_id=job.pk)  # what the worker's task does
+
+    captures = list(Capture.objects.filter(session=session))
+    assert len(captures) == 2
+    assert s3_media.object_names() == sorted(c.image.name for c in captures)  # inputs gone
