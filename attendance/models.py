@@ -113,6 +113,20 @@ class Course(TimeStamped):
         return f"{self.code} {self.title} ({self.term})"
 
 
+class StudentQuerySet(models.QuerySet["Student"]):
+    def delete(self) -> tuple[int, dict[str, int]]:
+        """Every way of deleting students (the admin's bulk action, a shell, a management
+        command, code) goes through ``services.students.student_delete``, which erases their
+        biometrics and keeps their attendance records."""
+        from attendance.services.students import student_delete
+
+        count = 0
+        for student in self.order_by("pk"):
+            student_delete(student=student)
+            count += 1
+        return count, {self.model._meta.label: count}
+
+
 class Student(TimeStamped):
     student_number = models.CharField(
         max_length=32, unique=True, validators=[no_control_characters]
@@ -129,12 +143,27 @@ class Student(TimeStamped):
         help_text="The staff member who recorded the consent.",
     )
     active = models.BooleanField(default=True)
+    deleted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set when the student was deleted: only the name and number stay, for the "
+        "attendance records the school keeps (services.students.student_delete).",
+    )
+
+    objects = StudentQuerySet.as_manager()
 
     class Meta:
         ordering = ["full_name", "student_number"]
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.student_number})"
+
+    def delete(self, using=None, keep_parents=False) -> tuple[int, dict[str, int]]:
+        """Through the service, like a queryset's delete (see ``StudentQuerySet.delete``)."""
+        from attendance.services.students import student_delete
+
+        student_delete(student=self)
+        return 1, {self._meta.label: 1}
 
     @property
     def has_photo_consent(self) -> bool:
@@ -424,7 +453,8 @@ class AttendanceRecord(models.Model):
         FINALIZE = "finalize", "Absent at finalization"
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="records")
-    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="records")
+    # PROTECT: a record never goes with its student (a deleted student stays as name and number).
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="records")
     status = models.CharField(max_length=16, choices=Status.choices)
     source = models.CharField(max_length=16, choices=Source.choices)
     confidence = models.FloatField(
@@ -471,7 +501,7 @@ class AttendanceChange(models.Model):
     """
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="changes")
-    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="changes")
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="changes")
     record = models.ForeignKey(
         AttendanceRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
     )

@@ -30,6 +30,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if LOADS_THE_MODELS & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
 DATASETS = Path(os.environ.get("ROLLCALL_DATASETS", PROJECT_ROOT.parent / "shared" / "datasets"))
 
 

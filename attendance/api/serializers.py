@@ -75,7 +75,17 @@ class StudentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Student
-        fields = ["id", "student_number", "full_name", "email", "active", "has_photo_consent"]
+        fields = [
+            "id",
+            "student_number",
+            "full_name",
+            "email",
+            "active",
+            "has_photo_consent",
+            "deleted_at",
+        ]
+        # Set when the student was deleted: only the name and number stay, for their records.
+        read_only_fields = ["deleted_at"]
 
 
 class EnrollmentSerializer(serializers.ModelSerializer):

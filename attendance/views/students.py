@@ -25,7 +25,11 @@ from attendance.views.guards import admin_required
 @admin_required
 def student_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    students = Student.objects.prefetch_related("photos").order_by("full_name")
+    students = (
+        Student.objects.filter(deleted_at__isnull=True)
+        .prefetch_related("photos")
+        .order_by("full_name")
+    )
     if query:
         students = students.filter(full_name__icontains=query) | students.filter(
             student_number__icontains=query
@@ -86,7 +90,11 @@ def student_delete(request: HttpRequest, pk: int) -> HttpResponse:
     student = get_object_or_404(Student, pk=pk)
     name = student.full_name
     student_services.student_delete(student=student, by=request.user)
-    messages.success(request, f"{name} and all of their photos were deleted.")
+    messages.success(
+        request,
+        f"{name} was deleted: their photos and faces are erased; their attendance records are "
+        "kept under their name and number.",
+    )
     return redirect("attendance:student_list")
 
 
