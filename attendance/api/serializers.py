@@ -26,7 +26,7 @@ from attendance.selectors.access import (
     sessions_visible_to,
     students_visible_to,
 )
-from attendance.selectors.captures import too_small_message
+from attendance.selectors.captures import faces_suggestable, too_small_message
 from attendance.validators import no_control_characters
 
 TOO_SMALL = DetectedFace.Decision.TOO_SMALL
@@ -147,6 +147,7 @@ class FaceSerializer(serializers.ModelSerializer):
     def get_candidates(self, face: DetectedFace) -> list[dict]:
         from attendance.services.captures import match_confidence
 
+        suggestable = self._suggestable()
         return [
             {
                 "student": c["student_id"],
@@ -154,7 +155,16 @@ class FaceSerializer(serializers.ModelSerializer):
                 "score": round(match_confidence(c["distance"]) or 0.0, 4),
             }
             for c in face.candidates or []
+            if c["student_id"] in suggestable
         ]
+
+    def _suggestable(self) -> set[int]:
+        # Worked out once for the whole page of faces (the context is shared by the list).
+        if "suggestable" not in self.context:
+            shown = self.root.instance
+            faces = [shown] if isinstance(shown, DetectedFace) else list(shown or [])
+            self.context["suggestable"] = faces_suggestable(faces=faces)
+        return self.context["suggestable"]
 
 
 class RecordSerializer(serializers.ModelSerializer):

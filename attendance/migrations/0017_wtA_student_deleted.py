@@ -2,12 +2,30 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def forget_candidates_without_consent(apps, schema_editor):
+    """Lists written before erasure removed a withdrawn student from them: a student without
+    consent (or deleted) leaves every face's candidates now."""
+    Student = apps.get_model("attendance", "Student")
+    DetectedFace = apps.get_model("attendance", "DetectedFace")
+    allowed = set(
+        Student.objects.filter(consent_given_at__isnull=False).values_list("pk", flat=True)
+    )
+    changed = []
+    for face in DetectedFace.objects.exclude(candidates=[]).only("pk", "candidates").iterator():
+        kept = [c for c in face.candidates or [] if c.get("student_id") in allowed]
+        if kept != face.candidates:
+            face.candidates = kept
+            changed.append(face)
+    DetectedFace.objects.bulk_update(changed, ["candidates"], batch_size=500)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("attendance", "0016_webhooks"),
     ]
 
     operations = [
+        migrations.RunPython(forget_candidates_without_consent, migrations.RunPython.noop),
         migrations.AddField(
             model_name="student",
             name="deleted_at",

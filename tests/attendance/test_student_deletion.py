@@ -236,3 +236,23 @@ def test_erasing_a_student_removes_them_from_every_faces_candidates(
     assert len(closest) == 1
     assert "Grace Hopper" in closest[0]
     assert "Ada Lovelace" not in closest[0]
+
+
+def test_a_student_without_consent_is_never_suggested_even_from_a_list_stored_earlier(
+    client, alice, student, grace, class_photo
+):
+    capture, _, unsure = class_photo
+    # As if consent had been withdrawn before erasure cleaned candidate lists: the list still
+    # names Ada, who has no consent now.
+    Student.objects.filter(pk=student.pk).update(consent_given_at=None)
+
+    api = APIClient()
+    api.force_authenticate(alice)
+    face = api.get(f"/api/faces/{unsure.pk}/").json()
+    faces = api.get("/api/faces/", {"capture": capture.pk}).json()["results"]
+    assert [c["student"] for c in face["candidates"]] == [grace.pk]
+    assert {c["student"] for f in faces for c in f["candidates"]} == {grace.pk}
+    client.force_login(alice)
+    page = client.get(reverse("attendance:capture_detail", args=[capture.pk])).content.decode()
+    closest = [line for line in page.splitlines() if "Closest:" in line]
+    assert all("Ada Lovelace" not in line for line in closest)
