@@ -18,7 +18,7 @@ from attendance.forms.students import StudentForm
 from attendance.models import Student
 from attendance.selectors.access import courses_visible_to, is_admin, student_get
 from attendance.services import students as student_services
-from attendance.views.errors import form_status
+from attendance.views.errors import form_status, run_service
 from attendance.views.guards import admin_required
 
 
@@ -77,9 +77,10 @@ def student_consent(request: HttpRequest, pk: int) -> HttpResponse:
             request, "Consent withdrawn; the student's photos and embeddings are gone."
         )
     else:
-        student_services.consent_record(student=student, by=request.user)
-        messages.success(
-            request, f"Consent recorded at {timezone.localtime():%Y-%m-%d %H:%M} by you."
+        run_service(
+            request,
+            lambda: student_services.consent_record(student=student, by=request.user),
+            f"Consent recorded at {timezone.localtime():%Y-%m-%d %H:%M} by you.",
         )
     return redirect("attendance:student_detail", pk=student.pk)
 

@@ -198,6 +198,24 @@ def test_a_deleted_students_record_shows_in_the_sheet_the_csv_and_the_api(
     assert [(r["student"], r["status"]) for r in records] == [(student.pk, "excused")]
 
 
+def test_a_deleted_students_page_says_so_and_consent_cannot_be_recorded_again(
+    client, admin_user, student, marked
+):
+    student_services.student_delete(student=student, by=admin_user)
+    client.force_login(admin_user)
+    url = reverse("attendance:student_detail", args=[student.pk])
+    assert (
+        "only the name, the number and the attendance records" in client.get(url).content.decode()
+    )
+
+    response = client.post(
+        reverse("attendance:student_consent", args=[student.pk]), {"action": "record"}, follow=True
+    )
+
+    assert "was deleted" in response.content.decode()
+    assert not Student.objects.get(pk=student.pk).has_photo_consent
+
+
 def test_a_deleted_student_is_not_listed_nor_enrolled_again(
     client, admin_user, student, marked, course
 ):
