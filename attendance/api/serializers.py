@@ -5,6 +5,7 @@ shape and reach (an id outside the caller's reach is "does not exist"); services
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -159,12 +160,22 @@ class FaceSerializer(serializers.ModelSerializer):
         ]
 
     def _suggestable(self) -> set[int]:
-        # Worked out once for the whole page of faces (the context is shared by the list).
+        # Worked out once for everything the response shows (a face, a page of faces, or the
+        # faces of a page of captures): the context is shared by the whole serializer tree.
         if "suggestable" not in self.context:
-            shown = self.root.instance
-            faces = [shown] if isinstance(shown, DetectedFace) else list(shown or [])
-            self.context["suggestable"] = faces_suggestable(faces=faces)
+            self.context["suggestable"] = faces_suggestable(faces=_faces_in(self.root.instance))
         return self.context["suggestable"]
+
+
+def _faces_in(shown: object) -> list[DetectedFace]:
+    """The faces a response shows: ``shown`` is a face, a capture, or a list of either."""
+    if isinstance(shown, DetectedFace):
+        return [shown]
+    if isinstance(shown, Capture):
+        return list(shown.faces.all())
+    if isinstance(shown, list | tuple | QuerySet):
+        return [face for item in shown for face in _faces_in(item)]
+    return []
 
 
 class RecordSerializer(serializers.ModelSerializer):

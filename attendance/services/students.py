@@ -206,7 +206,7 @@ def _candidates_forget(*, student_id: int) -> int:
     """Remove the student from the candidate lists (top-N suggestions) of every face; returns
     how many faces named them."""
     faces = DetectedFace.objects.exclude(candidates=[])
-    if connection.features.supports_json_field_contains:  # PostgreSQL: an indexable @>
+    if connection.features.supports_json_field_contains:  # PostgreSQL: jsonb @> in the query
         faces = faces.filter(candidates__contains=[{"student_id": student_id}])
     naming = [
         face
