@@ -207,6 +207,9 @@ def test_a_deleted_students_page_says_so_and_consent_cannot_be_recorded_again(
     assert (
         "only the name, the number and the attendance records" in client.get(url).content.decode()
     )
+    # What is still held about them can still be handed over.
+    export = client.get(reverse("attendance:student_export", args=[student.pk]))
+    assert (export.status_code, export["Content-Type"]) == (200, "application/zip")
 
     response = client.post(
         reverse("attendance:student_consent", args=[student.pk]), {"action": "record"}, follow=True
