@@ -18,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from attendance.forms.sessions import (
+    ClearForm,
     MarkForm,
     MarkUnmarkedForm,
     RecurringSessionsForm,
@@ -30,7 +31,7 @@ from attendance.selectors.captures import session_captures
 from attendance.selectors.sessions import session_pending_review, session_roster
 from attendance.services import courses as course_services
 from attendance.services import records as record_services
-from attendance.views.errors import answer, form_refused, invalid_form, run_service
+from attendance.views.errors import Undo, answer, form_refused, invalid_form, run_service
 
 
 @require_POST
@@ -101,6 +102,37 @@ def session_mark(request: HttpRequest, pk: int) -> HttpResponse:
             reason=data["reason"],
         ),
         done=lambda student, data: f"{student.full_name}: {data['status']}.",
+        undo=_mark_undo,
+    )
+
+
+def _mark_undo(session, student) -> Undo:
+    """Undo of a mark about to be set: back to the status before, or to no mark at all."""
+    was = AttendanceRecord.objects.filter(session=session, student=student).first()
+    fields = {"student": str(student.pk)}
+    if was is None:
+        return Undo(reverse("attendance:session_clear", args=[session.pk]), fields)
+    return Undo(
+        reverse("attendance:session_mark", args=[session.pk]), {**fields, "status": was.status}
+    )
+
+
+@require_POST
+@login_required
+def session_clear(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take a student's mark away (back to "not marked"): the Undo of a first mark."""
+    return _student_form(
+        request,
+        pk,
+        ClearForm,
+        refused="Nothing was changed",
+        act=lambda session, student, data: record_services.attendance_clear(
+            session=session,
+            student=student,
+            by=request.user,
+            reason=data["reason"] or "Mark taken back (undo).",
+        ),
+        done=lambda student, data: f"{student.full_name}: not marked.",
     )
 
 
@@ -112,11 +144,13 @@ def _student_form(
     refused: str,
     act: Callable[[ClassSession, Student, dict], object],
     done: Callable[[Student, dict], str],
+    undo: Callable[[ClassSession, Student], Undo] | None = None,
 ) -> HttpResponse:
-    """What the forms about one student of a session share (a mark, a remark): the session
-    as the asker may see it, the form checked, the student looked up among those the asker may
-    see, then one service call, answered as a page or as JSON. Whether the student is on the
-    roster is the service's rule, not checked here."""
+    """What the forms about one student of a session share (a mark, its clearing, a remark):
+    the session as the asker may see it, the form checked, the student looked up among those
+    the asker may see, then one service call, answered as a page or as JSON (with the Undo,
+    worked out before the call changes anything). Whether the student is on the roster is the
+    service's rule, not checked here."""
     session = session_get(user=request.user, pk=pk)
     back = back_to(request, session)
     form = form_class(request.POST)
@@ -124,7 +158,13 @@ def _student_form(
         return invalid_form(request, form, title=refused, back=back)
     data = form.cleaned_data
     student = get_object_or_404(students_visible_to(request.user), pk=data["student"])
-    return answer(request, lambda: act(session, student, data), done(student, data), back)
+    return answer(
+        request,
+        lambda: act(session, student, data),
+        done(student, data),
+        back,
+        undo=undo(session, student) if undo is not None else None,
+    )
 
 
 @require_POST
@@ -199,6 +239,7 @@ urlpatterns = [
     path("sessions/<int:pk>/", session_detail, name="session_detail"),
     path("sessions/<int:pk>/mark/", session_mark, name="session_mark"),
     path("sessions/<int:pk>/mark-unmarked/", session_mark_unmarked, name="session_mark_unmarked"),
+    path("sessions/<int:pk>/clear/", session_clear, name="session_clear"),
     path("sessions/<int:pk>/remark/", session_remark, name="session_remark"),
     path("sessions/<int:pk>/finalize/", session_finalize, name="session_finalize"),
     path("sessions/<int:pk>/reopen/", session_reopen, name="session_reopen"),

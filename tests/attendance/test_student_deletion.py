@@ -96,8 +96,8 @@ def assert_archived_with_records(student, record_count: int) -> None:
 
 def delete_on_the_page(client, admin_user, student):
     client.force_login(admin_user)
-    response = client.post(reverse("attendance:student_delete", args=[student.pk]))
-    assert response.status_code == 302
+    url = reverse("attendance:student_delete", args=[student.pk])
+    assert client.post(url, {"confirm": "yes"}).status_code == 302
 
 
 def delete_in_the_admin(client, admin_user, student):
