@@ -1,4 +1,4 @@
-"""The session page's forms about one student (a mark, a remark) share one path: the session as
+"""The session page's forms about one student (a mark, its clearing, a remark) share one path: the session as
 the asker sees it, the form checked, the student among those the asker may see, one service."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ pytestmark = pytest.mark.django_db
 FORMS = {
     "session_mark": {"status": "present", "reason": ""},
     "session_remark": {"remark": "doctor's note"},
+    "session_clear": {"reason": ""},
 }
 
 
