@@ -1,5 +1,6 @@
-"""The session page's forms about one student (a mark, its clearing, a remark) share one path: the session as
-the asker sees it, the form checked, the student among those the asker may see, one service."""
+"""The session page's forms about one student (a mark, its clearing, a remark) share one path:
+the session as the asker sees it, the form checked, the student among those the asker may see,
+one service."""
 
 from __future__ import annotations
 
