@@ -66,12 +66,22 @@ def students_create_bulk(*, students: list[Student]) -> list[Student]:
 
 
 @transaction.atomic
-def student_update(*, student: Student, **fields: object) -> Student:
-    for name in ("full_name", "email", "active"):
+def student_update(*, student: Student, by: User | None = None, **fields: object) -> Student:
+    """Change a student's number, name, email or active flag; what changed (old and new) goes to
+    the audit trail. A number taken by another student is refused with the field named."""
+    changed = {}
+    for name in ("student_number", "full_name", "email", "active"):
         if name in fields:
-            setattr(student, name, fields[name])
+            value = fields[name]
+            value = value.strip() if isinstance(value, str) else value
+            if getattr(student, name) != value:
+                changed[name] = [getattr(student, name), value]
+                setattr(student, name, value)
+    if not changed:
+        return student
     student.full_clean()
     student.save()
+    audit_event(action=AuditEvent.Action.STUDENT_UPDATED, by=by, student=student, detail=changed)
     return student
 
 

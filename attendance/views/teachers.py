@@ -1,0 +1,61 @@
+"""Teachers and admins, run from the app by an admin: the list, an invitation by email, and
+deactivation. Passwords are never typed by an admin: the invitation mails a link."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from attendance.errors import DomainError
+from attendance.forms.teachers import TeacherInviteForm
+from attendance.selectors.people import staff_list
+from attendance.services import teachers as teacher_services
+from attendance.views.errors import form_status, run_service
+from attendance.views.guards import admin_required
+
+
+@admin_required
+def teacher_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "attendance/teacher_list.html", {"people": staff_list()})
+
+
+@admin_required
+def teacher_create(request: HttpRequest) -> HttpResponse:
+    form = TeacherInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = teacher_services.teacher_invite(
+                **form.cleaned_data, by=request.user, base_url=request.build_absolute_uri("/")
+            )
+        except DomainError as error:
+            form.add_error(getattr(error, "field", None), error.message)
+        else:
+            messages.success(request, f"Invitation sent to {user.email}.")
+            return redirect("attendance:teacher_list")
+    context = {"form": form, "title": "Invite a teacher", "submit": "Send invitation"}
+    return render(request, "attendance/form.html", context, status=form_status(request))
+
+
+@require_POST
+@admin_required
+def teacher_active(request: HttpRequest, pk: int) -> HttpResponse:
+    person = get_object_or_404(User, pk=pk)
+    active = request.POST.get("active") == "1"
+    name = person.get_full_name() or person.username
+    run_service(
+        request,
+        lambda: teacher_services.teacher_set_active(user=person, active=active, by=request.user),
+        f"{name} {'can sign in again' if active else 'can no longer sign in'}.",
+    )
+    return redirect("attendance:teacher_list")
+
+
+urlpatterns = [
+    path("teachers/", teacher_list, name="teacher_list"),
+    path("teachers/new/", teacher_create, name="teacher_create"),
+    path("teachers/<int:pk>/active/", teacher_active, name="teacher_active"),
+]
