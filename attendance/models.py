@@ -576,6 +576,9 @@ class Job(TimeStamped):
         CAPTURE_UPLOAD = "capture_upload", "Class photos upload"
 
     class State(models.TextChoices):
+        # A roster import's dry run: the files are stored and the report says what importing
+        # them would do; nothing runs until a person confirms (then QUEUED).
+        PREVIEW = "preview", "Preview"
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         DONE = "done", "Done"

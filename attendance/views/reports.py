@@ -97,6 +97,11 @@ def _csv_response(filename: str, rows: Iterable[list], header: list | None = Non
     return _attachment(response, filename)
 
 
+def csv_download(filename: str, rows: Iterable[list], header: list) -> HttpResponse:
+    """A CSV download as every export makes it: BOM, header, formula-safe cells."""
+    return _csv_response(filename, rows, header)
+
+
 def _grid_csv_value(value: object) -> object:
     return "" if value is None else f"{value:.1f}" if isinstance(value, float) else value
 
