@@ -79,8 +79,11 @@ _broker_down_until = 0.0
 @shared_task(name="attendance.retention_purge")
 def retention_purge() -> dict[str, int]:
     """Delete class photos and unknown faces' crops and embeddings past the retention period."""
+    from attendance.services.jobs import previews_expire
     from attendance.services.retention import retention_purge as purge
 
+    # Import previews nobody confirmed hold rosters and photos too: they go after a day.
+    previews_expire()
     return purge().as_dict()
 
 

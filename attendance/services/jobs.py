@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from attendance.errors import Conflict, DomainError, InvalidInput
+from attendance.files import delete_after_commit
 from attendance.models import Capture, ClassSession, Job, ReferencePhoto
 from attendance.services import imports
 
@@ -100,6 +101,23 @@ def roster_import_confirm(*, job: Job, by: User) -> Job:
     locked.save(update_fields=["state", "report", "updated_at"])
     _enqueue_after_commit(locked)
     return locked
+
+
+# A preview nobody imported holds a roster and maybe a ZIP of faces: not kept longer than this.
+PREVIEW_KEPT = timedelta(hours=24)
+
+
+@transaction.atomic
+def previews_expire(*, now=None) -> int:
+    """Delete previews older than PREVIEW_KEPT that were never imported, with their files (the
+    retention task runs this). Returns how many."""
+    cutoff = (now or timezone.now()) - PREVIEW_KEPT
+    stale = list(
+        Job.objects.select_for_update().filter(state=Job.State.PREVIEW, created_at__lte=cutoff)
+    )
+    delete_after_commit(f for job in stale for f in (job.roster, job.photos))
+    Job.objects.filter(pk__in=[job.pk for job in stale]).delete()
+    return len(stale)
 
 
 @transaction.atomic

@@ -8,7 +8,6 @@ does the same): no face models are loaded, so the walk stays quick."""
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import date
 
@@ -136,7 +135,9 @@ def test_an_admin_runs_a_school_from_the_app(live_server, browser, admin_user, c
     visited.append(f"/reports/courses/{course.pk}/")
     with page.expect_download() as download:
         page.click("text=Excel (XLSX)")
-    sheet = openpyxl.load_workbook(io.BytesIO(open(download.value.path(), "rb").read())).active
+    assert download.value.suggested_filename == "BIO101_2026-fall_grid.xlsx"
+    with open(download.value.path(), "rb") as handle:  # the download keeps no file suffix
+        sheet = openpyxl.load_workbook(handle).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:4] == ("student_number", "student_name", "2026-09-09 10:00", "2026-09-23 10:00")
     assert sorted(row[1] for row in rows[1:-1]) == ["Srinivasa Ramanujan", "Émilie du Châtelet"]

@@ -128,3 +128,23 @@ def test_a_preview_of_photos_names_folders_without_a_student_or_consent(client, 
     assert report["photos S201/1.jpg"]["outcome"] == "created"
     assert report["photos S999/1.jpg"]["outcome"] == "skipped"
     assert ReferencePhoto.objects.count() == 0
+
+
+def test_a_preview_nobody_imports_is_deleted_with_its_files_after_a_day(
+    client, admin_user, course, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    client.force_login(admin_user)
+    client.post(reverse("attendance:roster_import"), {"roster": csv_file(), "preview": "1"})
+    job = Job.objects.get()
+    storage, name = job.roster.storage, job.roster.name
+
+    assert job_services.previews_expire(now=timezone.now() + timedelta(hours=23)) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert job_services.previews_expire(now=timezone.now() + timedelta(hours=25)) == 1
+
+    assert not Job.objects.exists()
+    assert not storage.exists(name)
