@@ -158,8 +158,21 @@ def test_an_admin_runs_a_school_from_the_app(live_server, browser, admin_user, c
         f"/courses/{course.pk}/?show=all",
     ]
     phone = open_page(browser, live_server, PHONE)
+    for url in ("/accounts/login/", "/accounts/reset/"):
+        phone.goto(url)
+        check_page(phone, True, f"{url} at 390 px")
     log_in(phone, "admin", "admin-pass-1")
     for url in visited:
         phone.goto(url)
         check_page(phone, True, f"{url} at 390 px")
+    phone.goto(f"/courses/{course.pk}/")
+    phone.click("#generate summary")
+    phone.fill("input[name=first_day]", "2026-10-05")
+    phone.fill("input[name=last_day]", "2026-10-25")
+    phone.check("input[name=weekdays][value='0']")
+    phone.fill("#generate input[name=start_time]", "10:00")
+    phone.fill("#generate input[name=end_time]", "11:00")
+    phone.click("#generate button:has-text('Preview')")
+    phone.wait_for_selector("text=3 sessions will be created")
+    check_page(phone, True, "term preview at 390 px")
     phone.context.close()

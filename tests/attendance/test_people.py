@@ -16,6 +16,7 @@ from attendance.models import AuditEvent, Enrollment, ReferencePhoto
 from attendance.selectors.sessions import roster_students
 from attendance.services import courses as course_services
 from attendance.services import students as student_services
+from attendance.services.tokens import api_token_create
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -102,10 +103,13 @@ def test_a_deactivated_teacher_can_no_longer_sign_in_and_can_be_reactivated(
     client.force_login(admin_user)
     url = reverse("attendance:teacher_active", args=[alice.pk])
 
+    key = api_token_create(user=alice, name="gradebook").key
     client.post(url, {"active": "0"})
     alice.refresh_from_db()
     assert not alice.is_active
     assert not signs_in(client, "alice", "alice-pass-1")
+    assert client.get("/api/courses/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 401
+    assert AuditEvent.objects.filter(action="teacher_deactivated").count() == 1
 
     client.force_login(admin_user)
     client.post(url, {"active": "1"})
