@@ -99,7 +99,10 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         "session_form": SessionForm(),
         "recurring_form": RecurringSessionsForm(),
-        "enroll_form": EnrollmentForm(course=course) if admin else None,
+        "enroll_form": EnrollmentForm(course=course, query=request.GET.get("enrol_q", "").strip())
+        if admin
+        else None,
+        "enrol_q": request.GET.get("enrol_q", "").strip(),
         "end_form": EnrollmentEndForm(initial={"left_on": timezone.localdate()}) if admin else None,
     }
     return render(request, "attendance/course_detail.html", context)

@@ -203,6 +203,25 @@ def test_the_enrol_dialog_hides_those_enrolled_and_enrols_many_at_once(
     }
 
 
+def test_the_enrol_list_shows_a_bounded_page_of_matches_and_says_how_many(
+    client, admin_user, course, monkeypatch
+):
+    from attendance.forms.enrollments import EnrollmentForm
+
+    monkeypatch.setattr(EnrollmentForm, "SHOWN", 2)
+    for number, name in [("S1", "Ada"), ("S2", "Ben"), ("S3", "Bea"), ("S4", "Cy")]:
+        student_services.student_create(student_number=number, full_name=name)
+    client.force_login(admin_user)
+    url = reverse("attendance:course_detail", args=[course.pk])
+
+    page = client.get(url)
+    found = client.get(url, {"enrol_q": "be"})
+
+    assert "2 shown of 4 not enrolled: search to find the others" in page.content.decode()
+    shown = found.context["enroll_form"].fields["students"].queryset
+    assert [s.full_name for s in shown] == ["Bea", "Ben"]
+
+
 def test_unenrolling_keeps_the_history_and_leaves_later_rosters(
     client, admin_user, course, student
 ):
