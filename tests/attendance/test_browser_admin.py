@@ -9,13 +9,14 @@ does the same): no face models are loaded, so the walk stays quick."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, time
 
 import openpyxl
 import pytest
 from django.core import mail
 
 from attendance.models import ClassSession, Holiday, Job, Student
+from attendance.services import courses as course_services
 from attendance.services import jobs as job_services
 from tests.attendance.test_browser_phone import (
     CHROMIUM,
@@ -39,6 +40,13 @@ S303,Bad Email,not-an-email,,no
 """
 
 
+def open_slow_page(browser, live_server, options: dict):  # noqa: F811 (browser: the fixture)
+    """A page that waits up to 90 s for each step: a loaded 2-core machine is slow to answer."""
+    page = open_page(browser, live_server, options)
+    page.set_default_timeout(90_000)
+    return page
+
+
 def log_in(page, username: str, password: str) -> None:
     page.goto("/accounts/login/")
     page.fill("input[name=username]", username)
@@ -49,7 +57,7 @@ def log_in(page, username: str, password: str) -> None:
 
 def test_an_admin_runs_a_school_from_the_app(live_server, browser, admin_user, course, tmp_path):  # noqa: F811
     Holiday.objects.create(date=date(2026, 9, 16), name="School trip")
-    page = open_page(browser, live_server, DESKTOP)
+    page = open_slow_page(browser, live_server, DESKTOP)
     log_in(page, "admin", "admin-pass-1")
     visited = []
 
@@ -67,7 +75,7 @@ def test_an_admin_runs_a_school_from_the_app(live_server, browser, admin_user, c
     page.wait_for_selector("text=Invitation sent to dora@school.edu")
     assert [m.to for m in mail.outbox] == [["dora@school.edu"]]
     link = re.search(r"https?://\S+", mail.outbox[0].body).group(0)
-    guest = open_page(browser, live_server, DESKTOP)
+    guest = open_slow_page(browser, live_server, DESKTOP)
     guest.goto(link)
     check_page(guest, False, "choose a password")
     guest.fill("input[name=new_password1]", "Tr1cky-pass!")
@@ -129,9 +137,25 @@ def test_an_admin_runs_a_school_from_the_app(live_server, browser, admin_user, c
         date(2026, 9, 23),
     ]
 
-    # Export the grid: one row per student, one column per session.
+    # Export the grid: one row per student, one column per session. With a long term behind,
+    # the matrix opens scrolled to the latest held session.
+    for hour in (8, 14):
+        course_services.sessions_generate_weekly(
+            course=course,
+            first_day=date(2026, 10, 1),
+            last_day=date(2026, 11, 20),
+            weekdays={0, 1, 2, 3, 4},
+            start_time=time(hour),
+            end_time=time(hour + 1),
+        )
     page.goto(f"/reports/courses/{course.pk}/")
     check_page(page, False, "course report")
+    wrap = page.locator(".matrix-wrap").bounding_box()
+    latest = page.locator("#latest-held").bounding_box()
+    assert page.evaluate("document.querySelector('.matrix-wrap').scrollLeft") > 0
+    names = page.locator(".matrix thead th.corner").bounding_box()
+    assert names["x"] + names["width"] <= latest["x"]  # not under the sticky name column
+    assert latest["x"] + latest["width"] <= wrap["x"] + wrap["width"]
     visited.append(f"/reports/courses/{course.pk}/")
     with page.expect_download() as download:
         page.click("text=Excel (XLSX)")
@@ -157,7 +181,7 @@ def test_an_admin_runs_a_school_from_the_app(live_server, browser, admin_user, c
         f"/courses/{course.pk}/edit/",
         f"/courses/{course.pk}/?show=all",
     ]
-    phone = open_page(browser, live_server, PHONE)
+    phone = open_slow_page(browser, live_server, PHONE)
     for url in ("/accounts/login/", "/accounts/reset/"):
         phone.goto(url)
         check_page(phone, True, f"{url} at 390 px")
