@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -94,8 +95,9 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "sessions": page.object_list,
         "page": page,
         "query": query.urlencode(),
+        # Current students first, then those who left (most recent first).
         "enrollments": course.enrollments.select_related("student").order_by(
-            "left_on", "student__full_name"
+            F("left_on").desc(nulls_first=True), "student__full_name"
         ),
         "session_form": SessionForm(),
         "recurring_form": RecurringSessionsForm(),

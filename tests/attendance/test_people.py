@@ -253,3 +253,22 @@ def test_the_course_page_lists_teachers_by_full_name(client, alice, course):
     body = client.get(reverse("attendance:course_detail", args=[course.pk])).content.decode()
 
     assert "Teachers: Alice Adams" in body
+
+
+def test_a_teacher_cannot_edit_students_or_change_enrolments(client, alice, course, student):
+    enrollment = Enrollment.objects.get(course=course, student=student)
+    client.force_login(alice)
+
+    for url, data in [
+        (reverse("attendance:student_edit", args=[student.pk]), {"full_name": "X"}),
+        (reverse("attendance:enrollment_end", args=[enrollment.pk]), {"left_on": "2026-10-10"}),
+        (reverse("attendance:enrollment_create", args=[course.pk]), {"students": [student.pk]}),
+        (reverse("attendance:teacher_active", args=[alice.pk]), {"active": "0"}),
+    ]:
+        assert client.post(url, data).status_code == 404, url
+    enrollment.refresh_from_db()
+    assert enrollment.left_on is None
+    assert (
+        "Enrol students"
+        not in client.get(reverse("attendance:course_detail", args=[course.pk])).content.decode()
+    )

@@ -137,3 +137,17 @@ def test_the_course_page_opens_at_today_with_the_next_session_pinned(client, ali
     assert [s.date for s in past] == [today - timedelta(7), today - timedelta(14)]
     assert len(client.get(url, {"show": "all"}).context["sessions"]) == 5
     assert len(client.get(url, {"show": "all", "per_page": "2"}).context["sessions"]) == 2
+
+
+def test_bob_and_anonymous_reach_nothing_of_alices_term(client, bob, course, three_sessions):
+    preview = reverse("attendance:sessions_generate_preview", args=[course.pk])
+    assert client.post(preview, TERM).status_code == 302  # to the login page
+    client.force_login(bob)
+
+    assert client.post(preview, TERM).status_code == 404
+    assert (
+        client.post(reverse("attendance:sessions_generate", args=[course.pk]), TERM).status_code
+        == 404
+    )
+    assert client.get(reverse("attendance:course_detail", args=[course.pk])).status_code == 404
+    assert ClassSession.objects.count() == 3
