@@ -7,6 +7,9 @@ machinery, where they choose their own.
 
 from __future__ import annotations
 
+import logging
+from smtplib import SMTPException
+
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
@@ -23,6 +26,7 @@ from attendance.models import AuditEvent
 from attendance.services.audit import audit_event
 from attendance.services.tokens import api_token_create
 
+logger = logging.getLogger(__name__)
 ROLES = {"teacher": False, "admin": True}  # role -> is_staff
 
 
@@ -69,25 +73,37 @@ def password_link(*, user: User, base_url: str) -> str:
     return base_url.rstrip("/") + path
 
 
-@transaction.atomic
 def teacher_invite(
     *, username: str, email: str, full_name: str, role: str, by: User, base_url: str
-) -> User:
-    """Create a teacher (or an admin) with no password and mail them a link to choose one. The
-    mail leaves after the commit: a refused invitation sends nothing."""
+) -> tuple[User, bool]:
+    """Create a teacher (or an admin) with no password and mail them a link to choose one.
+    Returns (user, whether the mail left): the account is kept when the mail server is down, and
+    the list offers to send the invitation again."""
     if role not in ROLES:
         raise InvalidInput("The role is teacher or admin.", code="invalid_role")
     if not email.strip():
         raise InvalidInput("An invitation needs an email address.", code="email_required")
-    user, _ = teacher_create(
-        username=username, email=email, full_name=full_name, is_staff=ROLES[role]
-    )
-    audit_event(
-        action=AuditEvent.Action.TEACHER_INVITED,
-        by=by,
-        subject=f"{user.get_full_name() or user.username} ({role})",
-        detail={"user_id": user.pk, "username": user.username, "role": role},
-    )
+    with transaction.atomic():
+        user, _ = teacher_create(
+            username=username, email=email, full_name=full_name, is_staff=ROLES[role]
+        )
+        audit_event(
+            action=AuditEvent.Action.TEACHER_INVITED,
+            by=by,
+            subject=f"{user.get_full_name() or user.username} ({role})",
+            detail={"user_id": user.pk, "username": user.username, "role": role},
+        )
+    return user, invitation_send(user=user, by=by, base_url=base_url)
+
+
+def invitation_send(*, user: User, by: User, base_url: str) -> bool:
+    """Mail ``user`` a fresh link to choose a password (an earlier link keeps working until a
+    password is set). False, and logged, when the mail server refuses or cannot be reached."""
+    if user.has_usable_password() or not user.is_active:
+        raise InvalidInput(
+            f"{user.username} has a password already or is deactivated: nothing to send.",
+            code="not_invited",
+        )
     context = {
         "user": user,
         "by": by,
@@ -95,10 +111,12 @@ def teacher_invite(
         "days": settings.PASSWORD_RESET_TIMEOUT // 86400,
     }
     body = render_to_string("attendance/emails/invite.txt", context)
-    transaction.on_commit(
-        lambda: send_mail("You are invited to RollCall", body, None, [user.email])
-    )
-    return user
+    try:
+        send_mail("You are invited to RollCall", body, None, [user.email])
+    except (OSError, SMTPException):
+        logger.exception("the invitation to %s could not be sent", user.username)
+        return False
+    return True
 
 
 @transaction.atomic

@@ -28,16 +28,42 @@ def teacher_create(request: HttpRequest) -> HttpResponse:
     form = TeacherInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = teacher_services.teacher_invite(
+            user, sent = teacher_services.teacher_invite(
                 **form.cleaned_data, by=request.user, base_url=request.build_absolute_uri("/")
             )
         except DomainError as error:
             form.add_error(getattr(error, "field", None), error.message)
         else:
-            messages.success(request, f"Invitation sent to {user.email}.")
+            _say_sent(request, user, sent)
             return redirect("attendance:teacher_list")
     context = {"form": form, "title": "Invite a teacher", "submit": "Send invitation"}
     return render(request, "attendance/form.html", context, status=form_status(request))
+
+
+def _say_sent(request: HttpRequest, user: User, sent: bool) -> None:
+    if sent:
+        messages.success(request, f"Invitation sent to {user.email}.")
+    else:
+        messages.error(
+            request,
+            f"The invitation to {user.email} could not be sent (the mail server did not take "
+            "it); the account is kept: send it again from this list.",
+        )
+
+
+@require_POST
+@admin_required
+def teacher_reinvite(request: HttpRequest, pk: int) -> HttpResponse:
+    person = get_object_or_404(User, pk=pk)
+    try:
+        sent = teacher_services.invitation_send(
+            user=person, by=request.user, base_url=request.build_absolute_uri("/")
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        _say_sent(request, person, sent)
+    return redirect("attendance:teacher_list")
 
 
 @require_POST
@@ -58,4 +84,5 @@ urlpatterns = [
     path("teachers/", teacher_list, name="teacher_list"),
     path("teachers/new/", teacher_create, name="teacher_create"),
     path("teachers/<int:pk>/active/", teacher_active, name="teacher_active"),
+    path("teachers/<int:pk>/invite/", teacher_reinvite, name="teacher_reinvite"),
 ]

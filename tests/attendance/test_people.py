@@ -65,6 +65,34 @@ def test_an_invited_teacher_sets_a_password_from_the_emailed_link_and_signs_in(
     assert signs_in(client, "dora", "Tr1cky-pass!")
 
 
+def test_when_the_mail_server_is_down_the_account_stays_and_the_invitation_is_sent_again(
+    client, admin_user, settings
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("attendance:teacher_create"),
+        {
+            "full_name": "Dora Diaz",
+            "email": "dora@school.edu",
+            "username": "dora",
+            "role": "teacher",
+        },
+        follow=True,
+    )
+
+    assert "could not be sent" in response.content.decode()
+    dora = User.objects.get(username="dora")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    client.post(reverse("attendance:teacher_reinvite", args=[dora.pk]))
+    assert [m.to for m in mail.outbox] == [["dora@school.edu"]]
+    form_url = client.get(emailed_link(mail.outbox[0]))["Location"]
+    client.post(form_url, {"new_password1": "Tr1cky-pass!", "new_password2": "Tr1cky-pass!"})
+    assert signs_in(client, "dora", "Tr1cky-pass!")
+
+
 def test_the_admin_role_makes_staff_and_a_taken_username_is_refused(
     client, admin_user, alice, django_capture_on_commit_callbacks
 ):
