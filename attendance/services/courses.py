@@ -129,8 +129,10 @@ def enrollments_create_bulk(
 
 @transaction.atomic
 def enrollment_end(*, enrollment: Enrollment, left_on: date, by: User | None = None) -> Enrollment:
-    """Unenrol from ``left_on`` (the last day the student belongs): their marks and history stay,
-    and they are on no roster of a later session. Audited."""
+    """End an enrollment period on ``left_on`` (the last day the student belonged to it).
+    Ending it again on the same day changes nothing."""
+    if enrollment.left_on == left_on:
+        return enrollment
     later = Enrollment.objects.filter(
         student_id=enrollment.student_id,
         course_id=enrollment.course_id,
@@ -150,8 +152,8 @@ def enrollment_end(*, enrollment: Enrollment, left_on: date, by: User | None = N
         action=AuditEvent.Action.ENROLLMENT_ENDED,
         by=by,
         student=enrollment.student,
-        subject=f"{enrollment.student} left {enrollment.course.code} on {left_on:%Y-%m-%d}",
-        detail={"course_id": enrollment.course_id, "left_on": left_on.isoformat()},
+        subject=str(enrollment),
+        detail={"course": enrollment.course_id, "left_on": left_on.isoformat()},
     )
     return enrollment
 

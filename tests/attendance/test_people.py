@@ -182,7 +182,7 @@ def test_an_admin_edits_a_students_name_number_and_email_with_an_audit_line(
         "Ada King",
         "ada@school.edu",
     )
-    event = AuditEvent.objects.get(action="student_updated")
+    event = AuditEvent.objects.get(action="student_changed")
     assert event.detail["full_name"] == ["Ada Lovelace", "Ada King"]
 
 
