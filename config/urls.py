@@ -6,6 +6,8 @@ from django.views.generic import RedirectView
 
 from attendance.forms.accounts import ResetOrInviteForm
 
+from attendance.metrics import metrics_view
+
 urlpatterns = [
     # Browsers ask for /favicon.ico whatever the page says.
     path("favicon.ico", RedirectView.as_view(url=static("attendance/favicon.svg"), permanent=True)),
@@ -44,5 +46,6 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("api/", include("attendance.api.urls")),
+    path("metrics", metrics_view, name="metrics"),
     path("", include("attendance.urls")),
 ]
