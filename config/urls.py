@@ -5,7 +5,6 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from attendance.forms.accounts import ResetOrInviteForm
-
 from attendance.metrics import metrics_view
 
 urlpatterns = [
