@@ -21,6 +21,7 @@ from attendance.models import (
     Course,
     DetectedFace,
     Enrollment,
+    Holiday,
     ReferencePhoto,
     Student,
     WebhookDelivery,
@@ -92,7 +93,7 @@ class ThroughServices(Audited):
             return HttpResponseRedirect(request.get_full_path())
 
 
-def _enrollment_save(enrollment: Enrollment, *, course: Course | None = None) -> Enrollment:
+def _enrollment_save(enrollment: Enrollment, *, by, course: Course | None = None) -> Enrollment:
     """An enrollment from an admin form, new or changed, through the course services."""
     if enrollment.pk is None:
         saved = course_services.enrollment_create(
@@ -101,7 +102,9 @@ def _enrollment_save(enrollment: Enrollment, *, course: Course | None = None) ->
             joined_on=enrollment.joined_on,
         )
         if enrollment.left_on is not None:
-            saved = course_services.enrollment_end(enrollment=saved, left_on=enrollment.left_on)
+            saved = course_services.enrollment_end(
+                enrollment=saved, left_on=enrollment.left_on, by=by
+            )
         return saved
     return course_services.enrollment_update(
         enrollment=Enrollment.objects.get(pk=enrollment.pk),
@@ -152,7 +155,7 @@ class CourseAdmin(ThroughServices):
         for gone in formset.deleted_objects:
             course_services.enrollment_delete(enrollment=gone)
         for enrollment in enrollments:
-            _enrollment_save(enrollment, course=form.instance)
+            _enrollment_save(enrollment, by=request.user, course=form.instance)
 
     def delete_model(self, request, obj: Course) -> None:
         course_services.course_delete(course=obj)
@@ -216,7 +219,8 @@ class StudentAdmin(ThroughServices):
         if change:
             student_services.student_update(
                 student=Student.objects.get(pk=obj.pk),
-                **{k: data[k] for k in ("student_number", "full_name", "email", "active")},
+                by=request.user,
+                **{k: data[k] for k in student_services.STUDENT_FIELDS},
             )
         else:
             saved = student_services.student_create(
@@ -244,6 +248,14 @@ class StudentAdmin(ThroughServices):
         return names, {Student._meta.verbose_name_plural: len(students)}, set(), []
 
 
+@admin.register(Holiday)
+class HolidayAdmin(Audited):
+    """Also kept on the app's Holidays page; generating a term skips these days."""
+
+    list_display = ["date", "name"]
+    date_hierarchy = "date"
+
+
 @admin.register(Enrollment)
 class EnrollmentAdmin(ThroughServices):
     list_display = ["student", "course", "joined_on", "left_on"]
@@ -251,7 +263,7 @@ class EnrollmentAdmin(ThroughServices):
     autocomplete_fields = ["student", "course"]
 
     def save_model(self, request, obj: Enrollment, form, change: bool) -> None:
-        obj.pk = _enrollment_save(obj).pk
+        obj.pk = _enrollment_save(obj, by=request.user).pk
         obj.refresh_from_db()
 
     def delete_model(self, request, obj: Enrollment) -> None:

@@ -21,7 +21,7 @@ def forget_candidates_without_consent(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("attendance", "0017_wtC_face_review_events"),
+        ("attendance", "0018_wtF_school_admin"),
     ]
 
     operations = [
