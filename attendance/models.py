@@ -121,6 +121,20 @@ class ConsentMethod(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class StudentQuerySet(models.QuerySet["Student"]):
+    def delete(self) -> tuple[int, dict[str, int]]:
+        """Every way of deleting students (the admin's bulk action, a shell, a management
+        command, code) goes through ``services.students.student_delete``, which erases their
+        biometrics and keeps their attendance records."""
+        from attendance.services.students import student_delete
+
+        count = 0
+        for student in self.order_by("pk"):
+            student_delete(student=student)
+            count += 1
+        return count, {self.model._meta.label: count}
+
+
 class Student(TimeStamped):
     student_number = models.CharField(
         max_length=32, unique=True, validators=[no_control_characters]
@@ -143,12 +157,27 @@ class Student(TimeStamped):
         help_text="How the consent was given (empty when none is recorded).",
     )
     active = models.BooleanField(default=True, help_text="False: archived (kept with records).")
+    deleted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set when the student was deleted: only the name and number stay, for the "
+        "attendance records the school keeps (services.students.student_delete).",
+    )
+
+    objects = StudentQuerySet.as_manager()
 
     class Meta:
         ordering = ["full_name", "student_number"]
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.student_number})"
+
+    def delete(self, using=None, keep_parents=False) -> tuple[int, dict[str, int]]:
+        """Through the service, like a queryset's delete (see ``StudentQuerySet.delete``)."""
+        from attendance.services.students import student_delete
+
+        student_delete(student=self)
+        return 1, {self._meta.label: 1}
 
     @property
     def has_photo_consent(self) -> bool:
@@ -273,6 +302,8 @@ class ClassSession(TimeStamped):
     class State(models.TextChoices):
         OPEN = "open", "Open"
         FINALIZED = "finalized", "Finalized"
+        # Did not take place (a strike, a trip): counts for nobody, takes no marks, keeps any.
+        CANCELLED = "cancelled", "Cancelled"
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="sessions")
     date = models.DateField()
@@ -307,6 +338,20 @@ class ClassSession(TimeStamped):
     @property
     def is_open(self) -> bool:
         return self.state == self.State.OPEN
+
+
+class Holiday(models.Model):
+    """A day without classes for the whole installation (a public holiday, a school break):
+    generating a term's weekly sessions skips it. Admins keep the list in the app."""
+
+    date = models.DateField(unique=True)
+    name = models.CharField(max_length=100, validators=[no_control_characters])
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.date:%Y-%m-%d})"
 
 
 class Capture(TimeStamped):
@@ -466,7 +511,8 @@ class AttendanceRecord(models.Model):
         FINALIZE = "finalize", "Absent at finalization"
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="records")
-    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="records")
+    # PROTECT: a record never goes with its student (a deleted student stays as name and number).
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="records")
     status = models.CharField(max_length=16, choices=Status.choices)
     source = models.CharField(max_length=16, choices=Source.choices)
     confidence = models.FloatField(
@@ -513,7 +559,7 @@ class AttendanceChange(models.Model):
     """
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="changes")
-    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="changes")
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="changes")
     record = models.ForeignKey(
         AttendanceRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
     )
@@ -562,6 +608,11 @@ class AuditEvent(models.Model):
         STUDENT_CHANGED = "student_changed", "Student changed"
         ENROLLMENT_ENDED = "enrollment_ended", "Enrollment ended"
         ENROLLMENT_DELETED = "enrollment_deleted", "Enrollment deleted"
+        TEACHER_INVITED = "teacher_invited", "Teacher invited"
+        TEACHER_DEACTIVATED = "teacher_deactivated", "Teacher deactivated"
+        TEACHER_ACTIVATED = "teacher_activated", "Teacher reactivated"
+        SESSIONS_CANCELLED = "sessions_cancelled", "Sessions cancelled"
+        SESSIONS_DELETED = "sessions_deleted", "Sessions deleted"
 
     action = models.CharField(max_length=32, choices=Action.choices)
     at = models.DateTimeField(default=timezone.now)
@@ -602,6 +653,9 @@ class Job(TimeStamped):
         CAPTURE_UPLOAD = "capture_upload", "Class photos upload"
 
     class State(models.TextChoices):
+        # A roster import's dry run: the files are stored and the report says what importing
+        # them would do; nothing runs until a person confirms (then QUEUED).
+        PREVIEW = "preview", "Preview"
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         DONE = "done", "Done"

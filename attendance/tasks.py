@@ -113,12 +113,15 @@ _broker_down_until = 0.0
 @shared_task(name="attendance.retention_purge")
 def retention_purge() -> dict[str, int]:
     """Delete class photos and unknown faces' crops and embeddings past the retention period
-    (once per ROLLCALL_RETENTION_CHECK_SECONDS, however many schedulers send it)."""
+    (once per ROLLCALL_RETENTION_CHECK_SECONDS, however many schedulers send it), and import
+    previews nobody confirmed (they hold rosters and photos too) after a day."""
+    from attendance.services.jobs import previews_expire
     from attendance.services.retention import retention_purge as purge
 
     if not lease("retention", settings.ROLLCALL_RETENTION_CHECK_SECONDS):
         return {"skipped": 1}
 
+    previews_expire()
     return purge().as_dict()
 
 

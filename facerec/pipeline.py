@@ -59,14 +59,17 @@ def embed_faces(
     used = backbones()
     if len(crops) == 0:
         return np.zeros((0, sum(b["dim"] for b in used)), np.float32)
+    # Refuse a call that cannot succeed before any backbone loads (seconds of TensorFlow).
+    if any(b["name"] == DLIB for b in used) and (chips is None or len(chips) != len(crops)):
+        raise ValueError("this model also needs each face's dlib chip (face_chips)")
     parts = []
     for backbone in used:
         if backbone["name"] == FACENET:
             parts.append(_facenet(np.stack([np.asarray(c, np.uint8) for c in crops]), batch_size))
         elif backbone["name"] == DLIB:
-            if chips is None or len(chips) != len(crops):
-                raise ValueError("this model also needs each face's dlib chip (face_chips)")
             from facerec.dlib_backbone import dlib_embed
+
+            assert chips is not None  # checked above
 
             batch = np.stack([np.asarray(c, np.uint8) for c in chips])
             parts.append(dlib_embed(batch, batch_size=batch_size))

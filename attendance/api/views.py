@@ -230,7 +230,8 @@ class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
         "never deleted as a side effect.",
     )
     def destroy(self, request: Request, pk: str) -> Response:
-        course_services.course_delete(course=self.get_object(), by=request.user)
+        course = self.get_object()
+        course_services.course_delete(course=course, by=request.user, refuse_with_records=True)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -245,7 +246,10 @@ class StudentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
     permission_classes = [AdminCreates]
 
     def get_queryset(self):
-        return super().get_queryset().order_by("full_name", "student_number", "pk")
+        students = super().get_queryset().order_by("full_name", "student_number", "pk")
+        if self.action == "list":  # a deleted student is still found by id (their records)
+            students = students.filter(deleted_at__isnull=True)
+        return students
 
     @extend_schema(
         request=s.StudentInput,
@@ -278,16 +282,14 @@ class StudentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         return Response(s.StudentSerializer(student).data)
 
     @extend_schema(
-        parameters=[s.StudentDeleteQuery],
         responses={204: None, **WRITE_ERRORS},
-        description="Delete a student and their biometric data. A student with attendance "
-        "records answers 409 `has_attendance_records` unless `erase_records=true`; to keep the "
-        "records, archive the student instead (PATCH `active` false).",
+        description="Delete a student as the pages do: their biometrics and contact details go "
+        "at once; their attendance records stay (never cascaded), kept under their name and "
+        "number with every enrollment ended today. A student never marked leaves no row. To "
+        "keep the student as they are, archive them instead (PATCH `active` false).",
     )
     def destroy(self, request: Request, pk: str) -> Response:
-        student = self.get_object()
-        erase = _query(s.StudentDeleteQuery, request)["erase_records"]
-        student_services.student_delete(student=student, by=request.user, with_records=erase)
+        student_services.student_delete(student=self.get_object(), by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -379,7 +381,9 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         "409 `has_attendance_records`: end it with PATCH `left_on` instead.",
     )
     def destroy(self, request: Request, pk: str) -> Response:
-        course_services.enrollment_delete(enrollment=self.get_object(), by=request.user)
+        course_services.enrollment_delete(
+            enrollment=self.get_object(), by=request.user, refuse_with_records=True
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(

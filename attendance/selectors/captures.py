@@ -3,13 +3,21 @@ faces and what the status endpoint reports."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from attendance.models import Capture, ClassSession, Course, DetectedFace, ReferencePhoto
+from attendance.models import (
+    Capture,
+    ClassSession,
+    Course,
+    DetectedFace,
+    ReferencePhoto,
+    Student,
+)
 from attendance.selectors.sessions import roster_students
 
 TOO_SMALL = DetectedFace.Decision.TOO_SMALL
@@ -66,6 +74,20 @@ def _gallery(photos: QuerySet[ReferencePhoto], model_version: str) -> Gallery:
         labels=labels,
         model_version=model_version,
         photo_ids=tuple(pk for pk, _, _ in rows),
+    )
+
+
+def faces_suggestable(*, faces: Iterable[DetectedFace]) -> set[int]:
+    """Of the students named in these faces' candidate lists, those who may be suggested: with
+    photo consent and not deleted. Erasure removes the others from the lists already; this keeps
+    any list written before that rule out of sight too. One query."""
+    named = {c["student_id"] for face in faces for c in face.candidates or []}
+    if not named:
+        return set()
+    return set(
+        Student.objects.filter(
+            pk__in=named, consent_given_at__isnull=False, deleted_at__isnull=True
+        ).values_list("pk", flat=True)
     )
 
 

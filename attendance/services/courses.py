@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from attendance.errors import Conflict, DomainError, InvalidInput
 from attendance.models import (
     AttendanceRecord,
     AuditEvent,
+    Capture,
     ClassSession,
     Course,
     Enrollment,
+    Holiday,
     Student,
 )
 from attendance.services.audit import audit_event
+from attendance.services.students import student_check_not_deleted
 
 
 @transaction.atomic
@@ -123,12 +129,16 @@ def _course_fields(course: Course) -> dict[str, object]:
 
 
 @transaction.atomic
-def course_delete(*, course: Course, by: User | None) -> None:
-    """Delete a course that holds no attendance records (its sessions and enrollments go with
-    it). A course with records is refused: records are never deleted as a side effect."""
+def course_delete(
+    *, course: Course, by: User | None = None, refuse_with_records: bool = False
+) -> None:
+    """Delete a course with its sessions, photos and marks (files go after commit); audited.
+
+    With ``refuse_with_records`` (the API) a course that holds attendance records is refused
+    instead: records are deleted only where a person confirmed it (the Django admin)."""
     course = Course.objects.select_for_update().get(pk=course.pk)
     records = AttendanceRecord.objects.filter(session__course=course).count()
-    if records:
+    if records and refuse_with_records:
         raise Conflict(
             f"{course.code} ({course.term}) has {records} attendance records; a course with "
             "records cannot be deleted. Keep it as it is (its reports stay available).",
@@ -155,7 +165,8 @@ def enrollment_create(
     """
     joined_on = joined_on or date.today()
     # Lock the student: two enrollments of the same student cannot interleave their checks.
-    Student.objects.select_for_update().filter(pk=student.pk).first()
+    locked = Student.objects.select_for_update().filter(pk=student.pk).first()
+    student_check_not_deleted(locked or student)
     periods = Enrollment.objects.filter(student=student, course=course).order_by("-joined_on")
     open_period = periods.filter(left_on__isnull=True).first()
     if open_period is not None:
@@ -211,6 +222,17 @@ def _enrollment_upsert_one(item: dict, by: User | None) -> tuple[Enrollment, str
     return enrollment, "unchanged" if enrollment.existed else "updated"
 
 
+def enrollments_create_many(
+    *, course: Course, students: Iterable[Student], joined_on: date
+) -> list[Enrollment]:
+    """Enroll several students from the same day (the course page's enrol dialog). Each follows
+    ``enrollment_create``'s rules, so one already enrolled is left as it is."""
+    return [
+        enrollment_create(student=student, course=course, joined_on=joined_on)
+        for student in students
+    ]
+
+
 def enrollments_create_bulk(
     *, pairs: list[tuple[Student, Course]], joined_on: date
 ) -> list[Enrollment]:
@@ -252,9 +274,12 @@ def enrollment_end(*, enrollment: Enrollment, left_on: date, by: User | None = N
 
 
 @transaction.atomic
-def enrollment_delete(*, enrollment: Enrollment, by: User | None) -> None:
-    """Delete an enrollment made by mistake: one with no attendance record of the student in
-    the course during its period. Otherwise it is refused; end it with a "left on" date."""
+def enrollment_delete(
+    *, enrollment: Enrollment, by: User | None = None, refuse_with_records: bool = False
+) -> None:
+    """Remove an enrollment entered by mistake; audited. The student's attendance records stay;
+    the sessions of that period no longer list them. With ``refuse_with_records`` (the API) an
+    enrollment whose period has records of the student is refused: end it with a "left on" date."""
     records = AttendanceRecord.objects.filter(
         student_id=enrollment.student_id,
         session__course_id=enrollment.course_id,
@@ -262,7 +287,7 @@ def enrollment_delete(*, enrollment: Enrollment, by: User | None) -> None:
     )
     if enrollment.left_on is not None:
         records = records.filter(session__date__lte=enrollment.left_on)
-    if records.exists():
+    if refuse_with_records and records.exists():
         raise Conflict(
             f"{enrollment.student.full_name} has attendance records in this enrollment; end it "
             f"with a left_on date instead (PATCH /api/enrollments/{enrollment.pk}/).",
@@ -291,6 +316,33 @@ def session_ensure(
     ), True
 
 
+@transaction.atomic
+def enrollment_update(
+    *, enrollment: Enrollment, joined_on: date, left_on: date | None
+) -> Enrollment:
+    """Correct an enrollment period's dates (the Django admin's edit). The period may not start
+    after it ends nor overlap another period of the same student in the same course."""
+    Student.objects.select_for_update().filter(pk=enrollment.student_id).first()
+    student_check_not_deleted(enrollment.student)
+    if left_on is not None and left_on < joined_on:
+        raise InvalidInput("A student cannot leave before joining.", code="left_before_joined")
+    others = Enrollment.objects.filter(
+        student_id=enrollment.student_id, course_id=enrollment.course_id
+    ).exclude(pk=enrollment.pk)
+    overlapping = others.filter(Q(left_on__isnull=True) | Q(left_on__gte=joined_on))
+    if left_on is not None:
+        overlapping = overlapping.filter(joined_on__lte=left_on)
+    if overlapping.exists():
+        raise InvalidInput(
+            "The student has another enrollment in this course in those days; change that one.",
+            code="periods_overlap",
+        )
+    enrollment.joined_on, enrollment.left_on = joined_on, left_on
+    enrollment.full_clean()
+    enrollment.save()
+    return enrollment
+
+
 def _check_times(start_time: time, end_time: time) -> None:
     if end_time <= start_time:
         raise InvalidInput("A session must end after it starts.", code="session_times")
@@ -314,8 +366,15 @@ def session_create(
     return session
 
 
-@transaction.atomic
-def sessions_generate_weekly(
+@dataclass(frozen=True)
+class WeeklyPlan:
+    """What generating a term would do: the days to create, and each day left out with why."""
+
+    days: list[date]
+    skipped: list[tuple[date, str]]
+
+
+def sessions_weekly_plan(
     *,
     course: Course,
     first_day: date,
@@ -324,12 +383,10 @@ def sessions_generate_weekly(
     start_time: time,
     end_time: time,
     room: str = "",
-) -> list[ClassSession]:
-    """Create a session on each of ``weekdays`` (0 = Monday) from ``first_day`` to ``last_day``.
-
-    Days that already have a session at that time are skipped, so running it twice (or after
-    adding one session by hand) creates no duplicates. Returns the sessions created.
-    """
+) -> WeeklyPlan:
+    """The days of ``weekdays`` (0 = Monday) from ``first_day`` to ``last_day`` that would get a
+    session: holidays (``Holiday``) and days with a session at that time already are left out.
+    Writes nothing: the course page shows it as the preview."""
     _check_times(start_time, end_time)
     if last_day < first_day:
         raise InvalidInput("The last day comes before the first.", code="date_range")
@@ -342,10 +399,120 @@ def sessions_generate_weekly(
             course=course, start_time=start_time, date__range=(first_day, last_day)
         ).values_list("date", flat=True)
     )
-    days = (first_day + timedelta(n) for n in range((last_day - first_day).days + 1))
+    holidays = dict(
+        Holiday.objects.filter(date__range=(first_day, last_day)).values_list("date", "name")
+    )
+    days, skipped = [], []
+    for n in range((last_day - first_day).days + 1):
+        day = first_day + timedelta(n)
+        if day.weekday() not in weekdays:
+            continue
+        if day in holidays:
+            skipped.append((day, f"holiday: {holidays[day]}"))
+        elif day in existing:
+            skipped.append((day, f"already has a session at {start_time:%H:%M}"))
+        else:
+            days.append(day)
+    return WeeklyPlan(days, skipped)
+
+
+@transaction.atomic
+def sessions_generate_weekly(
+    *,
+    course: Course,
+    first_day: date,
+    last_day: date,
+    weekdays: set[int],
+    start_time: time,
+    end_time: time,
+    room: str = "",
+) -> list[ClassSession]:
+    """Create a session on each of ``weekdays`` (0 = Monday) from ``first_day`` to ``last_day``,
+    except on holidays.
+
+    Days that already have a session at that time are skipped, so running it twice (or after
+    adding one session by hand) creates no duplicates. Returns the sessions created.
+    """
+    plan = sessions_weekly_plan(
+        course=course,
+        first_day=first_day,
+        last_day=last_day,
+        weekdays=weekdays,
+        start_time=start_time,
+        end_time=end_time,
+    )
     new = [
         ClassSession(course=course, date=day, start_time=start_time, end_time=end_time, room=room)
-        for day in days
-        if day.weekday() in weekdays and day not in existing
+        for day in plan.days
     ]
     return ClassSession.objects.bulk_create(new)
+
+
+def _describe(sessions: list[ClassSession]) -> list[str]:
+    return [f"{s.date:%Y-%m-%d} {s.start_time:%H:%M}" for s in sessions]
+
+
+@transaction.atomic
+def sessions_cancel(*, course: Course, session_ids: Iterable[int], by: User | None) -> int:
+    """Cancel open sessions of ``course`` (they did not take place): they count for nobody and
+    take no marks; marks they already have are kept. A finalized session is reopened first."""
+    sessions = list(
+        ClassSession.objects.select_for_update().filter(course=course, pk__in=list(session_ids))
+    )
+    finalized = [s for s in sessions if s.state == ClassSession.State.FINALIZED]
+    if finalized:
+        raise InvalidInput(
+            f"{', '.join(_describe(finalized))} is finalized: reopen it before cancelling.",
+            code="session_finalized",
+        )
+    to_cancel = [s for s in sessions if s.state == ClassSession.State.OPEN]
+    if to_cancel:
+        ClassSession.objects.filter(pk__in=[s.pk for s in to_cancel]).update(
+            state=ClassSession.State.CANCELLED, updated_at=timezone.now()
+        )
+        audit_event(
+            action=AuditEvent.Action.SESSIONS_CANCELLED,
+            by=by,
+            subject=f"{len(to_cancel)} session(s) of {course.code}",
+            detail={"course_id": course.pk, "sessions": _describe(to_cancel)},
+        )
+    return len(to_cancel)
+
+
+@transaction.atomic
+def sessions_delete(*, course: Course, session_ids: Iterable[int], by: User | None) -> int:
+    """Delete sessions of ``course`` that hold nothing. A session with a mark or a class photo
+    is the school's record: all or nothing, the call is refused and names it (cancel it)."""
+    sessions = list(
+        ClassSession.objects.select_for_update().filter(course=course, pk__in=list(session_ids))
+    )
+    ids = [s.pk for s in sessions]
+    used = set(
+        AttendanceRecord.objects.filter(session_id__in=ids).values_list("session_id", flat=True)
+    ) | set(Capture.objects.filter(session_id__in=ids).values_list("session_id", flat=True))
+    if used:
+        kept = _describe([s for s in sessions if s.pk in used])
+        raise InvalidInput(
+            f"Nothing was deleted: {', '.join(kept)} has marks or class photos; cancel it instead.",
+            code="session_has_records",
+        )
+    if sessions:
+        ClassSession.objects.filter(pk__in=ids).delete()
+        audit_event(
+            action=AuditEvent.Action.SESSIONS_DELETED,
+            by=by,
+            subject=f"{len(sessions)} session(s) of {course.code}",
+            detail={"course_id": course.pk, "sessions": _describe(sessions)},
+        )
+    return len(sessions)
+
+
+@transaction.atomic
+def holiday_create(*, day: date, name: str) -> Holiday:
+    """Add a day without classes; one name per date."""
+    if Holiday.objects.filter(date=day).exists():
+        raise InvalidInput(f"{day:%Y-%m-%d} is already a holiday.", code="holiday_exists")
+    holiday = Holiday(date=day, name=name.strip())
+    holiday.full_clean()
+    holiday.save()
+    return holiday

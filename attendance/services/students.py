@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from attendance.errors import Conflict, DomainError, InvalidInput
 from attendance.files import delete_after_commit
-from attendance.models import AttendanceRecord, AuditEvent, DetectedFace, ReferencePhoto, Student
+from attendance.models import (
+    AttendanceChange,
+    AttendanceRecord,
+    AuditEvent,
+    DetectedFace,
+    Enrollment,
+    ReferencePhoto,
+    Student,
+)
 from attendance.services import webhooks
 from attendance.services.audit import audit_event
 
@@ -74,13 +84,15 @@ def students_create_bulk(*, students: list[Student]) -> list[Student]:
     return created
 
 
-STUDENT_FIELDS = ("full_name", "email", "active")
+# What ``student_update`` may change; the number too (a typo in it is fixed from the app).
+STUDENT_FIELDS = ("student_number", "full_name", "email", "active")
 
 
 @transaction.atomic
 def student_update(*, student: Student, by: User | None = None, **fields: object) -> Student:
-    """Change a student's name, email or ``active`` (False archives them: their records stay,
-    they leave the lists). What changed goes to the audit trail."""
+    """Change a student's number, name, email or ``active`` (False archives them: their records
+    stay, they leave the lists). What changed goes to the audit trail."""
+    student_check_not_deleted(student)
     changed = {
         name: [getattr(student, name), fields[name]]
         for name in STUDENT_FIELDS
@@ -176,6 +188,7 @@ def _student_upsert_one(item: dict, by: User | None) -> tuple[Student, str]:
 def consent_record(*, student: Student, by: User, method: str = "") -> Student:
     """Record photo consent, seen by ``by``, given in the way ``method`` names. Consent that is
     recorded already stays as it was (the same call twice is one record)."""
+    student_check_not_deleted(student)
     student = Student.objects.select_for_update().get(pk=student.pk)
     if student.has_photo_consent:
         return student
@@ -226,34 +239,65 @@ def consent_withdraw(*, student: Student, by: User | None = None, method: str = 
 
 
 @transaction.atomic
-def student_delete(*, student: Student, by: User | None = None, with_records: bool = True) -> None:
-    """Delete the student with their records (files after commit); the audit keeps who it was.
+def student_delete(*, student: Student, by: User | None = None) -> None:
+    """Delete a student: their biometrics (reference photos, faces in class photos, their name
+    in other faces' suggestions) and contact details go at once, files after commit.
 
-    With ``with_records`` False a student who has attendance records is refused instead (the
-    API's default): records are deleted only when the caller says so."""
+    Their attendance records stay, as the school's record: a student with records (or history)
+    stays as a name and a number, marked deleted, with every enrollment ended today so that no
+    later roster lists them. A student never marked leaves no row at all. Twice is harmless.
+    """
     student = Student.objects.select_for_update().get(pk=student.pk)
-    records = AttendanceRecord.objects.filter(student=student).count()
-    if records and not with_records:
-        raise Conflict(
-            f"{student.full_name} has {records} attendance records. Archive the student with "
-            f'PATCH /api/students/{student.pk}/ {{"active": false}} (records kept), or '
-            f"delete them with the records: DELETE /api/students/{student.pk}/?erase_records=true.",
-            code="has_attendance_records",
-        )
+    if student.deleted_at is not None:
+        return
     erased = student_biometrics_erase(student=student)
+    subject = f"{student} (deleted)"
+    keeps_records = (
+        AttendanceRecord.objects.filter(student=student).exists()
+        or AttendanceChange.objects.filter(student=student).exists()
+    )
+    detail = {"why": "student deleted", "records_kept": keeps_records, **erased}
+    if not keeps_records:
+        audit_event(
+            action=AuditEvent.Action.BIOMETRICS_ERASED, by=by, subject=subject, detail=detail
+        )
+        models.Model.delete(student)  # the row itself: Student.delete() routes back here
+        return
+    student.email, student.active, student.deleted_at = "", False, timezone.now()
+    student.consent_given_at, student.consent_given_by = None, None
+    student.save()
+    _enrollments_end(student=student, on=timezone.localdate())
     audit_event(
         action=AuditEvent.Action.BIOMETRICS_ERASED,
         by=by,
-        subject=f"{student} (deleted)",
-        detail={"why": "student deleted", **erased},
+        student=student,
+        subject=subject,
+        detail=detail,
     )
-    student.delete()
+
+
+def _enrollments_end(*, student: Student, on: date) -> None:
+    """End the student's open enrollments on ``on``; a period that would only start later never
+    held a session, so it goes."""
+    open_periods = Enrollment.objects.filter(student=student, left_on__isnull=True)
+    open_periods.filter(joined_on__gt=on).delete()
+    open_periods.update(left_on=on, updated_at=timezone.now())
+
+
+def student_check_not_deleted(student: Student) -> None:
+    """A deleted student is only a name on old records: nothing new is written about them."""
+    if student.deleted_at is not None:
+        raise InvalidInput(
+            f"{student} was deleted; only their attendance records are kept.",
+            code="student_deleted",
+        )
 
 
 def student_biometrics_erase(*, student: Student) -> dict[str, int]:
     """Delete the student's reference photos (rows and files) and erase their faces in class
-    photos at once: crop, embedding and the link to them. Their attendance records stay, without
-    the link to the face. Returns what was erased, for the audit trail."""
+    photos at once: crop, embedding and the link to them, and their name among other faces'
+    candidates. Their attendance records stay, without the link to the face. Returns what was
+    erased, for the audit trail."""
     photos = ReferencePhoto.objects.select_for_update().filter(student=student)
     faces = list(DetectedFace.objects.select_for_update().filter(student=student))
     photo_count = len(photos)
@@ -268,5 +312,23 @@ def student_biometrics_erase(*, student: Student) -> dict[str, int]:
         candidates=[],
         decision=DetectedFace.Decision.UNKNOWN,
     )
+    suggestions = _candidates_forget(student_id=student.pk)
     webhooks.webhooks_emit(event="student.erased", payload=webhooks.student_erased_payload(student))
-    return {"reference_photos": photo_count, "faces": len(faces)}
+    return {"reference_photos": photo_count, "faces": len(faces), "suggestions": suggestions}
+
+
+def _candidates_forget(*, student_id: int) -> int:
+    """Remove the student from the candidate lists (top-N suggestions) of every face; returns
+    how many faces named them."""
+    faces = DetectedFace.objects.exclude(candidates=[])
+    if connection.features.supports_json_field_contains:  # PostgreSQL: jsonb @> in the query
+        faces = faces.filter(candidates__contains=[{"student_id": student_id}])
+    naming = [
+        face
+        for face in faces.select_for_update().only("pk", "candidates")
+        if any(c.get("student_id") == student_id for c in face.candidates)
+    ]
+    for face in naming:
+        face.candidates = [c for c in face.candidates if c.get("student_id") != student_id]
+    DetectedFace.objects.bulk_update(naming, ["candidates"], batch_size=500)
+    return len(naming)

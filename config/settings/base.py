@@ -106,6 +106,19 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "attendance:home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Email: teacher invitations and password resets. The console backend prints them (local use);
+# production sets django.core.mail.backends.smtp.EmailBackend and the SMTP server below.
+EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "RollCall <rollcall@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# How long an invitation or reset link works (Django's password-reset tokens), in seconds.
+PASSWORD_RESET_TIMEOUT = env_int("ROLLCALL_INVITE_LINK_SECONDS", 7 * 24 * 3600, minimum=60)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("ROLLCALL_TIME_ZONE", "UTC")
 USE_I18N = True

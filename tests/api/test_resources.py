@@ -104,18 +104,15 @@ def test_a_student_is_archived_with_patch_and_keeps_their_records(admin, alice, 
     assert AuditEvent.objects.get(action="student_changed").detail == {"active": [True, False]}
 
 
-def test_a_student_with_records_is_refused_unless_erasure_is_asked(admin, alice, student, session):
+def test_a_deleted_student_keeps_their_records_as_on_the_pages(admin, alice, student, session):
     mark(session, student, alice)
 
-    refused = admin.delete(f"/api/students/{student.pk}/")
-    assert refused.status_code == 409
-    assert error(refused)["code"] == "has_attendance_records"
-    assert f"PATCH /api/students/{student.pk}/" in error(refused)["message"]
-    assert Student.objects.filter(pk=student.pk).exists()
+    response = admin.delete(f"/api/students/{student.pk}/")
 
-    erased = admin.delete(f"/api/students/{student.pk}/?erase_records=true")
-    assert erased.status_code == 204
-    assert not Student.objects.filter(pk=student.pk).exists()
+    assert response.status_code == 204
+    kept = Student.objects.get(pk=student.pk)
+    assert kept.deleted_at is not None
+    assert kept.records.count() == 1
 
 
 def test_a_student_without_records_is_deleted(admin, student):
