@@ -4,6 +4,7 @@ from attendance.views import (
     captures,
     courses,
     enrollments,
+    face_models,
     files,
     jobs,
     privacy,
@@ -24,5 +25,6 @@ urlpatterns = (
     + jobs.urlpatterns
     + reports.urlpatterns
     + tokens.urlpatterns
+    + face_models.urlpatterns
     + privacy.urlpatterns
 )

@@ -1,0 +1,222 @@
+"""The installation's own face model, with real faces: 50 LFW students the shipped head never
+trained on (their backbone vectors cached on disk, see tests/support/school.py), a Siamese head
+trained on 40 of them and evaluated on 10 held out, promoted while a class photo is processed,
+rolled back; consent withdrawn flags the model; a worse challenger is refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from attendance.errors import Conflict
+from attendance.models import (
+    Capture,
+    FaceModel,
+    Job,
+    ReferenceEmbedding,
+    ReferencePhoto,
+    embedding_to_bytes,
+)
+from attendance.services import captures as capture_services
+from attendance.services import face_models as model_services
+from attendance.services import students as student_services
+from attendance.services.jobs import job_run
+from tests.support.faces import LFW, lfw_or_skip, lfw_photo, make_classroom, model_or_skip
+from tests.support.school import backbone_vectors, school_people
+
+pytestmark = pytest.mark.datasets
+
+
+@pytest.fixture
+def small_training(monkeypatch):
+    from facerec.training.siamese import TrainConfig
+
+    config = TrainConfig(epochs=3, pairs_per_epoch=3000, validation_people=0.15)
+    monkeypatch.setattr(model_services, "TRAIN_CONFIG", config)
+
+
+@pytest.fixture
+def school(admin_user, alice):
+    """50 consented students of alice's course, 4 ready reference photos each, embedded by the
+    shipped model, which serves."""
+    lfw_or_skip()
+    model_or_skip()
+    people = school_people(50, LFW)
+    files = [f for fs in people.values() for f in fs]
+    vectors = iter(backbone_vectors(LFW, files))
+    room = make_classroom(admin_user, alice, list(people), photos=())
+    for person, student in room.students.items():
+        for _ in people[person]:
+            photo = ReferencePhoto.objects.create(
+                student=student,
+                status=ReferencePhoto.Status.READY,
+                backbone_embedding=embedding_to_bytes(next(vectors)),
+            )
+            model_services.photo_embeddings_write(
+                photo=photo, backbone=np.frombuffer(photo.backbone_embedding, np.float32)
+            )
+    return room
+
+
+def serve_a_poor_model(*, noise: float = 0.02) -> FaceModel:
+    """An earlier school model that suits this school badly (a head with random weights on top of
+    the backbone), made to serve with every photo embedded by it."""
+    from facerec.model import Head
+
+    shipped = model_services.serving_model()
+    kernel = np.random.default_rng(1).normal(0, noise, (512, 512)).astype(np.float32)
+    poor = FaceModel.objects.create(
+        version="school-siamese-poor",
+        source=FaceModel.Source.TRAINED,
+        base_version=shipped.version,
+        backbone_signature=shipped.backbone_signature,
+        threshold=shipped.threshold,
+        review_threshold=shipped.review_threshold,
+        weights=Head([(kernel, np.zeros(512, np.float32))]).to_bytes(),
+    )
+    job = Job.objects.create(kind=Job.Kind.FACE_MODEL_SWITCH, face_model=poor)
+    job_run(job_id=job.pk)
+    assert model_services.serving_model() == poor
+    return poor
+
+
+def train(admin_user, **options) -> FaceModel:
+    job = model_services.face_model_train_start(by=admin_user, **options)
+    job = job_run(job_id=job.pk)
+    assert job.state == "done", job.failure_reason
+    return FaceModel.objects.get(pk=job.face_model_id)
+
+
+def test_the_shipped_model_is_registered_and_serves_at_first_use(school):
+    import facerec
+
+    shipped = model_services.serving_model()
+    assert (shipped.version, shipped.source, shipped.serving) == (
+        facerec.model_version(),
+        "shipped",
+        True,
+    )
+    assert ReferenceEmbedding.objects.filter(model_version=shipped.version).count() == 200
+
+
+def test_a_head_trained_on_40_students_is_promoted_while_a_capture_runs_then_rolled_back(
+    school, admin_user, small_training, face_models
+):
+    from tests.support.faces import class_photo_bytes
+
+    poor = serve_a_poor_model()
+    model = train(admin_user, heldout=10)
+
+    # Trained on 40 students and their 160 photos, evaluated on the 10 others.
+    assert (model.state, model.students, model.photos, model.class_faces) == ("ready", 40, 160, 0)
+    assert model.heldout_students.count() == 10
+    assert not set(model.heldout_students.all()) & set(model.trained_students.all())
+    evaluation = model.evaluation
+    assert evaluation["champion_version"] == poor.version
+    for side in ("challenger", "champion"):
+        assert evaluation[side]["students"] == 10
+        assert evaluation[side]["faces"] == 60  # 2 x (5 x 2 enrolled + 5 x 4 strangers)
+    assert evaluation["promotable"], evaluation["reasons"]
+    assert evaluation["challenger"]["accuracy"] > evaluation["champion"]["accuracy"]
+
+    # Promote while a class photo is processed: the capture started on the poor model and
+    # finishes on it, while every reference photo is embedded by the new one and it serves.
+    people = [p for p in school.students if lfw_photo(p, 5).exists()][:4]
+    capture = capture_services.capture_create(
+        session=school.session,
+        image_file=_upload(class_photo_bytes(people, number=5)),
+        source="upload",
+        by=admin_user,
+    )
+    switch = model_services.face_model_promote_start(model=model, by=admin_user)
+    switched = []
+    capture_services.after_model_chosen = lambda _: switched.append(job_run(job_id=switch.pk))
+    try:
+        capture_services.capture_process(capture_id=capture.pk)
+    finally:
+        capture_services.after_model_chosen = None
+    capture = Capture.objects.get(pk=capture.pk)
+    assert switched[0].state == "done"
+    assert (capture.state, capture.model_version) == ("done", poor.version)
+    assert model_services.serving_model().version == model.version
+    assert ReferenceEmbedding.objects.filter(model_version=model.version).count() == 200
+    assert set(ReferencePhoto.objects.values_list("model_version", flat=True)) == {model.version}
+
+    # The next class photo uses the new model.
+    again = capture_services.capture_create(
+        session=school.session,
+        image_file=_upload(class_photo_bytes(people, number=5, seed=5)),
+        source="upload",
+        by=admin_user,
+    )
+    again = capture_services.capture_process(capture_id=again.pk)
+    assert again.model_version == model.version
+    auto = set(again.faces.filter(decision="auto").values_list("student__full_name", flat=True))
+    assert auto and auto <= {p.replace("_", " ") for p in people}
+
+    # Roll back the same way: the poor model serves again, its embeddings kept all along.
+    rollback = model_services.face_model_rollback_start(by=admin_user)
+    assert job_run(job_id=rollback.pk).state == "done"
+    assert model_services.serving_model().version == poor.version
+    assert set(ReferencePhoto.objects.values_list("model_version", flat=True)) == {poor.version}
+
+
+def test_a_model_trained_with_a_student_who_withdraws_consent_is_flagged_and_not_promoted(
+    school, admin_user, small_training
+):
+    serve_a_poor_model()
+    model = train(admin_user, heldout=10)
+    trained = model.trained_students.first()
+    student_services.consent_withdraw(student=trained, by=admin_user)
+
+    model.refresh_from_db()
+    assert model.needs_retraining
+    assert "consent was withdrawn" in model.retraining_reason
+    with pytest.raises(Conflict, match="must be retrained"):
+        model_services.face_model_promote_start(model=model, by=admin_user)
+    # The next model never sees them: their photos are gone, and they are in neither set.
+    x, labels, counts = model_services.training_data(include_class_faces=True)
+    assert trained.pk not in set(labels.tolist())
+    assert counts == {"photos": 196, "class_faces": 0}
+
+
+def test_a_challenger_worse_than_the_serving_model_is_refused_with_the_reason(
+    school, admin_user, client
+):
+    from django.urls import reverse
+
+    shipped = model_services.serving_model()
+    worse = FaceModel.objects.create(
+        version="school-siamese-worse",
+        source=FaceModel.Source.TRAINED,
+        base_version=shipped.version,
+        backbone_signature=shipped.backbone_signature,
+        threshold=shipped.threshold,
+        review_threshold=shipped.review_threshold,
+        weights=_noisy_head(0.03).to_bytes(),
+    )
+    worse.heldout_students.set(list(school.students.values())[:10])
+    worse = model_services.face_model_evaluate(model=worse)
+
+    assert not worse.evaluation["promotable"]
+    assert worse.evaluation["challenger"]["accuracy"] < worse.evaluation["champion"]["accuracy"]
+    assert any("not more accurate" in r for r in worse.evaluation["reasons"])
+    with pytest.raises(Conflict, match="not better than the serving model"):
+        model_services.face_model_promote_start(model=worse, by=admin_user)
+    client.force_login(admin_user)
+    page = client.get(reverse("attendance:face_models")).content.decode()
+    assert "not more accurate" in page
+    assert model_services.serving_model() == shipped
+
+
+def _noisy_head(noise: float):
+    from facerec.model import Head
+
+    kernel = np.random.default_rng(2).normal(0, noise, (512, 512)).astype(np.float32)
+    return Head([(kernel, np.zeros(512, np.float32))])
+
+
+def _upload(data: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("class.jpg", data, content_type="image/jpeg")
