@@ -200,6 +200,9 @@ class ReferencePhoto(TimeStamped):
     # The head's input (the backbones' fused vector): any model version's embedding is computed
     # from it without the image, and the installation's own model trains on it.
     backbone_embedding = EmbeddingField(null=True, blank=True, editable=False)
+    backbone_key = models.CharField(
+        max_length=16, blank=True, help_text="Which backbones made backbone_embedding."
+    )
     processed_at = models.DateTimeField(null=True, blank=True)
     # Not a column: whether the broker took the embedding task (see Capture.enqueued).
     enqueued: bool | None = None
@@ -468,6 +471,7 @@ class DetectedFace(models.Model):
     detector_score = models.FloatField()
     embedding = EmbeddingField(null=True, blank=True, editable=False)
     backbone_embedding = EmbeddingField(null=True, blank=True, editable=False)
+    backbone_key = models.CharField(max_length=16, blank=True)
     crop = models.ImageField(storage=private_storage, upload_to=face_crop_path, blank=True)
     student = models.ForeignKey(
         Student,

@@ -181,6 +181,11 @@ def backbone_signature() -> str:
     return json.dumps({"backbones": backbones(), "flip": uses_flip()}, sort_keys=True)
 
 
+def backbone_key() -> str:
+    """A short name of ``backbone_signature()``, stored beside each kept backbone vector."""
+    return hashlib.sha1(backbone_signature().encode()).hexdigest()[:12]
+
+
 def uses_flip() -> bool:
     """Whether the product embedding averages the face and its mirror image (metadata "flip")."""
     return bool(metadata().get("flip", False))

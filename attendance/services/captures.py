@@ -40,6 +40,7 @@ from attendance.services.calibration import gallery_calibration
 from attendance.services.photos import image_check, jpeg_file
 from attendance.services.records import attendance_clear, attendance_mark, require_on_roster
 from attendance.validators import has_control_characters
+from facerec.model import backbone_key
 
 logger = logging.getLogger(__name__)
 Decision = DetectedFace.Decision
@@ -427,6 +428,7 @@ def _describe(face: DetectedFace, analyzed, match) -> bool:
     face.embedding = None if embedding is None else embedding_to_bytes(embedding)
     backbone = getattr(analyzed, "backbone", None) if embedding is not None else None
     face.backbone_embedding = None if backbone is None else embedding_to_bytes(backbone)
+    face.backbone_key = "" if backbone is None else backbone_key()
     face.candidates = [
         {"student_id": label, "distance": round(float(dist), 4)}
         for label, dist in (match.candidates if match is not None else [])

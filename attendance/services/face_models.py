@@ -194,15 +194,24 @@ def _flag(models, reason: str) -> int:
 
 @transaction.atomic
 def face_model_train_start(
-    *, by: User | None, include_class_faces: bool = False, heldout: int | None = None
+    *,
+    by: User | None,
+    include_class_faces: bool = False,
+    heldout: int | None = None,
+    epochs: int | None = None,
 ) -> Job:
-    """Create the challenger's row (state "training") and enqueue its training job."""
+    """Create the challenger's row (state "training") and enqueue its training job.
+
+    heldout: students kept out of training to evaluate on (default HELDOUT_SHARE of them, at
+    least MIN_HELDOUT); epochs: passes over the pairs (default the installation's settings)."""
     if Job.objects.filter(
         kind=Job.Kind.FACE_MODEL_TRAIN, state__in=[Job.State.QUEUED, Job.State.RUNNING]
     ).exists():
         raise Conflict("A face model is already being trained.", code="training_running")
     if heldout is not None and heldout < 2:
         raise InvalidInput("Hold out at least 2 students.", code="invalid_heldout")
+    if epochs is not None and not 1 <= epochs <= 50:
+        raise InvalidInput("Epochs must be from 1 to 50.", code="invalid_epochs")
     champion = serving_model()
     stamp = timezone.now()
     model = FaceModel.objects.create(
@@ -221,7 +230,7 @@ def face_model_train_start(
         kind=Job.Kind.FACE_MODEL_TRAIN,
         created_by=by,
         face_model=model,
-        options={"heldout": heldout, "start": champion.version},
+        options={"heldout": heldout, "epochs": epochs, "start": champion.version},
     )
     _enqueue_after_commit(job)
     return job
@@ -242,18 +251,19 @@ def training_data(*, include_class_faces: bool) -> tuple[np.ndarray, np.ndarray,
     """(x, labels, counts): backbone vectors and student ids of every consented, active
     student's ready reference photos, and (when asked) of faces teachers confirmed or assigned in
     class photos. Nothing of a student without consent is ever read."""
+    from facerec.model import backbone_key
+
     consented = Q(student__consent_given_at__isnull=False, student__active=True)
+    usable = Q(backbone_embedding__isnull=False, backbone_key=backbone_key())
     photos = list(
-        ReferencePhoto.objects.filter(consented, status=Ready, backbone_embedding__isnull=False)
+        ReferencePhoto.objects.filter(consented, usable, status=Ready)
         .order_by("student_id", "pk")
         .values_list("student_id", "backbone_embedding")
     )
     faces: list = []
     if include_class_faces:
         faces = list(
-            DetectedFace.objects.filter(
-                consented, decision__in=HUMAN_DECISIONS, backbone_embedding__isnull=False
-            )
+            DetectedFace.objects.filter(consented, usable, decision__in=HUMAN_DECISIONS)
             .order_by("student_id", "pk")
             .values_list("student_id", "backbone_embedding")
         )
@@ -263,11 +273,14 @@ def training_data(*, include_class_faces: bool) -> tuple[np.ndarray, np.ndarray,
     return x.astype(np.float32), labels, {"photos": len(photos), "class_faces": len(faces)}
 
 
-def training_config():
-    """The training settings (a module-level hook: tests make runs smaller)."""
+def training_config(epochs: int | None = None):
+    """The training settings (TRAIN_CONFIG: a module-level hook, tests make runs smaller)."""
+    from dataclasses import replace
+
     from facerec.training.installation import INSTALLATION_CONFIG
 
-    return TRAIN_CONFIG or INSTALLATION_CONFIG
+    config = TRAIN_CONFIG or INSTALLATION_CONFIG
+    return replace(config, epochs=epochs) if epochs else config
 
 
 # Tests set a smaller TrainConfig here; None means facerec's INSTALLATION_CONFIG.
@@ -305,7 +318,7 @@ def face_model_train(job: Job) -> None:
         labels[train],
         start=model_head(shipped),
         start_thresholds=(shipped.threshold, shipped.review_threshold),
-        config=training_config(),
+        config=training_config(job.options.get("epochs")),
         progress=progress,
     )
     _save_trained(model, champion, result, labels, train, held, counts, x)
@@ -390,12 +403,15 @@ def face_model_evaluate(*, model: FaceModel) -> FaceModel:
 
 
 def _heldout_data(model: FaceModel) -> tuple[np.ndarray, np.ndarray]:
+    from facerec.model import backbone_key
+
     rows = list(
         ReferencePhoto.objects.filter(
             student__in=model.heldout_students.all(),
             student__consent_given_at__isnull=False,
             status=Ready,
             backbone_embedding__isnull=False,
+            backbone_key=backbone_key(),
         )
         .order_by("student_id", "pk")
         .values_list("student_id", "backbone_embedding")
@@ -503,12 +519,13 @@ def _embed_photos(model: FaceModel, ids: list[int]) -> int:
     """Embed these photos with ``model`` from their backbone vectors (a photo without one, made
     before they were kept, is processed again from its image). Returns how many got a row."""
     from attendance.services.photos import reference_photo_backbone
+    from facerec.model import backbone_key
 
-    head = model_head(model)
+    head, key = model_head(model), backbone_key()
     count = 0
     for photo in ReferencePhoto.objects.select_for_update().filter(pk__in=ids, status=Ready):
-        backbone = photo.backbone_embedding
-        vector = _vector(backbone) if backbone else reference_photo_backbone(photo)
+        kept = photo.backbone_embedding and photo.backbone_key == key
+        vector = _vector(photo.backbone_embedding) if kept else reference_photo_backbone(photo)
         if vector is None:
             continue
         ReferenceEmbedding.objects.update_or_create(

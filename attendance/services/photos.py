@@ -22,6 +22,7 @@ from django.utils import timezone
 from attendance.errors import Conflict, InvalidInput
 from attendance.models import ReferencePhoto, Student, embedding_to_bytes
 from attendance.services.calibration import calibrate_after_commit
+from facerec.model import backbone_key
 
 logger = logging.getLogger(__name__)
 Status = ReferencePhoto.Status
@@ -128,7 +129,7 @@ def reference_photo_process(*, photo_id: int) -> ReferencePhoto | None:
     photo = ReferencePhoto.objects.filter(pk=photo_id).first()
     if photo is None or (photo.status != Status.PENDING and photo.model_version == version):
         return photo
-    if photo.status == Status.READY and photo.backbone_embedding:
+    if photo.status == Status.READY and photo.backbone_key == backbone_key():
         return _reembed_from_backbone(photo_id, version)
     try:
         with photo.image.open("rb") as handle:
@@ -152,7 +153,7 @@ def _reembed_from_backbone(photo_id: int, version: str) -> ReferencePhoto | None
     from attendance.services import face_models
 
     photo = ReferencePhoto.objects.select_for_update().filter(pk=photo_id).first()
-    if photo is None or photo.status != Status.READY or not photo.backbone_embedding:
+    if photo is None or photo.status != Status.READY or photo.backbone_key != backbone_key():
         return photo
     backbone = embedding_from_bytes(photo.backbone_embedding)
     assert backbone is not None
@@ -181,7 +182,8 @@ def reference_photo_backbone(photo: ReferencePhoto):
     if analyzed.backbone is None:
         return None
     photo.backbone_embedding = embedding_to_bytes(analyzed.backbone)
-    photo.save(update_fields=["backbone_embedding", "updated_at"])
+    photo.backbone_key = backbone_key()
+    photo.save(update_fields=["backbone_embedding", "backbone_key", "updated_at"])
     return analyzed.backbone
 
 
@@ -198,7 +200,7 @@ def _photo_result(photo_id: int, version: str, *, analyzed=None, rejection=None)
         photo.status = Status.REJECTED
         photo.rejection_code, photo.rejection_reason = rejection
         photo.embedding, photo.face_box, photo.face_crop = None, None, ""
-        photo.backbone_embedding = None
+        photo.backbone_embedding, photo.backbone_key = None, ""
         photo.embeddings.all().delete()
     else:
         photo.status, photo.rejection_code, photo.rejection_reason = Status.READY, "", ""
@@ -206,6 +208,7 @@ def _photo_result(photo_id: int, version: str, *, analyzed=None, rejection=None)
         photo.backbone_embedding = (
             None if analyzed.backbone is None else embedding_to_bytes(analyzed.backbone)
         )
+        photo.backbone_key = "" if analyzed.backbone is None else backbone_key()
         photo.face_box = [int(v) for v in analyzed.face.box]
         photo.face_crop.save("crop.jpg", jpeg_file(analyzed.crop), save=False)
     photo.save()

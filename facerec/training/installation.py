@@ -14,13 +14,14 @@ student ids; distances are Euclidean between unit vectors.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from facerec.matching import calibrate_gallery, match_faces
 from facerec.model import Head
+from facerec.quality import FaceQuality
 from facerec.training.metrics import threshold_at_far
 from facerec.training.siamese import (
     TrainConfig,
@@ -214,6 +215,9 @@ def evaluate_openset(
     review_threshold: float,
     margin: float,
     seed: int = 0,
+    shown: np.ndarray | None = None,
+    found: np.ndarray | None = None,
+    qualities: Sequence[FaceQuality | None] | None = None,
 ) -> OpenSetScores:
     """Score ``head`` on held-out students' backbone vectors ``x`` as class photos are decided.
 
@@ -223,23 +227,36 @@ def evaluate_openset(
     decided together by ``facerec.match_faces`` with the gallery's own calibration capped at
     ``threshold`` (as a course's class photo is), the review band up to ``review_threshold`` and
     the runner-up ``margin``.
+    shown: (N, D) the same photos as a class photo shows them (e.g. degraded), used for every
+        face that is not a gallery row; default ``x``. found: (N,) bool, False where the
+        detector found no face in the shown photo (an enrolled face missed, a stranger unknown).
+    qualities: N ``FaceQuality`` of the shown faces (None: not measured), as the capture passes.
     """
     labels = np.asarray(labels)
     y = head(np.asarray(x, np.float32))
+    z = y if shown is None else head(np.asarray(shown, np.float32))
+    seen = np.ones(len(labels), bool) if found is None else np.asarray(found, bool)
     people = [p for p, n in zip(*np.unique(labels, return_counts=True), strict=True) if n >= 2]
     order = np.random.default_rng(seed).permutation(len(people))
-    halves = [
-        [people[i] for i in order[: len(order) // 2]],
-        [people[i] for i in order[len(order) // 2 :]],
-    ]
+    half = len(order) // 2
+    halves = [[people[i] for i in order[:half]], [people[i] for i in order[half:]]]
     totals = dict.fromkeys(OpenSetScores.__dataclass_fields__, 0)
     totals["students"] = len(people)
+    faces = _Faces(y, z, seen, qualities)
     for enrolled, strangers in (halves, halves[::-1]):
-        _score_fold(y, labels, enrolled, strangers, totals, threshold, review_threshold, margin)
+        _score_fold(faces, labels, enrolled, strangers, totals, threshold, review_threshold, margin)
     return OpenSetScores(**totals)
 
 
-def _score_fold(y, labels, enrolled, strangers, totals, threshold, review, margin) -> None:
+@dataclass
+class _Faces:
+    gallery: np.ndarray
+    shown: np.ndarray
+    found: np.ndarray
+    qualities: Sequence[FaceQuality | None] | None
+
+
+def _score_fold(faces: _Faces, labels, enrolled, strangers, totals, threshold, review, margin):
     rows = {p: np.flatnonzero(labels == p) for p in [*enrolled, *strangers]}
     gallery_rows, gallery_labels, probes = [], [], {}
     for person in enrolled:
@@ -251,26 +268,35 @@ def _score_fold(y, labels, enrolled, strangers, totals, threshold, review, margi
         probes[person] = rows[person].tolist()
     if not gallery_rows:
         return
-    gallery = y[gallery_rows]
+    gallery = faces.gallery[gallery_rows]
     calibration = calibrate_gallery(gallery, gallery_labels, model_threshold=threshold)
     known = set(enrolled)
     for shot in range(max((len(v) for v in probes.values()), default=0)):
-        faces = [(p, v[shot]) for p, v in probes.items() if shot < len(v)]
+        shown = [(p, v[shot]) for p, v in probes.items() if shot < len(v)]
+        for person, _ in (s for s in shown if not faces.found[s[1]]):
+            _count(totals, person in known, person, None)  # the detector missed the face
+        shown = [(p, row) for p, row in shown if faces.found[row]]
+        if not shown:
+            continue
+        quality = None if faces.qualities is None else [faces.qualities[r] for _, r in shown]
         matches = match_faces(
-            y[[row for _, row in faces]],
+            faces.shown[[row for _, row in shown]],
             gallery,
             gallery_labels,
             threshold=calibration.threshold,
             review_threshold=review,
             margin=margin,
+            qualities=quality,
         )
-        for (person, _), match in zip(faces, matches, strict=True):
+        for (person, _), match in zip(shown, matches, strict=True):
             _count(totals, person in known, person, match)
 
 
 def _count(totals: dict, enrolled: bool, person, match) -> None:
     totals["enrolled_faces" if enrolled else "stranger_faces"] += 1
-    if match.decision == "review":
+    if match is None:
+        totals["strangers_unknown"] += 0 if enrolled else 1
+    elif match.decision == "review":
         totals["reviews"] += 1
     elif match.decision == "auto":
         if not enrolled:

@@ -21,6 +21,7 @@ from attendance.services import captures as capture_services
 from attendance.services import face_models as model_services
 from attendance.services import students as student_services
 from attendance.services.jobs import job_run
+from facerec.model import backbone_key
 from tests.support.faces import LFW, lfw_or_skip, lfw_photo, make_classroom, model_or_skip
 from tests.support.school import backbone_vectors, school_people
 
@@ -51,6 +52,7 @@ def school(admin_user, alice):
                 student=student,
                 status=ReferencePhoto.Status.READY,
                 backbone_embedding=embedding_to_bytes(next(vectors)),
+                backbone_key=backbone_key(),
             )
             model_services.photo_embeddings_write(
                 photo=photo, backbone=np.frombuffer(photo.backbone_embedding, np.float32)
@@ -220,3 +222,63 @@ def _upload(data: bytes):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile("class.jpg", data, content_type="image/jpeg")
+
+
+def test_only_admins_reach_the_face_model_page_and_api(client, alice, admin_user):
+    from django.urls import reverse
+
+    client.force_login(alice)
+    assert client.get(reverse("attendance:face_models")).status_code == 404
+    assert client.post(reverse("attendance:face_model_train")).status_code == 404
+    assert client.get("/api/face-models/").status_code == 403
+    assert client.post("/api/face-models/train/").status_code == 403
+    assert not Job.objects.exists()
+
+    client.force_login(admin_user)
+    page = client.get(reverse("attendance:face_models")).content.decode()
+    import facerec
+
+    assert f'id="serving-version">{facerec.model_version()}<' in page
+    listed = client.get("/api/face-models/").json()["results"]
+    assert [(m["version"], m["source"], m["serving"]) for m in listed] == [
+        (facerec.model_version(), "shipped", True)
+    ]
+
+
+def test_training_with_too_few_students_fails_with_the_reason_and_nothing_changes(
+    admin_user, alice, client
+):
+    lfw_or_skip()
+    model_or_skip()
+    shipped = model_services.serving_model()
+    client.force_login(admin_user)
+    answer = client.post("/api/face-models/train/", {"epochs": 1}, content_type="application/json")
+    assert answer.status_code == 202
+    job = job_run(job_id=answer.json()["id"])
+    assert job.state == "failed"
+    assert "Only 0 students have two or more photos" in job.failure_reason
+    assert FaceModel.objects.get(pk=job.face_model_id).state == "failed"
+    assert model_services.serving_model() == shipped
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_trains_a_model_from_the_api_with_live_progress(
+    school, admin_user, client, celery_worker
+):
+    from tests.support.faces import wait_until
+
+    client.force_login(admin_user)
+    answer = client.post("/api/face-models/train/", {"epochs": 1}, content_type="application/json")
+    assert answer.status_code == 202
+    url = answer["Location"]
+    job = wait_until(
+        lambda: (lambda j: j if j["state"] in ("done", "failed") else None)(client.get(url).json()),
+        timeout=600,
+        what="the training job",
+    )
+    assert job["state"] == "done", job["failure_reason"]
+    assert [line["where"] for line in job["report"]] == ["data", "epoch 1"]
+    model = FaceModel.objects.get(jobs__pk=job["id"])
+    assert (model.state, model.students, model.heldout_students.count()) == ("ready", 40, 10)
+    assert model.evaluation["champion_version"] == model_services.serving_model().version
