@@ -102,6 +102,11 @@ class Course(TimeStamped):
     excused_policy = models.CharField(
         max_length=16, choices=ExcusedPolicy.choices, default=ExcusedPolicy.EXCLUDED
     )
+    grow_gallery = models.BooleanField(
+        default=False,
+        help_text="Faces teachers confirm in this course's class photos become extra reference "
+        "faces of the student (consented students only, a few per student, oldest replaced).",
+    )
 
     class Meta:
         ordering = ["term", "code"]
@@ -204,6 +209,14 @@ class ReferencePhoto(TimeStamped):
         max_length=16, blank=True, help_text="Which backbones made backbone_embedding."
     )
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the photo is a face a teacher confirmed in a class photo (the gallery grew).
+    face = models.OneToOneField(
+        "DetectedFace",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="gallery_photo",
+    )
     # Not a column: whether the broker took the embedding task (see Capture.enqueued).
     enqueued: bool | None = None
 

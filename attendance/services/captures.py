@@ -35,7 +35,7 @@ from attendance.models import (
     embedding_to_bytes,
 )
 from attendance.selectors.captures import Gallery, session_gallery
-from attendance.services import face_models, webhooks
+from attendance.services import face_models, gallery, webhooks
 from attendance.services.calibration import gallery_calibration
 from attendance.services.photos import image_check, jpeg_file
 from attendance.services.records import attendance_clear, attendance_mark, require_on_roster
@@ -503,16 +503,23 @@ def face_assign(*, face: DetectedFace, student: Student | None, by: User | None)
         require_on_roster(session=session, student=student)
     previous = face.student
     confirming = student is not None and previous == student
+    freed: list[DetectedFace] = []
     if student is not None and not confirming:
-        others = DetectedFace.objects.select_for_update().filter(
-            capture_id=face.capture_id, student=student
+        freed = list(
+            DetectedFace.objects.select_for_update()
+            .filter(capture_id=face.capture_id, student=student)
+            .exclude(pk=face.pk)
         )
-        for other in others.exclude(pk=face.pk):
+        for other in freed:
             other.student, other.distance = None, None
             _decide(other, Decision.CORRECTED, by)
     if not confirming:
         face.student, face.distance = student, None
     _decide(face, Decision.CONFIRMED if confirming else Decision.CORRECTED, by)
+    if confirming:
+        gallery.gallery_grow(face=face, by=by)
+    else:  # a corrected face is never a reference, nor are the faces it freed
+        gallery.gallery_forget(faces=[face, *freed])
     if previous is not None and not confirming:
         _release(session, previous, face, by)
     if student is not None:

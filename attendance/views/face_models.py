@@ -10,8 +10,9 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from attendance.errors import DomainError
-from attendance.models import FaceModel, Job
+from attendance.models import Course, FaceModel, Job
 from attendance.services import face_models as services
+from attendance.services.gallery import GROWN_PER_STUDENT
 from attendance.views.errors import run_service
 from attendance.views.guards import admin_required
 
@@ -40,7 +41,14 @@ def face_model_list(request: HttpRequest) -> HttpResponse:
         kind__in=[Job.Kind.FACE_MODEL_TRAIN, Job.Kind.FACE_MODEL_SWITCH],
         state__in=[Job.State.QUEUED, Job.State.RUNNING],
     )
-    context = {"rows": rows, "serving": serving, "running": running}
+    courses = Course.objects.order_by("term", "code")
+    context = {
+        "rows": rows,
+        "serving": serving,
+        "running": running,
+        "courses": courses,
+        "grown_per_student": GROWN_PER_STUDENT,
+    }
     return render(request, "attendance/face_models.html", context)
 
 
@@ -102,10 +110,27 @@ def face_model_rollback(request: HttpRequest) -> HttpResponse:
     return _start(request, lambda: services.face_model_rollback_start(by=request.user))
 
 
+@require_POST
+@admin_required
+def course_gallery_growth(request: HttpRequest, pk: int) -> HttpResponse:
+    from attendance.services.gallery import course_gallery_growth_set
+
+    course = get_object_or_404(Course, pk=pk)
+    enabled = request.POST.get("enabled") == "on"
+    state = "now grows" if enabled else "no longer grows"
+    run_service(
+        request,
+        lambda: course_gallery_growth_set(course=course, enabled=enabled),
+        f"{course.code} {state} its students' reference faces from confirmed class-photo faces.",
+    )
+    return redirect(reverse("attendance:face_models") + "#growth")
+
+
 urlpatterns = [
     path("face-model/", face_model_list, name="face_models"),
     path("face-model/train/", face_model_train, name="face_model_train"),
     path("face-model/rollback/", face_model_rollback, name="face_model_rollback"),
     path("face-model/<int:pk>/evaluate/", face_model_evaluate, name="face_model_evaluate"),
     path("face-model/<int:pk>/promote/", face_model_promote, name="face_model_promote"),
+    path("face-model/courses/<int:pk>/grow/", course_gallery_growth, name="course_gallery_growth"),
 ]
