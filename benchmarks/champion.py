@@ -80,13 +80,16 @@ def condition_vectors(root: Path, files: list[str], condition: str, log) -> dict
     return out
 
 
-def _qualities(data: dict[str, np.ndarray]) -> list:
+def _qualities(data: dict[str, np.ndarray], rows=None) -> list:
     from facerec.quality import FaceQuality
 
     types = {k: (int if k == "size" else float) for k in QUALITY_FIELDS}
+    rows = range(len(data["found"])) if rows is None else rows
+    if "size" not in data:  # clean photos: quality not measured
+        return [None for _ in rows]
     return [
         FaceQuality(**{k: t(data[k][i]) for k, t in types.items()}) if data["found"][i] else None
-        for i in range(len(data["found"]))
+        for i in rows
     ]
 
 
@@ -122,11 +125,15 @@ def run(root: Path, *, heldout: int, conditions: tuple[str, ...], seed: int, log
     }
     rows: dict[str, dict] = {}
     xs, ls = x[held], labels[held]
+    views: dict[str, dict[str, np.ndarray]] = {}
     for condition in conditions:
         kwargs: dict = {}
-        if condition != "clean":
+        if condition == "clean":
+            views[condition] = {"x": xs, "found": np.ones(len(xs), bool)}
+        else:
             data = condition_vectors(root, [files[i] for i in np.flatnonzero(held)], condition, log)
             kwargs = {"shown": data["x"], "found": data["found"], "qualities": _qualities(data)}
+            views[condition] = data
         scores = {
             name: evaluate_openset(
                 head, xs, ls, threshold=t, review_threshold=r, margin=margin, seed=seed, **kwargs
@@ -136,7 +143,9 @@ def run(root: Path, *, heldout: int, conditions: tuple[str, ...], seed: int, log
         rows[condition] = scores | {
             "reasons": promotion_verdict(scores["challenger"], scores["champion"])
         }
+    term = {g: simulate_term(xs, ls, views, grow=g, seed=seed) for g in (False, True)}
     return {
+        "term": term,
         "train_students": len(set(labels[train])),
         "train_photos": int(train.sum()),
         "heldout_students": len(set(ls)),
@@ -146,6 +155,68 @@ def run(root: Path, *, heldout: int, conditions: tuple[str, ...], seed: int, log
         "thresholds": {k: (round(v[1], 4), round(v[2], 4)) for k, v in models.items()},
         "rows": rows,
     }
+
+
+def simulate_term(
+    x: np.ndarray,
+    labels: np.ndarray,
+    shown: dict[str, dict[str, np.ndarray]],
+    *,
+    grow: bool,
+    sessions: int = 10,
+    seed: int = 0,
+) -> dict:
+    """Ten sessions of one roster with the shipped head: half the students enrolled from their
+    first two clean photos, half strangers. Session s shows every person's photo number
+    ``s mod (their photos)`` (beyond the references) in condition ``s mod 7``; the teacher
+    confirms every face whose suggestion is right. With ``grow``, a confirmed face joins its
+    student's gallery (GROWN_PER_STUDENT, oldest replaced), as ``attendance.services.gallery``
+    does, except faces of the photo the last session shows (in any condition): that photo must
+    be new to the gallery for the last session's recall to mean anything. Returns the last
+    session's automatic recall and the strangers auto-marked over the term."""
+    from facerec.matching import calibrate_gallery, match_faces
+    from facerec.model import current_head, model_info
+
+    cap = 3
+    head, info = current_head(), model_info()
+    y = head(x)
+    views = {c: head(d["x"]) for c, d in shown.items()}
+    people = sorted(set(labels.tolist()))
+    order = np.random.default_rng(seed).permutation(len(people))
+    enrolled = [people[i] for i in order[: len(people) // 2]]
+    rows = {p: np.flatnonzero(labels == p) for p in people}
+    refs = {p: [y[r] for r in rows[p][:2]] for p in enrolled}
+    grown: dict[str, list[np.ndarray]] = {p: [] for p in enrolled}
+    last = {p: rows[p][2:][(sessions - 1) % len(rows[p][2:])] for p in people if len(rows[p]) > 2}
+    names = list(shown)
+    recall, strangers_auto, stranger_faces = 0.0, 0, 0
+    for session in range(sessions):
+        condition = names[session % len(names)]
+        gallery_labels = [p for p in enrolled for _ in refs[p] + grown[p]]
+        gallery = np.stack([v for p in enrolled for v in refs[p] + grown[p]])
+        threshold = calibrate_gallery(gallery, gallery_labels).threshold
+        faces = [(p, rows[p][2:][session % len(rows[p][2:])]) for p in people if len(rows[p]) > 2]
+        faces = [(p, r) for p, r in faces if shown[condition]["found"][r]]
+        matches = match_faces(
+            views[condition][[r for _, r in faces]],
+            gallery,
+            gallery_labels,
+            threshold=threshold,
+            review_threshold=info.review_threshold,
+            qualities=_qualities(shown[condition], [r for _, r in faces]),
+        )
+        right = 0
+        for (person, row), match in zip(faces, matches, strict=True):
+            if person not in grown:
+                stranger_faces += 1
+                strangers_auto += match.decision == "auto"
+                continue
+            right += match.decision == "auto" and match.label == person
+            confirmed = match.label == person and match.decision in ("auto", "review")
+            if grow and confirmed and row != last[person]:
+                grown[person] = [*grown[person], views[condition][row]][-cap:]
+        recall = right / len(enrolled)
+    return {"recall_last": recall, "strangers_auto": strangers_auto, "strangers": stranger_faces}
 
 
 def format_table(result: dict) -> str:
@@ -172,6 +243,13 @@ def format_table(result: dict) -> str:
                 f"{pct(s.recall):>7} {pct(s.false_accept_rate):>9} {pct(s.review_load):>7} "
                 f"{pct(s.accuracy):>8}  {verdict}"
             )
+    lines += ["", "simulated term (10 sessions, shipped head, conditions in turn):"]
+    for grow, t in result["term"].items():
+        lines.append(
+            f"  {'growing' if grow else 'not growing':<12} session-10 automatic recall "
+            f"{pct(t['recall_last'])}, strangers auto-marked {t['strangers_auto']} of "
+            f"{t['strangers']} faces"
+        )
     return "\n".join(lines)
 
 
