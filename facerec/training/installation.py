@@ -123,6 +123,11 @@ def train_installation_head(
         accept, review = start_thresholds
         return InstallationTraining(start, False, accept, review, baseline, history)
     accept, review = calibrate_thresholds(best, x[val], labels[val])
+    # A few validation students give a few hundred different-student pairs: at FAR 0.1% the
+    # threshold sits just under their closest pair, a noisy and loose estimate. The head starts
+    # from ``start`` and moves little, so it is never allowed looser than the start's thresholds.
+    accept = min(accept, start_thresholds[0])
+    review = max(accept, min(review, start_thresholds[1]))
     validation = evaluate_head(best, x[val], pairs) | {"start": baseline}
     return InstallationTraining(best, True, accept, review, validation, history)
 
