@@ -168,7 +168,8 @@ def simulate_term(
 ) -> dict:
     """Ten sessions of one roster with the shipped head: half the students enrolled from their
     first two clean photos, half strangers. Session s shows every person's photo number
-    ``s mod (their photos)`` (beyond the references) in condition ``s mod 7``; the teacher
+    ``s mod (their photos)`` (beyond the references), the conditions in turn and the last
+    session clean; the teacher
     confirms every face whose suggestion is right. With ``grow``, a confirmed face joins its
     student's gallery (GROWN_PER_STUDENT, oldest replaced), as ``attendance.services.gallery``
     does, except faces of the photo the last session shows (in any condition): that photo must
@@ -191,7 +192,9 @@ def simulate_term(
     names = list(shown)
     recall, strangers_auto, stranger_faces = 0.0, 0, 0
     for session in range(sessions):
-        condition = names[session % len(names)]
+        # The conditions in turn, ending on the first (clean photos) in the last session: there
+        # the quality gates send no face to review, so what the gallery holds decides.
+        condition = names[(session - sessions + 1) % len(names)]
         gallery_labels = [p for p in enrolled for _ in refs[p] + grown[p]]
         gallery = np.stack([v for p in enrolled for v in refs[p] + grown[p]])
         threshold = calibrate_gallery(gallery, gallery_labels).threshold
