@@ -635,6 +635,8 @@ class AuditEvent(models.Model):
         BIOMETRICS_ERASED = "biometrics_erased", "Biometric data erased"
         RETENTION_PURGED = "retention_purged", "Class photos past retention deleted"
         DATA_EXPORTED = "data_exported", "Student data exported"
+        FACE_MODEL_TRAINED = "face_model_trained", "Face model trained"
+        FACE_MODEL_SWITCHED = "face_model_switched", "Face model switched (promoted or rolled back)"
 
     action = models.CharField(max_length=32, choices=Action.choices)
     at = models.DateTimeField(default=timezone.now)

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from attendance.errors import Conflict, InvalidInput
 from attendance.models import (
+    AuditEvent,
     DetectedFace,
     FaceModel,
     Job,
@@ -38,6 +39,7 @@ from attendance.models import (
     embedding_from_bytes,
     embedding_to_bytes,
 )
+from attendance.services.audit import audit_event
 
 logger = logging.getLogger(__name__)
 Ready = ReferencePhoto.Status.READY
@@ -355,6 +357,16 @@ def _save_trained(model, champion, result, labels, train, held, counts, x) -> No
         "dim": int(x.shape[1]),
     }
     model.save()
+    audit_event(
+        action=AuditEvent.Action.FACE_MODEL_TRAINED,
+        by=model.created_by,
+        subject=model.version,
+        detail={
+            "students": model.students,
+            "photos": model.photos,
+            "class_faces": model.class_faces,
+        },
+    )
     model.trained_students.set(Student.objects.filter(pk__in=trained_students))
     model.heldout_students.set(Student.objects.filter(pk__in=set(labels[held].tolist())))
     withdrawn = Student.objects.filter(pk__in=trained_students, consent_given_at__isnull=True)
@@ -554,6 +566,13 @@ def _switch(job: Job, model: FaceModel) -> None:
     target.save(update_fields=["serving", "serving_since", "previous"])
     _mirror_serving_embeddings(target.version)
     was = old.version if old else "-"
+    why = job.options.get("why", "promote")
+    audit_event(
+        action=AuditEvent.Action.FACE_MODEL_SWITCHED,
+        by=job.created_by,
+        subject=f"{target.version} serves (was {was})",
+        detail={"why": why, "from": was, "to": target.version, "job": job.pk},
+    )
     _progress(job, None, None, "switch", f"{target.version} serves (was {was})")
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from attendance.errors import Conflict
 from attendance.models import (
+    AuditEvent,
     Capture,
     FaceModel,
     Job,
@@ -172,6 +173,12 @@ def test_a_head_trained_on_40_students_is_promoted_while_a_capture_runs_then_rol
     assert job_run(job_id=rollback.pk).state == "done"
     assert model_services.serving_model().version == poor.version
     assert set(ReferencePhoto.objects.values_list("model_version", flat=True)) == {poor.version}
+    switches = AuditEvent.objects.filter(action="face_model_switched").order_by("pk")
+    assert [(e.detail["why"], e.detail["to"]) for e in switches] == [
+        ("promote", poor.version),  # the test's own set-up
+        ("promote", model.version),
+        ("rollback", poor.version),
+    ]
 
 
 def test_a_model_trained_with_a_student_who_withdraws_consent_is_flagged_and_not_promoted(
