@@ -48,11 +48,45 @@ def run_job(job_id: int) -> str:
     return job.state if job is not None else "gone"
 
 
+def lease(name: str, seconds: float) -> bool:
+    """True for one caller per ``seconds`` among every process on this broker and queue.
+
+    Beat runs as exactly one service, but two schedulers can still meet (a second beat started
+    by mistake, a rolling deploy, a worker's start-up sweep next to beat's): the scheduled tasks
+    take a lease, a Redis key set only if absent (SET NX PX), so the second caller in a period
+    does nothing. The lease lasts 80% of the period, so the next period's run is never refused.
+    Without Redis (kombu's file transport on one laptop) there is one scheduler and no lease.
+    """
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://")):
+        return True
+    import redis
+
+    from config.celery_app import app
+
+    client = redis.Redis.from_url(
+        url, socket_connect_timeout=settings.ROLLCALL_BROKER_CONNECT_TIMEOUT
+    )
+    key = f"rollcall:lease:{app.conf.task_default_queue}:{name}"
+    try:
+        return bool(client.set(key, "1", nx=True, px=max(1, int(seconds * 800))))
+    finally:
+        client.close()
+
+
 @shared_task(name="attendance.sweep")
 def sweep() -> dict[str, int]:
     """Send again what may have been lost: captures saved while the broker was down, captures a
     dead worker left "processing", pending photos, photos of an older model version, and import
-    jobs that are waiting or whose worker died."""
+    jobs that are waiting or whose worker died. Once per ROLLCALL_SWEEP_SECONDS, however many
+    schedulers send it (``lease``)."""
+    if not lease("sweep", settings.ROLLCALL_SWEEP_SECONDS):
+        logger.info("sweep skipped: another scheduler's sweep ran this period")
+        return {"skipped": 1}
+    return sweep_now()
+
+
+def sweep_now() -> dict[str, int]:
     from datetime import timedelta
 
     from attendance.services.captures import captures_sweep
@@ -78,8 +112,12 @@ _broker_down_until = 0.0
 
 @shared_task(name="attendance.retention_purge")
 def retention_purge() -> dict[str, int]:
-    """Delete class photos and unknown faces' crops and embeddings past the retention period."""
+    """Delete class photos and unknown faces' crops and embeddings past the retention period
+    (once per ROLLCALL_RETENTION_CHECK_SECONDS, however many schedulers send it)."""
     from attendance.services.retention import retention_purge as purge
+
+    if not lease("retention", settings.ROLLCALL_RETENTION_CHECK_SECONDS):
+        return {"skipped": 1}
 
     return purge().as_dict()
 
@@ -151,6 +189,9 @@ def _warm_up() -> None:
 
         import facerec
 
+        started = time.perf_counter()
         facerec.warm_up()
+        # benchmarks/capacity.py waits for this line: the process is ready at full speed.
+        logger.info("face models loaded in %.1f s", time.perf_counter() - started)
     except Exception:  # noqa: BLE001 - a failed warm-up only means the first task loads instead
         logger.exception("warming up the face models failed; the first task will load them")

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from attendance.metrics import metrics_view
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
@@ -17,5 +19,6 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("api/", include("attendance.api.urls")),
+    path("metrics", metrics_view, name="metrics"),
     path("", include("attendance.urls")),
 ]

@@ -75,6 +75,13 @@ def test_a_face_corrected_later_is_removed_and_never_used(growing, session, stud
     assert face.decision == "corrected"
 
 
+def test_an_undone_confirm_takes_the_face_out_of_the_gallery(growing, session, student, alice):
+    face = review_face(session, student)
+    capture_services.face_confirm(face=face, by=alice)
+    capture_services.face_review_undo(face=face, by=alice)
+    assert not ReferencePhoto.objects.exists()
+
+
 def test_each_student_keeps_the_newest_faces_up_to_the_cap(growing, session, student, alice):
     faces = []
     for i in range(GROWN_PER_STUDENT + 2):

@@ -135,12 +135,21 @@ def class_photo_bytes(people: list[str], *, number: int = 4, seed: int = 3, **op
 class Worker:
     """A ``celery worker`` subprocess (prefork, one pool process) on the test database."""
 
-    def __init__(self, *, broker: str, queue: str, beat: bool = False, env: dict | None = None):
+    def __init__(
+        self,
+        *,
+        broker: str,
+        queue: str,
+        beat: bool = False,
+        env: dict | None = None,
+        cwd: Path = PROJECT_ROOT,
+        name: str = "",
+    ):
         from django.db import connection
 
         db = connection.settings_dict
-        self.broker, self.queue, self.beat = broker, queue, beat
-        self.log = Path(settings.PRIVATE_MEDIA_ROOT).parent / f"worker-{queue}.log"
+        self.broker, self.queue, self.beat, self.cwd = broker, queue, beat, cwd
+        self.log = Path(settings.PRIVATE_MEDIA_ROOT).parent / f"worker-{queue}{name}.log"
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.base",
@@ -150,6 +159,8 @@ class Worker:
             "ROLLCALL_TASK_QUEUE": queue,
             "ROLLCALL_PRIVATE_MEDIA_ROOT": str(settings.PRIVATE_MEDIA_ROOT),
             "PYTHONUNBUFFERED": "1",
+            # The project's code, whichever folder the worker runs in.
+            "PYTHONPATH": str(PROJECT_ROOT),
             **(env or {}),
         }
         self.process: subprocess.Popen | None = None
@@ -164,7 +175,7 @@ class Worker:
             command += ["--beat", f"--schedule={self.log.with_suffix('.beat')}"]
         handle = self.log.open("ab")
         self.process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT,
+            command, cwd=self.cwd, env=self.env, stdout=handle, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
         self.wait_for_log("ready.", timeout=timeout)
