@@ -15,6 +15,7 @@ from attendance.models import (
     ClassSession,
     Course,
     DetectedFace,
+    ReferenceEmbedding,
     ReferencePhoto,
     Student,
 )
@@ -41,16 +42,15 @@ class Gallery:
 def gallery_photos(*, session: ClassSession, model_version: str) -> QuerySet[ReferencePhoto]:
     """Ready photos of students enrolled on the session's date who (still) gave consent.
 
-    Only photos embedded by ``model_version`` count: two model versions' vectors live in
-    different spaces, so mixing them would compare nonsense.
+    Only photos embedded by ``model_version`` count (embeddings are kept per version): two
+    model versions' vectors live in different spaces, so mixing them would compare nonsense.
     """
     return ReferencePhoto.objects.filter(
         student__in=roster_students(session=session),
         student__active=True,
         student__consent_given_at__isnull=False,
         status=ReferencePhoto.Status.READY,
-        model_version=model_version,
-        embedding__isnull=False,
+        embeddings__model_version=model_version,
     ).order_by("student_id", "pk")
 
 
@@ -65,7 +65,11 @@ def course_gallery(*, course: Course, model_version: str) -> Gallery:
 
 
 def _gallery(photos: QuerySet[ReferencePhoto], model_version: str) -> Gallery:
-    rows = list(photos.values_list("pk", "student_id", "embedding"))
+    rows = list(
+        ReferenceEmbedding.objects.filter(photo__in=photos, model_version=model_version)
+        .order_by("photo__student_id", "photo_id")
+        .values_list("photo_id", "photo__student_id", "embedding")
+    )
     labels = [student_id for _, student_id, _ in rows]
     vectors = [np.frombuffer(bytes(raw or b""), dtype=np.float32) for _, _, raw in rows]
     embeddings = np.stack(vectors) if vectors else np.zeros((0, 0), np.float32)

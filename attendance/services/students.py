@@ -298,15 +298,20 @@ def student_biometrics_erase(*, student: Student) -> dict[str, int]:
     photos at once: crop, embedding and the link to them, and their name among other faces'
     candidates. Their attendance records stay, without the link to the face. Returns what was
     erased, for the audit trail."""
+    from attendance.services.face_models import face_models_flag_for_student
+
     photos = ReferencePhoto.objects.select_for_update().filter(student=student)
     faces = list(DetectedFace.objects.select_for_update().filter(student=student))
     photo_count = len(photos)
+    # Models trained with their photos are marked for retraining; the next one leaves them out.
+    flagged = face_models_flag_for_student(student=student)
     photos.delete()  # files go after commit (attendance.files)
     delete_after_commit(face.crop for face in faces)
     AttendanceRecord.objects.filter(face__in=faces).update(face=None)
     DetectedFace.objects.filter(pk__in=[f.pk for f in faces]).update(
         crop="",
         embedding=None,
+        backbone_embedding=None,
         student=None,
         distance=None,
         candidates=[],
@@ -314,7 +319,12 @@ def student_biometrics_erase(*, student: Student) -> dict[str, int]:
     )
     suggestions = _candidates_forget(student_id=student.pk)
     webhooks.webhooks_emit(event="student.erased", payload=webhooks.student_erased_payload(student))
-    return {"reference_photos": photo_count, "faces": len(faces), "suggestions": suggestions}
+    return {
+        "reference_photos": photo_count,
+        "faces": len(faces),
+        "suggestions": suggestions,
+        "face_models_flagged": flagged,
+    }
 
 
 def _candidates_forget(*, student_id: int) -> int:
