@@ -692,6 +692,8 @@ class AuditEvent(models.Model):
         SESSIONS_DELETED = "sessions_deleted", "Sessions deleted"
         FACE_MODEL_TRAINED = "face_model_trained", "Face model trained"
         FACE_MODEL_SWITCHED = "face_model_switched", "Face model switched (promoted or rolled back)"
+        HOLIDAY_ADDED = "holiday_added", "Holiday added"
+        HOLIDAY_REMOVED = "holiday_removed", "Holiday removed"
 
     action = models.CharField(max_length=32, choices=Action.choices)
     at = models.DateTimeField(default=timezone.now)

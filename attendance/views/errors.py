@@ -83,22 +83,24 @@ def answer(
     call: Callable[[], T],
     success: str | Callable[[T], str],
     to: str,
-    undo: Undo | None = None,
+    undo: Undo | Callable[[T], Undo | None] | None = None,
 ) -> HttpResponse:
     """Run a service for a page form. The page's script (``Accept: application/json``) gets
     ``{"message", "undo"}`` or the error's JSON and updates in place; a plain form post gets a
     message (and the Undo form) and a redirect to ``to``, so every form works without JavaScript
-    too."""
+    too. ``undo`` is known before the call, or worked out from its result (``undo(result)``:
+    what "mark all unmarked" marked is known only once it has run)."""
     if not wants_json(request):
-        done = run_service(request, call, success) is not None
-        if done:
-            offer_undo(request, undo, to)
+        result = run_service(request, call, success)
+        if result is not None:
+            offer_undo(request, undo(result) if callable(undo) else undo, to)
         return redirect(to)
     try:
         result = call()
     except DomainError as error:
         return error_json(error)
     body: dict = {"message": success if isinstance(success, str) else success(result)}
+    undo = undo(result) if callable(undo) else undo
     if undo is not None:
         body["undo"] = undo.as_json()
     return JsonResponse(body)
