@@ -269,7 +269,8 @@ def attendance_mark_unmarked_undo(
     _require_open(session)
     set_by_it = {"status": status, "source": Source.MANUAL, "face": None, "remark": ""}
     cleared = []
-    for student in Student.objects.filter(pk__in=student_ids).order_by("full_name", "student_number"):
+    students = Student.objects.filter(pk__in=student_ids).order_by("full_name", "student_number")
+    for student in students:
         now = record_state(session=session, student_id=student.pk)
         if now is not None and record_state_matches(set_by_it, now):
             attendance_clear(

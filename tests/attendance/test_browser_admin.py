@@ -265,13 +265,17 @@ def check_print_sheet(page, course) -> None:
         height=240,
     )
     page.goto(f"/reports/sessions/{session.pk}/")
-    page.wait_for_function("document.querySelector('img.thumb').complete")
+    # (wait_for_function would evaluate a string, which the page's CSP refuses)
+    thumb = page.locator(".class-photos img.thumb")
+    for _ in range(100):
+        if thumb.evaluate("img => img.complete"):
+            break
+        page.wait_for_timeout(100)
     assert page.locator("button[data-print]").is_visible()  # on screen, there is a Print button
     page.emulate_media(media="print")
     try:
         for hidden in ["header.topbar", "nav", "button[data-print]", "text=Download CSV"]:
             assert page.locator(hidden).first.is_hidden(), f"{hidden} is printed"
-        thumb = page.locator(".class-photos img.thumb")
         assert thumb.is_visible()
         assert page.evaluate("document.querySelector('img.thumb').naturalWidth") == 320
         assert 0 < thumb.bounding_box()["height"] <= 45 * 96 / 25.4 + 1  # at most 45 mm high

@@ -282,9 +282,7 @@ def test_the_api_clears_a_mark_with_a_reason(alice, bob, bobs_course, session, s
 # --- "mark all unmarked" and its Undo ------------------------------------------------------------
 
 
-def test_undoing_mark_all_unmarked_clears_exactly_the_marks_it_set(
-    alice, session, student, grace
-):
+def test_undoing_mark_all_unmarked_clears_exactly_the_marks_it_set(alice, session, student, grace):
     record_services.attendance_mark(
         session=session, student=student, status=Status.LATE, source=Source.MANUAL, by=alice
     )
