@@ -7,6 +7,7 @@ be reached instead of failing the upload, and the periodic ``sweep`` sends what 
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 from celery import shared_task
@@ -48,7 +49,10 @@ def run_job(job_id: int) -> str:
     return job.state if job is not None else "gone"
 
 
-@shared_task(name="attendance.sweep")
+# A sweep that waited longer than one period (no pool process was ready: a restarted worker
+# loading its models) is dropped: the next one does the same work, and a pile of them would each
+# send the same captures.
+@shared_task(name="attendance.sweep", expires=settings.ROLLCALL_SWEEP_SECONDS)
 def sweep() -> dict[str, int]:
     """Send again what may have been lost: captures saved while the broker was down, captures a
     dead worker left "processing", pending photos, photos of an older model version, and import
@@ -65,7 +69,7 @@ def sweep() -> dict[str, int]:
         queued_for=after, processing_for=settings.ROLLCALL_STUCK_AFTER_SECONDS
     )
     photos = reference_photos_reembed(pending_older_than=timedelta(seconds=after))
-    jobs = jobs_sweep(queued_for=after, stalled_for=settings.ROLLCALL_STUCK_AFTER_SECONDS)
+    jobs = jobs_sweep(queued_for=after, stalled_for=settings.ROLLCALL_JOB_STALLED_AFTER_SECONDS)
     webhooks = webhooks_sweep(late_by=after)
     return {"captures": captures, "photos": photos, "jobs": jobs, "webhooks": webhooks}
 
@@ -137,20 +141,20 @@ def _sweep_when_a_worker_starts(sender=None, **kwargs) -> None:
 
 @worker_process_init.connect
 def _warm_up_face_models(**kwargs) -> None:
-    # Each pool process loads the detector and TensorFlow once; doing it in the background right
-    # away spares the first class photo of the day a ~20 s wait. A task arriving meanwhile
-    # simply waits on facerec's own load lock.
-    import threading
-
-    threading.Thread(target=_warm_up, name="facerec-warm-up", daemon=True).start()
-
-
-def _warm_up() -> None:
+    # Each pool process loads the detector and TensorFlow once, before it tells the worker it is
+    # ready: until then the worker gives it no task. So a task given back by a killed pool
+    # process goes to a warm sibling rather than wait ~20 s (minutes under load) for the cold
+    # replacement, and the first class photo of the day does not wait either.
+    # CELERY_WORKER_PROC_ALIVE_TIMEOUT gives the loading the time it needs.
     try:
         import scipy.optimize  # noqa: F401  (matching's first call would import it)
 
         import facerec
 
+        started = time.monotonic()
         facerec.warm_up()
+        logger.info(
+            "face models loaded in %.1f s (process %s)", time.monotonic() - started, os.getpid()
+        )
     except Exception:  # noqa: BLE001 - a failed warm-up only means the first task loads instead
         logger.exception("warming up the face models failed; the first task will load them")

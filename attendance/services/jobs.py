@@ -27,7 +27,8 @@ from attendance.services import imports
 
 logger = logging.getLogger(__name__)
 # Items per transaction: at most a few seconds of work each, so the progress moves and a batch
-# always commits well within ROLLCALL_STUCK_AFTER_SECONDS (the sweep's sign of a dead worker).
+# always commits well within ROLLCALL_JOB_STALLED_AFTER_SECONDS (the sweep's sign of a dead
+# worker).
 ROSTER_BATCH = 500
 ZIP_PHOTO_BATCH = 20
 CAPTURE_BATCH = 1  # a large class photo takes seconds to decode and check
