@@ -13,12 +13,25 @@ import time
 from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
 from django.conf import settings
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseDown
 from kombu.exceptions import OperationalError
 
 logger = logging.getLogger(__name__)
 
+# A task that finds the database unreachable (stopped, restarting) is tried again, after 2, 4, 8
+# and then every 10 s, for as long as it takes: its row was not changed (every write is one
+# transaction), and the capture, photo or job must not be lost or marked failed for an outage.
+RETRY_WHILE_THE_DATABASE_IS_DOWN = {
+    "autoretry_for": (DatabaseDown, DatabaseInterfaceError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 10,
+    "retry_jitter": False,
+    "max_retries": None,
+}
 
-@shared_task(name="attendance.process_capture")
+
+@shared_task(name="attendance.process_capture", **RETRY_WHILE_THE_DATABASE_IS_DOWN)
 def process_capture(capture_id: int, force: bool = False) -> str:
     from attendance.services.captures import capture_process
 
@@ -26,7 +39,7 @@ def process_capture(capture_id: int, force: bool = False) -> str:
     return capture.state if capture is not None else "gone"
 
 
-@shared_task(name="attendance.embed_reference_photo")
+@shared_task(name="attendance.embed_reference_photo", **RETRY_WHILE_THE_DATABASE_IS_DOWN)
 def embed_reference_photo(photo_id: int) -> str:
     from attendance.services.photos import reference_photo_process
 
@@ -34,14 +47,14 @@ def embed_reference_photo(photo_id: int) -> str:
     return photo.status if photo is not None else "gone"
 
 
-@shared_task(name="attendance.deliver_webhook")
+@shared_task(name="attendance.deliver_webhook", **RETRY_WHILE_THE_DATABASE_IS_DOWN)
 def deliver_webhook(delivery_id: int) -> str:
     from attendance.services.webhooks import webhook_deliver
 
     return webhook_deliver(delivery_id=delivery_id)
 
 
-@shared_task(name="attendance.run_job")
+@shared_task(name="attendance.run_job", **RETRY_WHILE_THE_DATABASE_IS_DOWN)
 def run_job(job_id: int) -> str:
     from attendance.services.jobs import job_run
 

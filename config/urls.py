@@ -19,3 +19,6 @@ urlpatterns = [
     path("api/", include("attendance.api.urls")),
     path("", include("attendance.urls")),
 ]
+
+# The database being unreachable answers 503 rather than 500 (attendance.views.errors).
+handler500 = "attendance.views.errors.server_error"

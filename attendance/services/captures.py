@@ -20,7 +20,7 @@ import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.base import File
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
@@ -43,6 +43,7 @@ from attendance.services.records import attendance_clear, attendance_mark, requi
 from attendance.validators import has_control_characters
 
 logger = logging.getLogger(__name__)
+DATABASE_DOWN = (OperationalError, InterfaceError)
 Decision = DetectedFace.Decision
 HUMAN_DECISIONS = (Decision.CONFIRMED, Decision.CORRECTED)
 
@@ -252,6 +253,8 @@ def capture_process(*, capture_id: int, force: bool = False) -> Capture | None:
         return _fail(capture_id, version, error.code, error.message)
     except FileNotFoundError:
         return _fail(capture_id, version, "file_missing", "The photo file is gone; upload again.")
+    except DATABASE_DOWN:
+        raise  # an outage, not this photo's fault: the task is tried again, the capture kept
     except Exception:
         # A bug or an exhausted machine: say so on the capture (instead of leaving it
         # "processing" for the sweep to retry forever), then let the task log the traceback.

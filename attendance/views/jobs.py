@@ -32,6 +32,8 @@ def job_status(job: Job) -> dict:
 def _back(job: Job) -> str:
     if job.session_id:
         return reverse("attendance:session_detail", args=[job.session_id])
+    if job.student_id:
+        return f"{reverse('attendance:student_detail', args=[job.student_id])}#photos"
     return reverse("attendance:roster_import")
 
 

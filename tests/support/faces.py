@@ -152,7 +152,10 @@ class Worker:
         db = connection.settings_dict
         self.broker, self.queue, self.beat = broker, queue, beat
         self.concurrency = concurrency
-        self.log = Path(settings.PRIVATE_MEDIA_ROOT).parent / f"worker-{queue}.log"
+        # One log per worker, even on a shared queue: waiting for "ready." must not find the
+        # line of a worker started before.
+        name = f"worker-{queue}-{uuid.uuid4().hex[:4]}.log"
+        self.log = Path(settings.PRIVATE_MEDIA_ROOT).parent / name
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.base",
