@@ -12,9 +12,10 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: requirements.txt | $(BIN)/python
+# A developer's and CI's venv: the runtime set (requirements.txt) plus tests and tools.
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed
@@ -78,4 +79,4 @@ bench-load: install
 	$(BIN)/python -m benchmarks reports --database-url $(BENCH_DATABASE_URL) $(BENCH_ARGS)
 
 clean:
-	rm -rf var .pytest_cache .ruff_cache
+	rm -rf var staticfiles .pytest_cache .ruff_cache

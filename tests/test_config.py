@@ -245,3 +245,64 @@ def test_the_system_check_passes_with_the_defaults(monkeypatch):
     monkeypatch.delenv("ROLLCALL_TF_THREADS", raising=False)
 
     assert [m for m in run_checks() if m.id == "attendance.E001"] == []
+
+
+# Run by the production settings in a fresh interpreter: every page in the login screen and the
+# API docs lists its stylesheets and scripts; each must answer 200 with a body.
+FETCH_STATIC = """
+import re, sys
+import django
+django.setup()
+from django.test import Client
+client = Client(HTTP_X_FORWARDED_PROTO="https", SERVER_NAME="localhost")
+assets = []
+for page in ("/accounts/login/", "/api/docs/"):
+    response = client.get(page)
+    assert response.status_code == 200, (page, response.status_code)
+    html = response.content.decode()
+    assets += re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
+    assets += re.findall(r'<script src="([^"]+)"', html)
+for url in assets:
+    response = client.get(url)
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    print(response.status_code, len(body), url)
+"""
+
+
+def test_static_files_collected_in_the_image_are_served_under_the_compose_environment(
+    compose, tmp_path
+):
+    # The compose file mounts a volume on the data folder: whatever the image put there at
+    # build time is hidden at run time. Here the data folder is a temporary one, emptied after
+    # collectstatic just as the volume hides it.
+    data = tmp_path / "data"
+    environment = {
+        name: str(value).replace("/data", str(data))
+        for name, value in compose["services"]["web"]["environment"].items()
+    }
+    environment |= {"PATH": os.environ["PATH"], "ROLLCALL_API_DOCS_PUBLIC": "true"}
+    collect = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=environment,
+    )
+    assert collect.returncode == 0, collect.stderr
+    shutil.rmtree(data, ignore_errors=True)
+    data.mkdir()
+
+    fetched = subprocess.run(
+        [sys.executable, "-c", FETCH_STATIC],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=environment,
+    )
+
+    assert fetched.returncode == 0, fetched.stderr
+    lines = [line.split(" ", 2) for line in fetched.stdout.splitlines()]
+    urls = [url for _, _, url in lines]
+    assert "/static/attendance/app.css" in urls
+    assert any(url.startswith("/static/drf_spectacular_sidecar/swagger-ui-dist/") for url in urls)
+    assert [(status, size != "0") for status, size, _ in lines] == [("200", True)] * len(lines)

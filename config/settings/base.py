@@ -104,7 +104,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
+# Part of the build (the image runs collectstatic), never of the data folder: compose mounts a
+# volume on ROLLCALL_VAR_DIR, which would hide the files collected there.
+STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # Student photos, crops and class photos are biometric data. They live in a storage with no public
