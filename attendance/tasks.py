@@ -101,7 +101,7 @@ def retention_purge() -> dict[str, int]:
     return purge().as_dict()
 
 
-def _send(task, *args, countdown: float | None = None, options: dict | None = None, **kwargs) -> bool:
+def _send(task, *args, countdown: float | None = None, no_expiry: bool = False, **kwargs) -> bool:
     global _broker_down_until
     if time.monotonic() < _broker_down_until:
         logger.info("broker unreachable a moment ago, %s%s left for the sweep", task.name, args)
@@ -116,7 +116,7 @@ def _send(task, *args, countdown: float | None = None, options: dict | None = No
             queue=task.app.conf.task_default_queue,
             retry=False,
             countdown=countdown or None,
-            **(options or {}),
+            **({"expires": None} if no_expiry else {}),
         )
     except (OperationalError, OSError) as error:
         logger.warning("broker unreachable, %s%s left for the sweep: %s", task.name, args, error)
@@ -150,7 +150,7 @@ def _sweep_when_a_worker_starts(sender=None, **kwargs) -> None:
     # A worker that comes back after a crash or a model upgrade picks up what is waiting. Only a
     # message is sent here: the sweep itself runs in a pool process, not in the parent.
     if settings.ROLLCALL_SWEEP_ON_WORKER_START:
-        _send(sweep, options={"expires": None})  # kept while the pool processes load the models
+        _send(sweep, no_expiry=True)  # kept while the pool processes load the models
 
 
 @worker_process_init.connect

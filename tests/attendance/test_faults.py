@@ -388,7 +388,7 @@ def test_with_the_database_down_pages_answer_503_and_the_worker_keeps_the_task(t
 
         mark = len(worker.log_text())
         worker.start(timeout=300)  # takes the waiting task; the database is still down
-        worker.wait_for_log("Retry in", timeout=300, after=mark)
+        worker.wait_for_log("Retry in 4s", timeout=300, after=mark)  # tried twice, still kept
         back_at = time.monotonic()
         database.start()
         wait_until(lambda: browser.get(f"{web.url}/").status_code == 200, timeout=60,
