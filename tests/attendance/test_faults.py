@@ -1,5 +1,6 @@
-"""Faults, shown with real processes: a worker process killed in the middle of a capture, and
-the broker (a private redis-server on its own port) stopped while a teacher uploads."""
+"""Faults, shown with real processes: a pool process and then a whole worker killed in the middle
+of a capture, the broker (a private redis-server on its own port) stopped while a teacher
+uploads, and the database (a private PostgreSQL cluster on its own port) stopped and started."""
 
 from __future__ import annotations
 
@@ -242,8 +243,14 @@ def test_with_the_broker_down_an_upload_is_kept_and_processed_once_it_is_back(
             assert capture.image.storage.exists(capture.image.name)
             assert 'data-state="queued"' in page
 
+            back_at = time.monotonic()
             private_redis.start()  # same port: the worker reconnects, beat sends the sweep
             capture = wait_for_capture(capture.pk, timeout=240)
+            # With the sweep's ages at 1 s; the defaults add REQUEUE_AFTER + SWEEP (40 s).
+            print(
+                f"\nload average {load_average()}: broker back, the upload saved meanwhile was "
+                f"done {time.monotonic() - back_at:.0f} s later"
+            )
         assert capture.state == "done", capture.failure_reason
         present = set(AttendanceRecord.objects.values_list("student__full_name", flat=True))
         assert present == {p.replace("_", " ") for p in CLASS[:2]}
