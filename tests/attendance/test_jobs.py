@@ -5,6 +5,7 @@ photo all or nothing, with a report; a job whose worker died resumes where it st
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -137,8 +138,6 @@ def test_a_stalled_running_job_and_an_old_queued_job_are_swept(admin_user, monke
 
 
 def time_ago(seconds: float):
-    from datetime import timedelta
-
     from django.utils import timezone
 
     return timezone.now() - timedelta(seconds=seconds)
@@ -319,3 +318,23 @@ def test_consent_withdrawn_while_the_photos_wait_adds_none_and_keeps_none(
     assert "no recorded photo consent" in job.report[0]["message"]
     assert not ReferencePhoto.objects.exists()
     assert not any(job.roster.storage.exists(image["path"]) for image in job.images)
+
+
+def test_deleting_a_student_takes_the_photos_of_their_waiting_job_with_it(
+    admin_user, student, django_capture_on_commit_callbacks
+):
+    from attendance.files import orphan_files
+    from attendance.services import students as student_services
+
+    job = job_services.reference_photos_upload_start(
+        student=student, image_files=[photo_upload("a.jpg"), photo_upload("b.jpg")], by=admin_user
+    )
+    storage = job.roster.storage
+    paths = [image["path"] for image in job.images]
+    assert all(storage.exists(path) for path in paths)
+    assert not set(paths) & set(orphan_files(min_age=timedelta(0)))  # a waiting job's input
+
+    with django_capture_on_commit_callbacks(execute=True):
+        student_services.student_delete(student=student, by=admin_user)
+    assert not Job.objects.exists()
+    assert not any(storage.exists(path) for path in paths)
