@@ -52,7 +52,12 @@ def _delete_files_of(sender, instance: models.Model, **kwargs) -> None:
     paths = [image["path"] for image in getattr(instance, "images", None) or []]
     if paths:
         storage = storages["private"]
-        transaction.on_commit(lambda: [storage.delete(path) for path in paths])
+
+        def delete() -> None:
+            for path in paths:
+                storage.delete(path)
+
+        transaction.on_commit(delete)
 
 
 def connect_file_cleanup() -> None:
