@@ -506,6 +506,8 @@ class AuditEvent(models.Model):
     class Action(models.TextChoices):
         SESSION_FINALIZED = "session_finalized", "Session finalized"
         SESSION_REOPENED = "session_reopened", "Session reopened"
+        FACE_REVIEWED = "face_reviewed", "Face confirmed or assigned by a person"
+        FACE_REVIEW_UNDONE = "face_review_undone", "Face decision undone"
         ADMIN_ADDED = "admin_added", "Added in the Django admin"
         ADMIN_CHANGED = "admin_changed", "Changed in the Django admin"
         ADMIN_DELETED = "admin_deleted", "Deleted in the Django admin"

@@ -401,6 +401,10 @@ class FaceAssignInput(serializers.Serializer):
     )
 
 
+class RecordClearInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, help_text="Why; kept in the audit trail.")
+
+
 class RecordCorrection(serializers.Serializer):
     """A new status (with its reason), a new remark, or both."""
 

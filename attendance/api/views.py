@@ -414,6 +414,20 @@ class FaceViewSet(FileActions, mixins.ListModelMixin, mixins.RetrieveModelMixin,
         face = capture_services.face_confirm(face=self.get_object(), by=request.user)
         return Response(s.FaceSerializer(face).data)
 
+    @extend_schema(
+        request=None,
+        responses={200: s.FaceSerializer, **ERRORS},
+        description="Take back the last confirm or assign of this face: the faces and marks it "
+        "changed go back as they were (audited). 400 `nothing_to_undo` when there is none left, "
+        "409 `changed_since` when a later decision changed them again.",
+    )
+    @action(detail=True, methods=["post"])
+    def undo(self, request: Request, pk: str) -> Response:
+        from attendance.services import captures as capture_services
+
+        face = capture_services.face_review_undo(face=self.get_object(), by=request.user)
+        return Response(s.FaceSerializer(face).data)
+
 
 @extend_schema(tags=["records"])
 @extend_schema(methods=["GET"], responses={200: s.RecordSerializer, **READ_ERRORS})
@@ -461,6 +475,24 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
         record = self.get_object()
         data = _input(s.RecordCorrection, request)
         return self._mark(request, record.session, record.student, data)
+
+    @extend_schema(
+        request=s.RecordClearInput,
+        responses={204: None, **ERRORS},
+        description='Take the mark away: the student is "not marked" again (the undo of a '
+        "first mark). The audit trail keeps the mark and the reason.",
+    )
+    @action(detail=True, methods=["post"])
+    def clear(self, request: Request, pk: str) -> Response:
+        record = self.get_object()
+        data = _input(s.RecordClearInput, request)
+        record_services.attendance_clear(
+            session=record.session,
+            student=record.student,
+            by=request.user,
+            reason=data["reason"],
+        )
+        return Response(status=204)
 
 
 # Reports ---------------------------------------------------------------------------------------

@@ -44,6 +44,11 @@ class MarkForm(forms.Form):
     reason = forms.CharField(max_length=500, required=False)
 
 
+class ClearForm(forms.Form):
+    student = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(max_length=500, required=False)
+
+
 class RemarkForm(forms.Form):
     student = forms.IntegerField(widget=forms.HiddenInput)
     # The service measures the length too; the form only keeps the shape.

@@ -28,6 +28,7 @@ from attendance.errors import Conflict, DomainError, InvalidInput
 from attendance.files import delete_after_commit
 from attendance.models import (
     AttendanceRecord,
+    AuditEvent,
     Capture,
     ClassSession,
     DetectedFace,
@@ -36,10 +37,18 @@ from attendance.models import (
 )
 from attendance.selectors.captures import Gallery, session_gallery
 from attendance.services import webhooks
+from attendance.services.audit import audit_event
 from attendance.services.calibration import gallery_calibration
 from attendance.services.liveness import heartbeat
 from attendance.services.photos import image_check, jpeg_file
-from attendance.services.records import attendance_clear, attendance_mark, require_on_roster
+from attendance.services.records import (
+    attendance_clear,
+    attendance_mark,
+    attendance_restore,
+    record_state,
+    record_state_matches,
+    require_on_roster,
+)
 from attendance.validators import has_control_characters
 
 logger = logging.getLogger(__name__)
@@ -476,6 +485,9 @@ def face_assign(*, face: DetectedFace, student: Student | None, by: User | None)
     mark set by hand earlier, e.g. "late", stays). A student taken off a face loses the mark that
     face gave them, unless another face of this session still shows them. Another face of the
     same photo holding ``student`` is freed: one student is at most one face per photo.
+
+    The faces and records touched are kept before and after in a ``face_reviewed`` audit event,
+    which is what :func:`face_review_undo` puts back.
     """
     face = (
         DetectedFace.objects.select_for_update(of=("self",))
@@ -488,20 +500,26 @@ def face_assign(*, face: DetectedFace, student: Student | None, by: User | None)
         require_on_roster(session=session, student=student)
     previous = face.student
     confirming = student is not None and previous == student
+    others: list[DetectedFace] = []
     if student is not None and not confirming:
-        others = DetectedFace.objects.select_for_update().filter(
-            capture_id=face.capture_id, student=student
+        others = list(
+            DetectedFace.objects.select_for_update()
+            .filter(capture_id=face.capture_id, student=student)
+            .exclude(pk=face.pk)
         )
-        for other in others.exclude(pk=face.pk):
-            other.student, other.distance = None, None
-            _decide(other, Decision.CORRECTED, by)
+    touched = [face, *others]
+    students = {s.pk for s in (previous, student) if s is not None}
+    before = _review_state(session, touched, students)
+    for other in others:
+        other.student, other.distance = None, None
+        _decide(other, Decision.CORRECTED, by)
     if not confirming:
         face.student, face.distance = student, None
     _decide(face, Decision.CONFIRMED if confirming else Decision.CORRECTED, by)
     if previous is not None and not confirming:
         _release(session, previous, face, by)
+    verb = "confirmed" if confirming else "assigned" if student else "unassigned"
     if student is not None:
-        verb = "confirmed" if confirming else "assigned"
         attendance_mark(
             session=session,
             student=student,
@@ -513,6 +531,120 @@ def face_assign(*, face: DetectedFace, student: Student | None, by: User | None)
             reason=f"Face {face.index + 1} of capture #{face.capture_id} {verb} by hand.",
             overwrite_manual=False,
         )
+    audit_event(
+        action=AuditEvent.Action.FACE_REVIEWED,
+        by=by,
+        session=session,
+        subject=f"Face {face.index + 1} of capture #{face.capture_id} {verb}",
+        detail={
+            "face": face.pk,
+            "before": before,
+            "after": _review_state(session, touched, students),
+        },
+    )
+    return face
+
+
+def _face_state(face: DetectedFace) -> dict:
+    return {
+        "student": face.student_id,
+        "distance": face.distance,
+        "decision": face.decision,
+        "decided_by": face.decided_by_id,
+        "decided_at": face.decided_at.isoformat() if face.decided_at else None,
+    }
+
+
+def _review_state(session: ClassSession, faces: list[DetectedFace], students: set[int]) -> dict:
+    """The faces and the records of ``students`` as they are now; JSON keys are strings."""
+    return {
+        "faces": {str(f.pk): _face_state(f) for f in faces},
+        "records": {
+            str(pk): record_state(session=session, student_id=pk) for pk in sorted(students)
+        },
+    }
+
+
+def _unchanged_since(
+    session: ClassSession, faces: list[DetectedFace], students: list[int], after: dict
+) -> bool:
+    """Whether the faces and marks are still as a decision left them (``after``)."""
+    if _review_state(session, faces, set())["faces"] != after["faces"]:
+        return False
+    return all(
+        record_state_matches(
+            after["records"][str(pk)], record_state(session=session, student_id=pk)
+        )
+        for pk in students
+    )
+
+
+@transaction.atomic
+def face_review_undo(*, face: DetectedFace, by: User | None) -> DetectedFace:
+    """Take back the last decision a person made on ``face`` (a confirm, an assign or an
+    unassign): the faces it changed get their student, match and decision back (face
+    recognition's suggestion, or the person's decision before), and every mark it changed goes
+    back as it was. Audited as a ``face_review_undone`` event and one change per mark.
+
+    Refused with ``nothing_to_undo`` when the face's last decision was undone already (or there
+    was none), and with ``changed_since`` when a later decision changed one of those faces or
+    marks again: undo would then throw away that later work.
+    """
+    face = (
+        DetectedFace.objects.select_for_update(of=("self",))
+        .select_related("capture__session")
+        .get(pk=face.pk)
+    )
+    session = face.capture.session
+    _require_open(session)
+    name = f"Face {face.index + 1} of capture #{face.capture_id}"
+    last = (
+        AuditEvent.objects.filter(
+            action__in=[AuditEvent.Action.FACE_REVIEWED, AuditEvent.Action.FACE_REVIEW_UNDONE],
+            session=session,
+            detail__face=face.pk,
+        )
+        .order_by("-at", "-pk")
+        .first()
+    )
+    if last is None or last.action != AuditEvent.Action.FACE_REVIEWED:
+        raise InvalidInput(f"{name}: there is no decision to undo.", code="nothing_to_undo")
+    before, after = last.detail["before"], last.detail["after"]
+    faces = DetectedFace.objects.select_for_update().in_bulk([int(pk) for pk in before["faces"]])
+    students = [int(pk) for pk in before["records"]]
+    if not _unchanged_since(session, list(faces.values()), students, after):
+        raise Conflict(
+            f"{name} or a mark it gave was changed since; undo is no longer possible.",
+            code="changed_since",
+        )
+    # Two passes: a student moves between faces of one photo, and one student is one face.
+    for pk, state in before["faces"].items():
+        if faces[int(pk)].student_id != state["student"]:
+            DetectedFace.objects.filter(pk=pk).update(student=None)
+    for pk, state in before["faces"].items():
+        DetectedFace.objects.filter(pk=pk).update(
+            student_id=state["student"],
+            distance=state["distance"],
+            decision=state["decision"],
+            decided_by_id=state["decided_by"],
+            decided_at=state["decided_at"],
+        )
+    for student in Student.objects.filter(pk__in=students).order_by("pk"):
+        attendance_restore(
+            session=session,
+            student=student,
+            state=before["records"][str(student.pk)],
+            by=by,
+            reason=f"Undo: {last.subject}.",
+        )
+    audit_event(
+        action=AuditEvent.Action.FACE_REVIEW_UNDONE,
+        by=by,
+        session=session,
+        subject=f"{last.subject}, undone",
+        detail={"face": face.pk, "undoes": last.pk},
+    )
+    face.refresh_from_db()
     return face
 
 

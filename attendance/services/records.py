@@ -7,6 +7,7 @@ state and appends one :class:`AttendanceChange`; marking the same thing twice wr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
@@ -388,4 +389,65 @@ def attendance_clear(
         old_remark=old_remark,
     )
     record.delete()
+    return True
+
+
+def record_state(*, session: ClassSession, student_id: int) -> dict | None:
+    """What ``attendance_restore`` needs to put a record back as it is now (None: no mark), as
+    JSON for the audit trail."""
+    record = AttendanceRecord.objects.filter(session=session, student_id=student_id).first()
+    if record is None:
+        return None
+    return {
+        "status": record.status,
+        "source": record.source,
+        "confidence": record.confidence,
+        "face": record.face_id,
+        "marked_by": record.marked_by_id,
+        "marked_at": record.marked_at.isoformat(),
+        "remark": record.remark,
+    }
+
+
+def record_state_matches(state: dict | None, now: dict | None) -> bool:
+    """Whether a record is still as ``state`` left it (who and when aside)."""
+    if state is None or now is None:
+        return state is None and now is None
+    keys = ("status", "source", "face", "remark")
+    return all(state[key] == now[key] for key in keys)
+
+
+@transaction.atomic
+def attendance_restore(
+    *, session: ClassSession, student: Student, state: dict | None, by: User | None, reason: str
+) -> bool:
+    """Put ``student``'s record back to ``state`` (from :func:`record_state`), or clear it for
+    None: how an undo gives back a mark exactly as it was. Audited; returns whether it changed."""
+    if state is None:
+        return attendance_clear(session=session, student=student, by=by, reason=reason)
+    _require_open(session)
+    record = _locked_record(session, student)
+    if record is None:
+        record = AttendanceRecord(session=session, student=student)
+        old_status, old_source, old_remark = "", "", ""
+    elif record_state_matches(state, record_state(session=session, student_id=student.pk)):
+        return False
+    else:
+        old_status, old_source, old_remark = record.status, record.source, record.remark
+    record.status, record.source = state["status"], state["source"]
+    record.confidence, record.face_id = state["confidence"], state["face"]
+    record.marked_by_id = state["marked_by"]
+    record.marked_at = datetime.fromisoformat(state["marked_at"])
+    record.remark = state["remark"]
+    record.save()
+    _log_change(
+        record,
+        old_status=old_status,
+        old_source=old_source,
+        status=record.status,
+        source=record.source,
+        by=by,
+        reason=reason,
+        old_remark=old_remark,
+    )
     return True

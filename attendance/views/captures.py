@@ -29,7 +29,8 @@ from attendance.selectors.sessions import session_pending_review, session_roster
 from attendance.services import captures as capture_services
 from attendance.services import jobs as job_services
 from attendance.services import photos as photo_services
-from attendance.views.errors import error_json, run_service, wants_json
+from attendance.views.confirm import ask_first
+from attendance.views.errors import Undo, error_json, offer_undo, run_service, wants_json
 from attendance.views.guards import admin_required
 
 # --- captures -----------------------------------------------------------------------------------
@@ -186,7 +187,8 @@ def _percent(confidence: float | None) -> int | None:
     return None if confidence is None else round(confidence * 100)
 
 
-def _face_action(request: HttpRequest, pk: int, call) -> HttpResponse:
+def _face_action(request: HttpRequest, pk: int, call, *, undoable: bool = True) -> HttpResponse:
+    """Run a face decision; its answer (JSON or the next page) offers its Undo."""
     face = get_object_or_404(faces_visible_to(request.user).select_related("capture"), pk=pk)
     try:
         message = call(face)
@@ -195,9 +197,11 @@ def _face_action(request: HttpRequest, pk: int, call) -> HttpResponse:
             return error_json(error)
         messages.error(request, error.message)
         return redirect("attendance:capture_detail", pk=face.capture_id)
+    undo = Undo(reverse("attendance:face_undo", args=[face.pk])) if undoable else None
     if wants_json(request):
-        return JsonResponse({"message": message})
+        return JsonResponse({"message": message, **({"undo": undo.as_json()} if undo else {})})
     messages.success(request, message)
+    offer_undo(request, undo)
     return redirect(f"{reverse('attendance:capture_detail', args=[face.capture_id])}#faces")
 
 
@@ -234,6 +238,17 @@ def face_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         return f"Face {face.index + 1} confirmed: {face.student.full_name} is present."
 
     return _face_action(request, pk, call)
+
+
+@require_POST
+@login_required
+def face_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    def call(face) -> str:
+        face = capture_services.face_review_undo(face=face, by=request.user)
+        who = face.student.full_name if face.student else "unknown"
+        return f"Face {face.index + 1} is back to {who} ({face.get_decision_display().lower()})."
+
+    return _face_action(request, pk, call, undoable=False)
 
 
 @require_POST
@@ -329,8 +344,16 @@ def _photos_job(request: HttpRequest, student: Student, uploads: list) -> HttpRe
 @require_POST
 @admin_required
 def photo_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    photo = get_object_or_404(ReferencePhoto, pk=pk)
+    photo = get_object_or_404(ReferencePhoto.objects.select_related("student"), pk=pk)
     student_id = photo.student_id
+    asked = ask_first(
+        request,
+        question=f"Delete this reference photo of {photo.student.full_name}?",
+        yes="Yes, delete the photo",
+        back=f"{reverse('attendance:student_detail', args=[student_id])}#photos",
+    )
+    if asked:
+        return asked
     photo_services.reference_photo_delete(photo=photo)
     messages.success(request, "Photo deleted.")
     return redirect(f"{reverse('attendance:student_detail', args=[student_id])}#photos")
@@ -365,6 +388,7 @@ urlpatterns = [
     path("captures/<int:pk>/reprocess/", capture_reprocess, name="capture_reprocess"),
     path("faces/<int:pk>/assign/", face_assign, name="face_assign"),
     path("faces/<int:pk>/confirm/", face_confirm, name="face_confirm"),
+    path("faces/<int:pk>/undo/", face_undo, name="face_undo"),
     path("students/<int:pk>/photos/", photo_add, name="photo_add"),
     path("photos/<int:pk>/delete/", photo_delete, name="photo_delete"),
     path("students/import/", roster_import, name="roster_import"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from django.contrib import messages
@@ -19,6 +20,34 @@ from django.views import defaults
 from attendance.errors import DomainError
 
 T = TypeVar("T")
+UNDO_KEY = "rollcall_undo"
+
+
+@dataclass(frozen=True)
+class Undo:
+    """How to take a change back: POST ``fields`` to ``url``. The page's script gets it in the
+    JSON answer (the toast's Undo button); a plain form post finds it on the next page as a
+    one-time form beside the message (``undo_offer``), so Undo needs no JavaScript either."""
+
+    url: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return {"url": self.url, "fields": self.fields}
+
+
+def offer_undo(request: HttpRequest, undo: Undo | None, back: str = "") -> None:
+    if undo is not None:
+        fields = {**undo.fields, "next": back} if back else undo.fields
+        request.session[UNDO_KEY] = {"url": undo.url, "fields": fields}
+
+
+def undo_offer(request: HttpRequest) -> dict:
+    """Context processor: the Undo of the change a plain form post just made, shown once."""
+    session = getattr(request, "session", None)
+    if session is None or UNDO_KEY not in session:
+        return {}
+    return {"undo_offer": session.pop(UNDO_KEY)}
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -54,19 +83,29 @@ def invalid_form(request: HttpRequest, form: Form, *, title: str, back: str) -> 
 
 
 def answer(
-    request: HttpRequest, call: Callable[[], T], success: str | Callable[[T], str], to: str
+    request: HttpRequest,
+    call: Callable[[], T],
+    success: str | Callable[[T], str],
+    to: str,
+    undo: Undo | None = None,
 ) -> HttpResponse:
     """Run a service for a page form. The page's script (``Accept: application/json``) gets
-    ``{"message"}`` or the error's JSON and updates in place; a plain form post gets a message and
-    a redirect to ``to``, so every form works without JavaScript too."""
+    ``{"message", "undo"}`` or the error's JSON and updates in place; a plain form post gets a
+    message (and the Undo form) and a redirect to ``to``, so every form works without JavaScript
+    too."""
     if not wants_json(request):
-        run_service(request, call, success)
+        done = run_service(request, call, success) is not None
+        if done:
+            offer_undo(request, undo, to)
         return redirect(to)
     try:
         result = call()
     except DomainError as error:
         return error_json(error)
-    return JsonResponse({"message": success if isinstance(success, str) else success(result)})
+    body: dict = {"message": success if isinstance(success, str) else success(result)}
+    if undo is not None:
+        body["undo"] = undo.as_json()
+    return JsonResponse(body)
 
 
 def form_refused(request: HttpRequest, form: Form, *, title: str, back: str) -> HttpResponse:

@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from attendance.forms.sessions import (
+    ClearForm,
     MarkForm,
     MarkUnmarkedForm,
     RecurringSessionsForm,
@@ -27,7 +28,7 @@ from attendance.selectors.captures import session_captures
 from attendance.selectors.sessions import session_pending_review, session_roster
 from attendance.services import courses as course_services
 from attendance.services import records as record_services
-from attendance.views.errors import answer, form_refused, invalid_form, run_service
+from attendance.views.errors import Undo, answer, form_refused, invalid_form, run_service
 
 
 @require_POST
@@ -102,6 +103,41 @@ def session_mark(request: HttpRequest, pk: int) -> HttpResponse:
             reason=form.cleaned_data["reason"],
         ),
         f"{student.full_name}: {form.cleaned_data['status']}.",
+        back,
+        undo=_mark_undo(session, student),
+    )
+
+
+def _mark_undo(session, student) -> Undo:
+    """Undo of a mark about to be set: back to the status before, or to no mark at all."""
+    was = AttendanceRecord.objects.filter(session=session, student=student).first()
+    fields = {"student": str(student.pk)}
+    if was is None:
+        return Undo(reverse("attendance:session_clear", args=[session.pk]), fields)
+    return Undo(
+        reverse("attendance:session_mark", args=[session.pk]), {**fields, "status": was.status}
+    )
+
+
+@require_POST
+@login_required
+def session_clear(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take a student's mark away (back to "not marked"): the Undo of a first mark."""
+    session = session_get(user=request.user, pk=pk)
+    back = back_to(request, session)
+    form = ClearForm(request.POST)
+    if not form.is_valid():
+        return invalid_form(request, form, title="Nothing was changed", back=back)
+    student = get_object_or_404(students_visible_to(request.user), pk=form.cleaned_data["student"])
+    return answer(
+        request,
+        lambda: record_services.attendance_clear(
+            session=session,
+            student=student,
+            by=request.user,
+            reason=form.cleaned_data["reason"] or "Mark taken back (undo).",
+        ),
+        f"{student.full_name}: not marked.",
         back,
     )
 
@@ -182,6 +218,7 @@ urlpatterns = [
     path("sessions/<int:pk>/", session_detail, name="session_detail"),
     path("sessions/<int:pk>/mark/", session_mark, name="session_mark"),
     path("sessions/<int:pk>/mark-unmarked/", session_mark_unmarked, name="session_mark_unmarked"),
+    path("sessions/<int:pk>/clear/", session_clear, name="session_clear"),
     path("sessions/<int:pk>/remark/", session_remark, name="session_remark"),
     path("sessions/<int:pk>/finalize/", session_finalize, name="session_finalize"),
     path("sessions/<int:pk>/reopen/", session_reopen, name="session_reopen"),

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -18,6 +18,7 @@ from attendance.forms.students import StudentForm
 from attendance.models import Student
 from attendance.selectors.access import courses_visible_to, is_admin, student_get
 from attendance.services import students as student_services
+from attendance.views.confirm import ask_first
 from attendance.views.errors import form_status
 from attendance.views.guards import admin_required
 
@@ -68,6 +69,16 @@ def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def student_consent(request: HttpRequest, pk: int) -> HttpResponse:
     student = get_object_or_404(Student, pk=pk)
     if request.POST.get("action") == "withdraw":
+        asked = ask_first(
+            request,
+            question=f"Withdraw {student.full_name}'s photo consent? All their reference photos "
+            "and face data are deleted.",
+            yes="Yes, withdraw consent and delete the photos",
+            back=reverse("attendance:student_detail", args=[student.pk]),
+            fields={"action": "withdraw"},
+        )
+        if asked:
+            return asked
         student_services.consent_withdraw(student=student, by=request.user)
         messages.success(
             request, "Consent withdrawn; the student's photos and embeddings are gone."
@@ -85,6 +96,14 @@ def student_consent(request: HttpRequest, pk: int) -> HttpResponse:
 def student_delete(request: HttpRequest, pk: int) -> HttpResponse:
     student = get_object_or_404(Student, pk=pk)
     name = student.full_name
+    asked = ask_first(
+        request,
+        question=f"Delete {name} and all their photos?",
+        yes="Yes, delete the student",
+        back=reverse("attendance:student_detail", args=[student.pk]),
+    )
+    if asked:
+        return asked
     student_services.student_delete(student=student, by=request.user)
     messages.success(request, f"{name} and all of their photos were deleted.")
     return redirect("attendance:student_list")

@@ -8,13 +8,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import path
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from attendance.forms.tokens import ApiTokenForm
 from attendance.models import ApiToken
 from attendance.services import tokens as token_services
+from attendance.views.confirm import ask_first
 
 
 def _page(request: HttpRequest, *, form: ApiTokenForm, new_key: str | None = None, status=200):
@@ -45,6 +46,15 @@ def api_token_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, user=request.user, pk=pk)
+    asked = ask_first(
+        request,
+        question=f"Revoke the token '{token.name}'? Anything using it stops working.",
+        yes="Yes, revoke it",
+        back=reverse("attendance:api_tokens"),
+    )
+    if asked:
+        return asked
     if token_services.api_token_revoke(user=request.user, token_id=pk):
         messages.success(request, "API token revoked: it no longer works.")
     return redirect("attendance:api_tokens")

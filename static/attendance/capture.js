@@ -15,7 +15,9 @@
   // Progress goes to a polite status line; a refusal to an alert line, styled as an error.
   function say(text) {
     const line = document.getElementById("capture-message");
-    if (line) line.textContent = text;
+    if (!line) return;
+    line.textContent = text;
+    line.classList.remove("msg-warning");
   }
 
   function fail(text) {
@@ -53,6 +55,8 @@
     if (finished) {
       await window.RollCall.refresh();
       say(finishedMessage());
+      const line = document.getElementById("capture-message");
+      if (line) line.classList.toggle("msg-warning", !!document.querySelector("#captures .capture:first-child [data-role=no-faces]"));
     } else {
       schedule();
     }
@@ -62,6 +66,9 @@
     const latest = document.querySelector("#captures .capture");
     if (!latest) return "";
     if (latest.dataset.state === "failed") return "";
+    // No faces (or only too small ones): say the row's advice, not "the roster is updated".
+    const warning = latest.querySelector("[data-role=no-faces]");
+    if (warning) return "Photo #" + latest.dataset.capture + " is done. " + warning.textContent.trim();
     return "Photo #" + latest.dataset.capture + " is done: the roster below is updated.";
   }
 

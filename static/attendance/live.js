@@ -70,17 +70,22 @@
     return body;
   }
 
-  // How to take a change back: post the same form with the field's previous value. A status
-  // that was "not marked" has no previous value to go back to, so that change offers no Undo.
-  function undoFor(form, data) {
-    const field = form.dataset.undo;
-    if (!field) return null;
-    const was = form.dataset.was || "";
-    if (field === "status" && !was) return null;
-    const again = new FormData();
-    for (const [name, value] of data.entries()) again.append(name, value);
-    again.set(field, was);
-    const action = form.action;
+  // How to take a change back. The server says it for confirm, assign and marks ({"undo": {url,
+  // fields}}: it alone knows whether a mark was the student's first); a form marked data-undo
+  // (the remark) posts itself again with the field's previous value.
+  function undoFor(form, data, answer) {
+    let action = form.action;
+    let again = null;
+    if (answer && answer.undo) {
+      action = answer.undo.url;
+      again = new FormData();
+      for (const [name, value] of Object.entries(answer.undo.fields)) again.append(name, value);
+    } else if (form.dataset.undo) {
+      again = new FormData();
+      for (const [name, value] of data.entries()) again.append(name, value);
+      again.set(form.dataset.undo, form.dataset.was || "");
+    }
+    if (!again) return null;
     const token = csrfToken(form);
     const key = keyOf(form);
     return async () => {
@@ -98,10 +103,10 @@
     const data = new FormData(form, submitter || undefined);
     const key = keyOf(form);
     const focusName = submitter ? `${submitter.name}=${submitter.value}` : null;
-    const undo = undoFor(form, data);
     form.setAttribute("aria-busy", "true");
     try {
       const body = await post(form.action, data, csrfToken(form));
+      const undo = undoFor(form, data, body);
       await refresh();
       restoreFocus(key, focusName);
       toast(key, body.message || "Saved.", { undo });
@@ -122,9 +127,19 @@
 
   document.addEventListener("submit", (event) => {
     const form = event.target;
-    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
-      event.preventDefault();
-      return;
+    if (form.dataset.confirm) {
+      if (!window.confirm(form.dataset.confirm)) {
+        event.preventDefault();
+        return;
+      }
+      // Said yes here: the server need not ask again (without JavaScript it does, on a page).
+      if (!form.querySelector("input[name=confirm]")) {
+        const yes = document.createElement("input");
+        yes.type = "hidden";
+        yes.name = "confirm";
+        yes.value = "yes";
+        form.appendChild(yes);
+      }
     }
     if (!("liveForm" in form.dataset)) return;
     event.preventDefault();

@@ -119,6 +119,14 @@ MATRIX = [
         [401, 200, 404, 200],
     ),
     ("confirm a face", "post", "/api/faces/{face}/confirm/", None, "json", [401, 200, 404, 200]),
+    (
+        "undo a face decision",
+        "post",
+        "/api/faces/{face}/undo/",
+        lambda t: confirmed_by_alice(t.face) and {},
+        "json",
+        [401, 200, 404, 200],
+    ),
     ("list records", "get", "/api/records/", None, None, [401, 200, 200, 200]),
     ("read record", "get", "/api/records/{record}/", None, None, [401, 200, 404, 200]),
     (
@@ -141,6 +149,14 @@ MATRIX = [
         lambda t: {"status": "excused", "reason": "doctor's note"},
         "json",
         [401, 200, 404, 200],
+    ),
+    (
+        "clear a record",
+        "post",
+        "/api/records/{record}/clear/",
+        lambda t: {"reason": "wrong student"},
+        "json",
+        [401, 204, 404, 204],
     ),
     ("list webhooks", "get", "/api/webhooks/", None, None, [401, 403, 403, 200]),
     ("read webhook", "get", "/api/webhooks/{webhook}/", None, None, [401, 403, 403, 200]),
@@ -210,6 +226,14 @@ CASES = [
     for name, method, template, body, fmt, codes in MATRIX
     for i, user in enumerate(USERS)
 ]
+
+
+def confirmed_by_alice(face) -> bool:
+    """Give the face a decision to undo (made by one of its course's teachers)."""
+    from attendance.services.captures import face_confirm
+
+    face_confirm(face=face, by=face.capture.session.course.teachers.get())
+    return True
 
 
 @pytest.mark.parametrize(("method", "template", "body", "fmt", "user", "expected"), CASES)

@@ -63,7 +63,8 @@ def test_alice_has_several_named_tokens_and_revoking_one_leaves_the_other(client
     laptop = create_on_the_page(client, "my laptop")
 
     client.post(
-        reverse("attendance:api_token_revoke", args=[ApiToken().objects.get(name="my laptop").pk])
+        reverse("attendance:api_token_revoke", args=[ApiToken().objects.get(name="my laptop").pk]),
+        {"confirm": "yes"},
     )
 
     assert with_key(laptop).get("/api/courses/").status_code == 401

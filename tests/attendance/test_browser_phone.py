@@ -17,6 +17,7 @@ from django.conf import settings
 
 from attendance.models import AttendanceRecord, Capture, ClassSession, DetectedFace
 from attendance.selectors.sessions import session_roster
+from tests.conftest import jpeg_bytes
 from tests.support.faces import CLASS, STRANGER, class_photo_bytes, enroll_with_photos
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -77,6 +78,21 @@ AXE_RUN = """async () => {
 }"""
 
 
+# Playwright taps with one finger only; a pinch is two touches sent as the browser would.
+PINCH = """([from, to]) => {
+  const stage = document.getElementById('lightbox-stage');
+  const box = stage.getBoundingClientRect();
+  const y = box.top + box.height / 2, x = box.left + box.width / 2;
+  const fingers = (gap) => [-1, 1].map((side, id) => new Touch({
+    identifier: id, target: stage, clientX: x + side * gap / 2, clientY: y}));
+  const send = (type, touches) => stage.dispatchEvent(new TouchEvent(type, {
+    touches, targetTouches: touches, changedTouches: touches, bubbles: true, cancelable: true}));
+  send('touchstart', fingers(from));
+  send('touchmove', fingers(to));
+  send('touchend', []);
+}"""
+
+
 @pytest.fixture
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
@@ -111,6 +127,11 @@ def open_page(browser, live_server, options: dict):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # A blocked inline script or style (the lightbox's zoom included) is a failure too.
+    page.on(
+        "console",
+        lambda m: "Content Security Policy" in m.text and errors.append(m.text),
+    )
     page.errors = errors
     return page
 
@@ -140,12 +161,15 @@ def check_page(page, phone: bool, what: str) -> None:
         assert page.evaluate(MEASURE_CONTROLS) == [], f"{what}: controls under 44x44 px"
     page.add_script_tag(url="/__test__/axe.js")
     assert page.evaluate(AXE_RUN) == [], f"{what}: WCAG 2 A/AA violations"
-    assert page.errors == [], f"{what}: script errors"
+    assert page.errors == [], f"{what}: script errors or CSP violations"
 
 
 def check_every_page(page, room, capture: Capture, phone: bool) -> None:
     student = room.student(CLASS[0])
     for url, what in [
+        ("/", "my courses"),
+        ("/account/api-tokens/", "API tokens"),
+        ("/accounts/password/", "password change"),
         (f"/sessions/{room.session.pk}/", "session"),
         (f"/captures/{capture.pk}/", "capture review"),
         (f"/courses/{room.course.pk}/", "course"),
@@ -155,6 +179,65 @@ def check_every_page(page, room, capture: Capture, phone: bool) -> None:
     ]:
         page.goto(url)
         check_page(page, phone, what)
+    # Revoking a token asks first; without JavaScript that question is a page of its own.
+    page.goto("/account/api-tokens/")
+    page.fill("input[name=name]", f"gradebook {'phone' if phone else 'desktop'}")
+    tap(page, "form[action$='/new/'] button", phone)
+    page.wait_for_selector("form[action*='/revoke/']")
+    page.evaluate("document.querySelector(\"form[action*='/revoke/']\").submit()")  # no script
+    page.wait_for_selector("button:has-text('Yes, revoke it')")
+    check_page(page, phone, "revoke a token: are you sure?")
+    tap(page, "a:has-text('No, go back')", phone)
+    page.wait_for_url("**/account/api-tokens/")
+
+
+def check_lightbox(page, face: DetectedFace, phone: bool, shots: Path | None = None) -> None:
+    """Open the class photo full screen, zoom in, check it like a page, keep Tab inside, close
+    with Escape (focus back on the opener), then open it again and tap ``face``'s box."""
+    opener = "#lightbox-open"
+    if phone:
+        tap(page, opener, True)
+    else:
+        page.focus(opener)
+        page.keyboard.press("Enter")
+    page.wait_for_selector("#photo-lightbox[open]")
+    assert page.evaluate("document.activeElement.closest('#photo-lightbox') !== null")
+    assert page.locator("#photo-lightbox g[data-face]").count() == face.capture.faces.count()
+    if phone:
+        tap(page, "#photo-lightbox [data-zoom=in]", True)
+    else:
+        page.keyboard.press("+")
+    page.wait_for_selector("#lightbox-zoom >> text=150%")
+    stage = page.evaluate(
+        "(() => { const s = document.getElementById('lightbox-stage');"
+        " return [s.scrollWidth, s.clientWidth]; })()"
+    )
+    assert stage[0] > stage[1], f"zoomed to 150% the photo is {stage[0]} px in {stage[1]} px"
+    if phone:
+        # Two fingers spread to twice their distance: 150 % becomes 300 %.
+        page.evaluate(PINCH, [100, 200])
+        page.wait_for_selector("#lightbox-zoom >> text=300%")
+    check_page(page, phone, "photo lightbox")
+    if shots:
+        page.screenshot(path=shots / "phone-3b-zoomed.png", full_page=False)
+    for _ in range(8):
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.closest('#photo-lightbox') !== null")
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#photo-lightbox", state="hidden")
+    assert page.evaluate("document.activeElement.id") == "lightbox-open"
+    if phone:
+        tap(page, opener, True)
+    else:
+        page.keyboard.press("Enter")
+    page.wait_for_selector("#photo-lightbox[open]")
+    box = page.locator(f"#photo-lightbox g[data-face='{face.pk}'] rect.box")
+    position = box.bounding_box()
+    x, y = position["x"] + position["width"] / 2, position["y"] + 4
+    page.touchscreen.tap(x, y) if phone else page.mouse.click(x, y)
+    page.wait_for_selector("#photo-lightbox", state="hidden")
+    page.wait_for_selector(f"#face-{face.pk}.selected")
+    assert page.evaluate("document.activeElement.id") == f"face-{face.pk}"
 
 
 def take_class_photo(page, phone: bool, tmp_path: Path) -> Capture:
@@ -200,8 +283,22 @@ def test_a_teacher_takes_attendance_on_a_phone_by_taps_alone(
     page.touchscreen.tap(position["x"] + position["width"] / 2, position["y"] + 4)
     page.wait_for_selector(f"#face-{matched.pk}.selected")
 
-    # Confirm one face, in place.
+    # The photo full screen: zoom, Tab stays inside, Escape gives focus back; a box is still a tap.
+    check_lightbox(page, matched, phone=True, shots=shots)
+
+    # Confirm one face, in place; Undo in its toast puts it back, then confirm again.
     page.evaluate("window.__samePage = true")
+    decided_by_machine = matched.decision
+    tap(page, f"#face-{matched.pk} button:has-text('Confirm')", True)
+    page.wait_for_selector(f"#face-{matched.pk}[data-decision='confirmed']")
+    page.locator(f"#face-{matched.pk} .toast button:has-text('Undo')").scroll_into_view_if_needed()
+    scrolled = page.evaluate("window.scrollY")
+    tap(page, f"#face-{matched.pk} .toast button:has-text('Undo')", True)
+    page.wait_for_selector(f"#face-{matched.pk}[data-decision='{decided_by_machine}']")
+    page.wait_for_selector(f"#face-{matched.pk} .toast >> text=Undone")
+    assert abs(page.evaluate("window.scrollY") - scrolled) <= 2  # the page stays where it was
+    matched.refresh_from_db()
+    assert (matched.decision, matched.decided_by) == (decided_by_machine, None)
     tap(page, f"#face-{matched.pk} button:has-text('Confirm')", True)
     page.wait_for_selector(f"#face-{matched.pk}[data-decision='confirmed']")
     page.wait_for_selector(f"#face-{matched.pk} .toast")
@@ -227,6 +324,12 @@ def test_a_teacher_takes_attendance_on_a_phone_by_taps_alone(
     gloria = room.student(CLASS[4])
     row = f"#roster li[data-student='{gloria.pk}']"
     page.evaluate("window.__samePage = true")
+    tap(page, f"{row} button[value=late]", True)
+    page.wait_for_selector(f"{row} button[value=late][aria-pressed=true]")
+    # Her first mark: Undo takes it back to "not marked", in place.
+    tap(page, f"{row} .toast button:has-text('Undo')", True)
+    page.wait_for_selector(f"{row}[data-status='']")
+    assert not AttendanceRecord.objects.filter(session=room.session, student=gloria).exists()
     tap(page, f"{row} button[value=late]", True)
     page.wait_for_selector(f"{row} button[value=late][aria-pressed=true]")
     page.wait_for_selector(f"{row} .toast")
@@ -269,8 +372,37 @@ def test_the_same_pages_work_on_a_desktop(
     page.goto(f"/sessions/{room.session.pk}/")
     capture = take_class_photo(page, False, tmp_path)
     check_every_page(page, room, capture, phone=False)
-    # The desktop review keeps the photo beside the faces.
+    # The desktop review keeps the photo beside the faces; its lightbox works by keyboard.
     page.goto(f"/captures/{capture.pk}/")
     photo, faces = page.locator(".review-layout > div").all()[:2]
     assert photo.bounding_box()["x"] < faces.bounding_box()["x"]
+    check_lightbox(page, capture.faces.exclude(student=None).first(), phone=False)
+
+    # A photo with no faces: a warning with advice on its row, said in the status line, and on
+    # its review page.
+    page.goto(f"/sessions/{room.session.pk}/")
+    wall = tmp_path / "wall.jpg"
+    wall.write_bytes(jpeg_bytes(640, 480, (170, 170, 170)))
+    page.set_input_files("#capture-images", str(wall))
+    page.locator("#captures .capture[data-state='done']").nth(1).wait_for(timeout=120_000)
+    empty = Capture.objects.latest("pk")
+    row = page.locator(f"#captures .capture[data-capture='{empty.pk}'] .msg-warning")
+    assert "No faces found" in row.inner_text() and "closer" in row.inner_text()
+    page.wait_for_selector("#capture-message >> text=No faces found")
+    page.goto(f"/captures/{empty.pk}/")
+    assert page.locator("#no-faces").is_visible()
+    assert "Retake the photo closer" in page.inner_text("#no-faces")
+    check_page(page, False, "review of a photo with no faces")
+
+    # Several photos at once become a job: its page, and the same page on a phone.
+    page.goto(f"/sessions/{room.session.pk}/")
+    page.set_input_files("#capture-images", [str(wall), str(wall)])
+    page.wait_for_url("**/jobs/*/")
+    page.wait_for_selector("#import-report", timeout=120_000)
+    check_page(page, False, "photos job")
+    phone = open_page(browser, live_server, PHONE)
+    log_in(phone, phone=True)
+    phone.goto(page.url)
+    check_page(phone, True, "photos job")
+    phone.context.close()
     page.context.close()

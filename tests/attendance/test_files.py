@@ -96,13 +96,14 @@ def admin_bulk_delete(model: str, ids: Callable) -> Callable:
 
 DELETE_PATHS: dict[str, Callable] = {
     "page: delete a reference photo": lambda client, t: client.post(
-        reverse("attendance:photo_delete", args=[t["photo"].pk])
+        reverse("attendance:photo_delete", args=[t["photo"].pk]), {"confirm": "yes"}
     ),
     "page: delete a student": lambda client, t: client.post(
-        reverse("attendance:student_delete", args=[t["photo"].student_id])
+        reverse("attendance:student_delete", args=[t["photo"].student_id]), {"confirm": "yes"}
     ),
     "page: withdraw consent": lambda client, t: client.post(
-        reverse("attendance:student_consent", args=[t["photo"].student_id]), {"action": "withdraw"}
+        reverse("attendance:student_consent", args=[t["photo"].student_id]),
+        {"action": "withdraw", "confirm": "yes"},
     ),
     "admin: delete a reference photo": lambda c, t: admin_delete("referencephoto", t["photo"].pk)(
         c, t

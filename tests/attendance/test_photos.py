@@ -292,7 +292,9 @@ def test_an_admin_deletes_a_photo_and_its_file_goes_after_commit(
     assert client.post(reverse("attendance:photo_delete", args=[photo.pk])).status_code == 404
     client.force_login(admin_user)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("attendance:photo_delete", args=[photo.pk]))
+        response = client.post(
+            reverse("attendance:photo_delete", args=[photo.pk]), {"confirm": "yes"}
+        )
     assert response.status_code == 302
     assert not ReferencePhoto.objects.filter(pk=photo.pk).exists()
     assert not storage.exists(name)
