@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test test-fast typecheck lint format bench bench-detection bench-variants bench-fusion bench-openset bench-attendance bench-load demo clean
+.PHONY: install run test test-fast typecheck lint format bench bench-detection bench-variants bench-fusion bench-openset bench-attendance bench-load bench-capacity demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,13 @@ bench-attendance: install
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/rollcall_bench
 bench-load: install
 	$(BIN)/python -m benchmarks reports --database-url $(BENCH_DATABASE_URL) $(BENCH_ARGS)
+
+# Photos per minute, latency and peak memory with 1 then 2 workers (README "Scaling").
+BENCH_CAPACITY_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/rollcall_capacity
+BENCH_CAPACITY_BROKER_URL ?= redis://127.0.0.1:6379/14
+bench-capacity: install
+	DATABASE_URL=$(BENCH_CAPACITY_DATABASE_URL) CELERY_BROKER_URL=$(BENCH_CAPACITY_BROKER_URL) \
+		CELERY_RESULT_BACKEND=$(BENCH_CAPACITY_BROKER_URL) $(BIN)/python -m benchmarks capacity $(BENCH_ARGS)
 
 clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache

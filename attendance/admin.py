@@ -19,6 +19,7 @@ from attendance.models import (
     Course,
     DetectedFace,
     Enrollment,
+    Holiday,
     ReferencePhoto,
     Student,
     WebhookDelivery,
@@ -121,6 +122,14 @@ class StudentAdmin(Audited):
     def delete_queryset(self, request, queryset) -> None:
         for student in queryset:
             student_services.student_delete(student=student, by=request.user)
+
+
+@admin.register(Holiday)
+class HolidayAdmin(Audited):
+    """Also kept on the app's Holidays page; generating a term skips these days."""
+
+    list_display = ["date", "name"]
+    date_hierarchy = "date"
 
 
 @admin.register(Enrollment)

@@ -11,3 +11,7 @@ class AttendanceConfig(AppConfig):
         from attendance.files import connect_file_cleanup
 
         connect_file_cleanup()
+
+        from attendance.metrics import register
+
+        register()

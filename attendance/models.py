@@ -242,6 +242,8 @@ class ClassSession(TimeStamped):
     class State(models.TextChoices):
         OPEN = "open", "Open"
         FINALIZED = "finalized", "Finalized"
+        # Did not take place (a strike, a trip): counts for nobody, takes no marks, keeps any.
+        CANCELLED = "cancelled", "Cancelled"
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="sessions")
     date = models.DateField()
@@ -276,6 +278,20 @@ class ClassSession(TimeStamped):
     @property
     def is_open(self) -> bool:
         return self.state == self.State.OPEN
+
+
+class Holiday(models.Model):
+    """A day without classes for the whole installation (a public holiday, a school break):
+    generating a term's weekly sessions skips it. Admins keep the list in the app."""
+
+    date = models.DateField(unique=True)
+    name = models.CharField(max_length=100, validators=[no_control_characters])
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.date:%Y-%m-%d})"
 
 
 class Capture(TimeStamped):
@@ -515,6 +531,13 @@ class AuditEvent(models.Model):
         BIOMETRICS_ERASED = "biometrics_erased", "Biometric data erased"
         RETENTION_PURGED = "retention_purged", "Class photos past retention deleted"
         DATA_EXPORTED = "data_exported", "Student data exported"
+        STUDENT_CHANGED = "student_changed", "Student changed"
+        ENROLLMENT_ENDED = "enrollment_ended", "Enrollment ended"
+        TEACHER_INVITED = "teacher_invited", "Teacher invited"
+        TEACHER_DEACTIVATED = "teacher_deactivated", "Teacher deactivated"
+        TEACHER_ACTIVATED = "teacher_activated", "Teacher reactivated"
+        SESSIONS_CANCELLED = "sessions_cancelled", "Sessions cancelled"
+        SESSIONS_DELETED = "sessions_deleted", "Sessions deleted"
 
     action = models.CharField(max_length=32, choices=Action.choices)
     at = models.DateTimeField(default=timezone.now)
@@ -557,6 +580,9 @@ class Job(TimeStamped):
         REFERENCE_PHOTOS = "reference_photos", "Reference photos upload"
 
     class State(models.TextChoices):
+        # A roster import's dry run: the files are stored and the report says what importing
+        # them would do; nothing runs until a person confirms (then QUEUED).
+        PREVIEW = "preview", "Preview"
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         DONE = "done", "Done"

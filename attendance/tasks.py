@@ -62,6 +62,32 @@ def run_job(job_id: int) -> str:
     return job.state if job is not None else "gone"
 
 
+def lease(name: str, seconds: float) -> bool:
+    """True for one caller per ``seconds`` among every process on this broker and queue.
+
+    Beat runs as exactly one service, but two schedulers can still meet (a second beat started
+    by mistake, a rolling deploy, a worker's start-up sweep next to beat's): the scheduled tasks
+    take a lease, a Redis key set only if absent (SET NX PX), so the second caller in a period
+    does nothing. The lease lasts 80% of the period, so the next period's run is never refused.
+    Without Redis (kombu's file transport on one laptop) there is one scheduler and no lease.
+    """
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://")):
+        return True
+    import redis
+
+    from config.celery_app import app
+
+    client = redis.Redis.from_url(
+        url, socket_connect_timeout=settings.ROLLCALL_BROKER_CONNECT_TIMEOUT
+    )
+    key = f"rollcall:lease:{app.conf.task_default_queue}:{name}"
+    try:
+        return bool(client.set(key, "1", nx=True, px=max(1, int(seconds * 800))))
+    finally:
+        client.close()
+
+
 # A sweep that waited longer than one period (no pool process was ready: a restarted worker
 # loading its models) is dropped: the next one does the same work, and a pile of them would each
 # send the same captures.
@@ -69,7 +95,15 @@ def run_job(job_id: int) -> str:
 def sweep() -> dict[str, int]:
     """Send again what may have been lost: captures saved while the broker was down, captures a
     dead worker left "processing", pending photos, photos of an older model version, and import
-    jobs that are waiting or whose worker died."""
+    jobs that are waiting or whose worker died. Once per ROLLCALL_SWEEP_SECONDS, however many
+    schedulers send it (``lease``)."""
+    if not lease("sweep", settings.ROLLCALL_SWEEP_SECONDS):
+        logger.info("sweep skipped: another scheduler's sweep ran this period")
+        return {"skipped": 1}
+    return sweep_now()
+
+
+def sweep_now() -> dict[str, int]:
     from datetime import timedelta
 
     from attendance.services.captures import captures_sweep
@@ -95,9 +129,16 @@ _broker_down_until = 0.0
 
 @shared_task(name="attendance.retention_purge")
 def retention_purge() -> dict[str, int]:
-    """Delete class photos and unknown faces' crops and embeddings past the retention period."""
+    """Delete class photos and unknown faces' crops and embeddings past the retention period
+    (once per ROLLCALL_RETENTION_CHECK_SECONDS, however many schedulers send it), and import
+    previews nobody confirmed (they hold rosters and photos too) after a day."""
+    from attendance.services.jobs import previews_expire
     from attendance.services.retention import retention_purge as purge
 
+    if not lease("retention", settings.ROLLCALL_RETENTION_CHECK_SECONDS):
+        return {"skipped": 1}
+
+    previews_expire()
     return purge().as_dict()
 
 
@@ -167,6 +208,7 @@ def _warm_up_face_models(**kwargs) -> None:
 
         started = time.monotonic()
         facerec.warm_up()
+        # benchmarks/capacity.py and the fault tests wait for this line.
         logger.info(
             "face models loaded in %.1f s (process %s)", time.monotonic() - started, os.getpid()
         )

@@ -10,6 +10,8 @@ from attendance.views import (
     reports,
     sessions,
     students,
+    teachers,
+    terms,
     tokens,
 )
 
@@ -23,6 +25,8 @@ urlpatterns = (
     + captures.urlpatterns
     + jobs.urlpatterns
     + reports.urlpatterns
+    + terms.urlpatterns
+    + teachers.urlpatterns
     + tokens.urlpatterns
     + privacy.urlpatterns
 )

@@ -1,4 +1,5 @@
-"""`python -m benchmarks lfw|variants|openset|attendance|reports [options]`: each prints a table.
+"""`python -m benchmarks <lfw|variants|openset|attendance|reports|capacity> [options]`: each prints
+a table.
 
 ``lfw`` and ``variants`` are plain facerec; ``attendance`` and ``reports`` need Django and set it
 up themselves (``DJANGO_SETTINGS_MODULE``, default ``config.settings.local`` as manage.py does).
@@ -20,9 +21,15 @@ BENCHMARKS = {
     "openset": "open-set decisions: 50 enrolled + 50 strangers in 7 synthesised conditions",
     "attendance": "class photos composed from LFW through the real capture pipeline (Django)",
     "reports": "course matrix page and API report under 20 concurrent clients (Django)",
+    "capacity": "30-face class photos through the real queue to 1 then 2 workers: photos/min, "
+    "latency, peak worker memory (Django, PostgreSQL, Redis)",
 }
 # The Django benchmarks are management-style commands; this module is where each one lives.
-DJANGO_COMMANDS = {"attendance": "benchmarks.attendance", "reports": "benchmarks.reports"}
+DJANGO_COMMANDS = {
+    "attendance": "benchmarks.attendance",
+    "reports": "benchmarks.reports",
+    "capacity": "benchmarks.capacity",
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,8 @@ app.conf.update(
     # A worker killed mid-task leaves its message unacknowledged, so another worker finishes it.
     task_acks_late=True,
     task_reject_on_worker_lost=True,
+    # One task reserved per pool process: a class photo takes seconds of CPU, so a prefetched
+    # second one would wait behind it while another worker sits idle.
     worker_prefetch_multiplier=1,
     task_track_started=True,
     broker_connection_retry_on_startup=True,

@@ -153,3 +153,68 @@ def parse_cache_url(url: str) -> dict:
 
 def env_cache(name: str, default: str = "") -> dict:
     return parse_cache_url(_raw(name) or default)
+
+
+def parse_storage_url(url: str, *, location: Path) -> dict:
+    """Where private media (photos, crops) live, as a STORAGES entry.
+
+    - blank -> files under ``location`` (ROLLCALL_PRIVATE_MEDIA_ROOT), the default of `make run`;
+    - ``file:///srv/rollcall/private`` -> files under that folder;
+    - ``s3://KEY:SECRET@HOST:PORT/BUCKET?region=us-east-1&secure=false`` -> a private bucket on
+      S3-compatible storage (MinIO, AWS S3, ...). ``secure=false`` speaks plain HTTP (a MinIO on
+      the same private network); ``addressing=virtual`` for providers that need bucket host
+      names. Without a host (``s3:///BUCKET``) AWS's own endpoint and credential chain are used.
+    """
+    parsed = urlparse(url)
+    if not url or parsed.scheme == "file":
+        folder = Path(unquote(parsed.path)) if url and parsed.path else location
+        return {
+            "BACKEND": "attendance.storage.PrivateFileSystemStorage",
+            "OPTIONS": {"location": folder, "base_url": None},
+        }
+    if parsed.scheme != "s3":
+        raise ImproperlyConfiguredEnv(
+            f"ROLLCALL_STORAGE_URL must start with s3:// or file://, got {parsed.scheme!r}"
+        )
+    bucket = unquote(parsed.path.strip("/"))
+    if not bucket or "/" in bucket:
+        raise ImproperlyConfiguredEnv(f"ROLLCALL_STORAGE_URL names no bucket: {url!r}")
+    query = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+    unknown = set(query) - {"region", "secure", "addressing"}
+    if unknown:
+        raise ImproperlyConfiguredEnv(
+            f"ROLLCALL_STORAGE_URL has unknown options {sorted(unknown)}; "
+            "it takes region, secure and addressing"
+        )
+    scheme = "http" if query.get("secure", "true").lower() in _FALSE else "https"
+    options: dict = {"bucket_name": bucket, "region_name": query.get("region") or None}
+    if parsed.hostname:
+        port = f":{parsed.port}" if parsed.port else ""
+        options["endpoint_url"] = f"{scheme}://{parsed.hostname}{port}"
+    if parsed.username:
+        options["access_key"] = unquote(parsed.username)
+        options["secret_key"] = unquote(parsed.password or "")
+    options["addressing_style"] = query.get("addressing", "path")
+    return {"BACKEND": "attendance.storage.PrivateS3Storage", "OPTIONS": options}
+
+
+def env_storage(name: str, *, location: Path) -> dict:
+    """ROLLCALL_STORAGE_URL, else the AWS_* variables (AWS_STORAGE_BUCKET_NAME and, optionally,
+    AWS_S3_ENDPOINT_URL, AWS_S3_REGION_NAME, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), else
+    files under ``location``."""
+    url = _raw(name)
+    if url:
+        return parse_storage_url(url, location=location)
+    bucket = env_str("AWS_STORAGE_BUCKET_NAME", "").strip()
+    if not bucket:
+        return parse_storage_url("", location=location)
+    options = {
+        "bucket_name": bucket,
+        "endpoint_url": env_str("AWS_S3_ENDPOINT_URL", "").strip() or None,
+        "region_name": env_str("AWS_S3_REGION_NAME", "").strip() or None,
+        # Blank keys: boto3's own chain (an instance role, ~/.aws) supplies them.
+        "access_key": env_str("AWS_ACCESS_KEY_ID", "").strip() or None,
+        "secret_key": env_str("AWS_SECRET_ACCESS_KEY", "").strip() or None,
+        "addressing_style": "path" if env_str("AWS_S3_ENDPOINT_URL", "").strip() else None,
+    }
+    return {"BACKEND": "attendance.storage.PrivateS3Storage", "OPTIONS": options}

@@ -17,7 +17,7 @@ from attendance.services import courses as course_services
 from attendance.services import students as student_services
 
 # Face fixtures and the real Celery worker, shared by every folder of tests (one worker per run).
-pytest_plugins = ["tests.support.faces"]
+pytest_plugins = ["tests.support.faces", "tests.support.s3"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("ROLLCALL_DATASETS", PROJECT_ROOT.parent / "shared" / "datasets"))

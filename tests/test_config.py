@@ -20,6 +20,7 @@ from config.env import (
     env_int,
     parse_cache_url,
     parse_database_url,
+    parse_storage_url,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,11 +36,6 @@ def variables_read_by_settings() -> set[str]:
 
 def as_text(value: str | list[str]) -> str:
     return value if isinstance(value, str) else " ".join(value)
-
-
-def mounts(service: dict) -> list[str]:
-    """Mount targets, whichever form (short "src:target:mode" or long) compose printed."""
-    return [v.split(":")[1] if isinstance(v, str) else v["target"] for v in service["volumes"]]
 
 
 def test_a_malformed_boolean_stops_start_up_with_its_name(monkeypatch):
@@ -168,11 +164,13 @@ def test_check_deploy_is_clean_with_the_compose_files_environment(compose):
     assert "System check identified no issues" in check.stdout
 
 
-def test_compose_runs_web_worker_postgres_and_redis_with_health_checks(compose):
+def test_compose_runs_web_worker_beat_postgres_redis_and_minio_with_health_checks(compose):
     services = compose["services"]
-    assert set(services) == {"web", "worker", "postgres", "redis"}
-    assert all("healthcheck" in service for service in services.values())
-    assert {"pgdata", "media"} <= set(compose["volumes"])
+    assert set(services) == {"web", "worker", "beat", "postgres", "redis", "minio", "minio-init"}
+    long_running = set(services) - {"minio-init"}  # creates the bucket, then exits
+    assert all("healthcheck" in services[name] for name in long_running)
+    assert set(compose["volumes"]) == {"pgdata", "redisdata", "miniodata"}
+    assert "http://localhost:8000/readyz" in services["web"]["healthcheck"]["test"]
 
 
 def test_compose_commands_match_the_apps_entry_points(compose):
@@ -181,6 +179,10 @@ def test_compose_commands_match_the_apps_entry_points(compose):
     worker_command = as_text(worker["command"])
     assert "celery -A config worker" in worker_command
     assert f"--queues={celery_app.conf.task_default_queue}" in worker_command
+    # Workers scale; the one scheduler is its own service.
+    assert "--beat" not in worker_command and "--concurrency=1" in worker_command
+    assert as_text(compose["services"]["beat"]["command"]).startswith("celery -A config beat")
+    assert "8000-8009:8000" in str(web["ports"]) or "8000-8009" in str(web["ports"])
 
 
 def test_compose_sets_only_variables_the_settings_read(compose):
@@ -189,8 +191,24 @@ def test_compose_sets_only_variables_the_settings_read(compose):
         assert set(environment) - variables_read_by_settings() == set()
         assert parse_database_url(environment["DATABASE_URL"])["HOST"] == "postgres"
         assert environment["CELERY_BROKER_URL"].startswith("redis://redis:6379/")
-        assert environment["ROLLCALL_PRIVATE_MEDIA_ROOT"].startswith("/data")
-        assert "/data" in mounts(compose["services"][name])
+        storage = parse_storage_url(environment["ROLLCALL_STORAGE_URL"], location=Path("/x"))
+        assert storage["BACKEND"] == "attendance.storage.PrivateS3Storage"
+        assert storage["OPTIONS"]["endpoint_url"] == "http://minio:9000"
+
+
+def test_no_volume_is_shared_by_web_worker_or_beat(compose):
+    for name in ("web", "worker", "beat"):
+        assert compose["services"][name].get("volumes", []) == [], name
+        assert "minio-init" in compose["services"][name]["depends_on"]
+
+
+def test_minio_init_creates_the_private_bucket_the_app_uses(compose):
+    init = as_text(compose["services"]["minio-init"]["entrypoint"])
+    bucket = compose["services"]["minio-init"]["environment"]["ROLLCALL_BUCKET"]
+    url = compose["services"]["web"]["environment"]["ROLLCALL_STORAGE_URL"]
+
+    assert "mc mb --ignore-existing" in init and "mc anonymous set none" in init
+    assert parse_storage_url(url, location=Path("/x"))["OPTIONS"]["bucket_name"] == bucket
 
 
 def test_one_gunicorn_timeout_everywhere_from_one_variable(compose, monkeypatch):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
-from importlib.metadata import distribution
+from importlib.metadata import distribution, requires
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,10 +68,29 @@ def test_every_runtime_package_is_used_by_the_platform():
     # gunicorn is run, not imported: the image's command starts it.
     run_not_imported = {"gunicorn"} if "gunicorn" in (ROOT / "Dockerfile").read_text() else set()
 
+    runtime = pinned(ROOT / "requirements.txt")
+    # A pin may also fix the version of what a used package needs (boto3 under django-storages).
+    needed_by_others = {
+        re.split(r"[ ;<>=!~\[(]", requirement)[0].lower().replace("_", "-")
+        for name in runtime
+        for requirement in requires(name) or []
+    }
+
     unused = {
         name
-        for name in pinned(ROOT / "requirements.txt")
-        if name not in run_not_imported and not top_level_modules(name) & used
+        for name in runtime
+        if name not in run_not_imported | needed_by_others and not top_level_modules(name) & used
     }
 
     assert unused == set()
+
+
+def test_the_production_image_installs_the_runtime_set_only_and_runs_without_root():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    ignored = (ROOT / ".dockerignore").read_text().split()
+
+    assert "pip install -r requirements.txt" in dockerfile
+    assert "requirements-dev" not in dockerfile and "requirements-dev.txt" in ignored
+    users = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("USER ")]
+    assert users and users[-1] not in {"root", "0"}
+    assert {"tests", "node_modules", ".venv", "staticfiles"} <= set(ignored)

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 
 from attendance.errors import InvalidInput
-from attendance.models import ClassSession, Course, Enrollment, Student
+from attendance.models import (
+    AttendanceRecord,
+    AuditEvent,
+    Capture,
+    ClassSession,
+    Course,
+    Enrollment,
+    Holiday,
+    Student,
+)
+from attendance.services.audit import audit_event
 
 
 @transaction.atomic
@@ -94,6 +106,18 @@ def enrollment_create(
     return enrollment
 
 
+@transaction.atomic
+def enrollments_create_many(
+    *, course: Course, students: Iterable[Student], joined_on: date
+) -> list[Enrollment]:
+    """Enroll several students from the same day (the course page's enrol dialog). Each follows
+    ``enrollment_create``'s rules, so one already enrolled is left as it is."""
+    return [
+        enrollment_create(student=student, course=course, joined_on=joined_on)
+        for student in students
+    ]
+
+
 def enrollments_create_bulk(
     *, pairs: list[tuple[Student, Course]], joined_on: date
 ) -> list[Enrollment]:
@@ -104,7 +128,11 @@ def enrollments_create_bulk(
 
 
 @transaction.atomic
-def enrollment_end(*, enrollment: Enrollment, left_on: date) -> Enrollment:
+def enrollment_end(*, enrollment: Enrollment, left_on: date, by: User | None = None) -> Enrollment:
+    """End an enrollment period on ``left_on`` (the last day the student belonged to it).
+    Ending it again on the same day changes nothing."""
+    if enrollment.left_on == left_on:
+        return enrollment
     later = Enrollment.objects.filter(
         student_id=enrollment.student_id,
         course_id=enrollment.course_id,
@@ -120,6 +148,13 @@ def enrollment_end(*, enrollment: Enrollment, left_on: date) -> Enrollment:
         raise InvalidInput("A student cannot leave before joining.", code="left_before_joined")
     enrollment.left_on = left_on
     enrollment.save(update_fields=["left_on", "updated_at"])
+    audit_event(
+        action=AuditEvent.Action.ENROLLMENT_ENDED,
+        by=by,
+        student=enrollment.student,
+        subject=str(enrollment),
+        detail={"course": enrollment.course_id, "left_on": left_on.isoformat()},
+    )
     return enrollment
 
 
@@ -146,8 +181,15 @@ def session_create(
     return session
 
 
-@transaction.atomic
-def sessions_generate_weekly(
+@dataclass(frozen=True)
+class WeeklyPlan:
+    """What generating a term would do: the days to create, and each day left out with why."""
+
+    days: list[date]
+    skipped: list[tuple[date, str]]
+
+
+def sessions_weekly_plan(
     *,
     course: Course,
     first_day: date,
@@ -156,12 +198,10 @@ def sessions_generate_weekly(
     start_time: time,
     end_time: time,
     room: str = "",
-) -> list[ClassSession]:
-    """Create a session on each of ``weekdays`` (0 = Monday) from ``first_day`` to ``last_day``.
-
-    Days that already have a session at that time are skipped, so running it twice (or after
-    adding one session by hand) creates no duplicates. Returns the sessions created.
-    """
+) -> WeeklyPlan:
+    """The days of ``weekdays`` (0 = Monday) from ``first_day`` to ``last_day`` that would get a
+    session: holidays (``Holiday``) and days with a session at that time already are left out.
+    Writes nothing: the course page shows it as the preview."""
     _check_times(start_time, end_time)
     if last_day < first_day:
         raise InvalidInput("The last day comes before the first.", code="date_range")
@@ -174,10 +214,120 @@ def sessions_generate_weekly(
             course=course, start_time=start_time, date__range=(first_day, last_day)
         ).values_list("date", flat=True)
     )
-    days = (first_day + timedelta(n) for n in range((last_day - first_day).days + 1))
+    holidays = dict(
+        Holiday.objects.filter(date__range=(first_day, last_day)).values_list("date", "name")
+    )
+    days, skipped = [], []
+    for n in range((last_day - first_day).days + 1):
+        day = first_day + timedelta(n)
+        if day.weekday() not in weekdays:
+            continue
+        if day in holidays:
+            skipped.append((day, f"holiday: {holidays[day]}"))
+        elif day in existing:
+            skipped.append((day, f"already has a session at {start_time:%H:%M}"))
+        else:
+            days.append(day)
+    return WeeklyPlan(days, skipped)
+
+
+@transaction.atomic
+def sessions_generate_weekly(
+    *,
+    course: Course,
+    first_day: date,
+    last_day: date,
+    weekdays: set[int],
+    start_time: time,
+    end_time: time,
+    room: str = "",
+) -> list[ClassSession]:
+    """Create a session on each of ``weekdays`` (0 = Monday) from ``first_day`` to ``last_day``,
+    except on holidays.
+
+    Days that already have a session at that time are skipped, so running it twice (or after
+    adding one session by hand) creates no duplicates. Returns the sessions created.
+    """
+    plan = sessions_weekly_plan(
+        course=course,
+        first_day=first_day,
+        last_day=last_day,
+        weekdays=weekdays,
+        start_time=start_time,
+        end_time=end_time,
+    )
     new = [
         ClassSession(course=course, date=day, start_time=start_time, end_time=end_time, room=room)
-        for day in days
-        if day.weekday() in weekdays and day not in existing
+        for day in plan.days
     ]
     return ClassSession.objects.bulk_create(new)
+
+
+def _describe(sessions: list[ClassSession]) -> list[str]:
+    return [f"{s.date:%Y-%m-%d} {s.start_time:%H:%M}" for s in sessions]
+
+
+@transaction.atomic
+def sessions_cancel(*, course: Course, session_ids: Iterable[int], by: User | None) -> int:
+    """Cancel open sessions of ``course`` (they did not take place): they count for nobody and
+    take no marks; marks they already have are kept. A finalized session is reopened first."""
+    sessions = list(
+        ClassSession.objects.select_for_update().filter(course=course, pk__in=list(session_ids))
+    )
+    finalized = [s for s in sessions if s.state == ClassSession.State.FINALIZED]
+    if finalized:
+        raise InvalidInput(
+            f"{', '.join(_describe(finalized))} is finalized: reopen it before cancelling.",
+            code="session_finalized",
+        )
+    to_cancel = [s for s in sessions if s.state == ClassSession.State.OPEN]
+    if to_cancel:
+        ClassSession.objects.filter(pk__in=[s.pk for s in to_cancel]).update(
+            state=ClassSession.State.CANCELLED, updated_at=timezone.now()
+        )
+        audit_event(
+            action=AuditEvent.Action.SESSIONS_CANCELLED,
+            by=by,
+            subject=f"{len(to_cancel)} session(s) of {course.code}",
+            detail={"course_id": course.pk, "sessions": _describe(to_cancel)},
+        )
+    return len(to_cancel)
+
+
+@transaction.atomic
+def sessions_delete(*, course: Course, session_ids: Iterable[int], by: User | None) -> int:
+    """Delete sessions of ``course`` that hold nothing. A session with a mark or a class photo
+    is the school's record: all or nothing, the call is refused and names it (cancel it)."""
+    sessions = list(
+        ClassSession.objects.select_for_update().filter(course=course, pk__in=list(session_ids))
+    )
+    ids = [s.pk for s in sessions]
+    used = set(
+        AttendanceRecord.objects.filter(session_id__in=ids).values_list("session_id", flat=True)
+    ) | set(Capture.objects.filter(session_id__in=ids).values_list("session_id", flat=True))
+    if used:
+        kept = _describe([s for s in sessions if s.pk in used])
+        raise InvalidInput(
+            f"Nothing was deleted: {', '.join(kept)} has marks or class photos; cancel it instead.",
+            code="session_has_records",
+        )
+    if sessions:
+        ClassSession.objects.filter(pk__in=ids).delete()
+        audit_event(
+            action=AuditEvent.Action.SESSIONS_DELETED,
+            by=by,
+            subject=f"{len(sessions)} session(s) of {course.code}",
+            detail={"course_id": course.pk, "sessions": _describe(sessions)},
+        )
+    return len(sessions)
+
+
+@transaction.atomic
+def holiday_create(*, day: date, name: str) -> Holiday:
+    """Add a day without classes; one name per date."""
+    if Holiday.objects.filter(date=day).exists():
+        raise InvalidInput(f"{day:%Y-%m-%d} is already a holiday.", code="holiday_exists")
+    holiday = Holiday(date=day, name=name.strip())
+    holiday.full_clean()
+    holiday.save()
+    return holiday

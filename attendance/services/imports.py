@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from attendance.errors import DomainError, InvalidInput
-from attendance.models import Course, Student
+from attendance.models import Course, Enrollment, Student
 from attendance.services import courses as course_services
 from attendance.services import students as student_services
 from attendance.services.photos import reference_photo_add
@@ -46,14 +46,15 @@ class ImportLine:
     where: str  # "roster line 3" or "photos S001/1.jpg"
     outcome: str  # created, updated, unchanged, skipped
     message: str
+    photo: int | None = None  # the reference photo a photo line added (its face check follows)
 
 
 @dataclass
 class ImportReport:
     lines: list[ImportLine] = field(default_factory=list)
 
-    def add(self, where: str, outcome: str, message: str) -> None:
-        self.lines.append(ImportLine(where, outcome, message))
+    def add(self, where: str, outcome: str, message: str, photo: int | None = None) -> None:
+        self.lines.append(ImportLine(where, outcome, message, photo))
 
     def count(self, outcome: str) -> int:
         return sum(1 for line in self.lines if line.outcome == outcome)
@@ -313,6 +314,121 @@ def _error_text(error: Exception) -> str:
     return str(error)
 
 
+# --- the dry run -------------------------------------------------------------------------------
+
+TEMPLATE_ROWS = [
+    ["student_number", "name", "email", "courses", "consent"],
+    ["S001", "Ada Lovelace", "ada@example.edu", "BIO101;MAT150", "yes"],
+    ["S002", "Alan Turing", "", "BIO101@2026-fall", "no"],
+]
+
+
+def roster_plan(*, rows: list[tuple[int, dict[str, str]]], by: User) -> ImportReport:
+    """What importing ``rows`` would do, line by line, writing nothing: the import page's
+    preview. The same checks as the import (a number and a name, known courses, a valid email,
+    a number that belongs to someone else); a line repeating an earlier number is judged as the
+    import would, against that earlier line."""
+    report = ImportReport()
+    numbers = [row.get("student_number", "") for _, row in rows]
+    existing = {s.student_number: s for s in Student.objects.filter(student_number__in=numbers)}
+    open_enrollments = set(
+        Enrollment.objects.filter(
+            student__student_number__in=numbers, left_on__isnull=True
+        ).values_list("student__student_number", "course_id")
+    )
+    courses: dict[str, Course | InvalidInput] = {}
+    planned: dict[str, str] = {}  # number -> name, of lines that would create a student
+    for line, row in rows:
+        where = f"roster line {line}"
+        number, name = row.get("student_number", ""), row.get("name", "")
+        if not number or not name:
+            report.add(where, "skipped", "A student number and a name are both required.")
+            continue
+        try:
+            chosen = [_course_cached(courses, code) for code in _course_codes(row)]
+            consent = row.get("consent", "").strip().lower() in YES
+            student = existing.get(number)
+            if student is None and number not in planned:
+                built = student_services.student_build(
+                    student_number=number,
+                    full_name=name,
+                    email=row.get("email", ""),
+                    consent_by=by if consent else None,
+                )
+                planned[number] = built.full_name
+                message = _row_message(built, [c.code for c in chosen], consent)
+                report.add(where, "created", message)
+                open_enrollments.update((number, c.pk) for c in chosen)
+                continue
+            known_name = student.full_name if student is not None else planned[number]
+            if known_name.strip().casefold() != name.strip().casefold():
+                raise InvalidInput(
+                    f"the number belongs to {known_name}, not {name}; nothing changed",
+                    code="number_taken",
+                )
+        except (DomainError, ValidationError) as error:
+            report.add(where, "skipped", f"{number}: {_error_text(error)}")
+            continue
+        joined = [c.code for c in chosen if (number, c.pk) not in open_enrollments]
+        needs_consent = consent and student is not None and not student.has_photo_consent
+        outcome = "updated" if joined or needs_consent else "unchanged"
+        label = Student(student_number=number, full_name=known_name)
+        report.add(where, outcome, _row_message(label, joined, consent))
+        open_enrollments.update((number, c.pk) for c in chosen)
+    return report
+
+
+def photos_plan(
+    *, entries: list[ZipEntry], roster: list[tuple[int, dict[str, str]]]
+) -> ImportReport:
+    """What importing the photos would do: each photo's person folder must name a student who
+    exists (or whom the roster creates) and whose photo consent is (or will be) recorded. Whether
+    a face is found is known only after the import: the job's page shows it then."""
+    report = ImportReport()
+    if not entries:
+        report.add("photos", "skipped", "The ZIP holds no photos.")
+    in_roster = {
+        key: row.get("consent", "").strip().lower() in YES
+        for _, row in roster
+        for key in (row.get("student_number", ""), _normal_name(row.get("name", "")))
+        if key
+    }
+    folders: dict[str, str | None] = {}  # folder -> reason it would be skipped, or None
+    for entry in entries:
+        where = f"photos {entry.path}"
+        if entry.nested:
+            report.add(where, "skipped", "folders inside a person's folder are not read")
+            continue
+        if not entry.folder:
+            report.add(where, "skipped", "not in a person folder (student number or name)")
+            continue
+        if entry.folder not in folders:
+            folders[entry.folder] = _folder_problem(entry.folder, in_roster)
+        problem = folders[entry.folder]
+        if problem:
+            report.add(where, "skipped", problem)
+        elif entry.info.file_size > settings.ROLLCALL_MAX_UPLOAD_BYTES:
+            report.add(where, "skipped", "the photo is larger than the upload limit")
+        else:
+            report.add(where, "created", f"a reference photo of {entry.folder}, checked after")
+    return report
+
+
+def _folder_problem(folder: str, in_roster: dict[str, bool]) -> str | None:
+    for key in (folder, _normal_name(folder)):
+        if key in in_roster:
+            student = Student.objects.filter(student_number=key).first()
+            consent = in_roster[key] or (student is not None and student.has_photo_consent)
+            return None if consent else f"{folder} has no photo consent recorded"
+    try:
+        student = _student_for_folder(folder)
+    except InvalidInput as error:
+        return error.message
+    if not student.has_photo_consent:
+        return f"{student.full_name} has no photo consent recorded"
+    return None
+
+
 # --- photos -------------------------------------------------------------------------------------
 
 
@@ -447,4 +563,6 @@ def _import_photo(report: ImportReport, where: str, entry: ZipEntry, student, by
     except DomainError as error:
         report.add(where, "skipped", error.message)
         return
-    report.add(where, "created", f"photo #{photo.pk} of {student.full_name}, queued for checking")
+    report.add(
+        where, "created", f"photo #{photo.pk} of {student.full_name}, queued for checking", photo.pk
+    )

@@ -23,7 +23,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from attendance.errors import Conflict, DomainError, InvalidInput
-from attendance.models import Capture, ClassSession, Job, Student
+from attendance.files import delete_after_commit
+from attendance.models import Capture, ClassSession, Job, ReferencePhoto, Student
 from attendance.services import imports
 from attendance.services.photos import no_consent_error, reference_photo_add
 
@@ -60,6 +61,66 @@ def roster_import_start(*, roster_file: File | None, photos_zip: File | None, by
     job.save()
     _enqueue_after_commit(job)
     return job
+
+
+@transaction.atomic
+def roster_import_preview(*, roster_file: File | None, photos_zip: File | None, by: User) -> Job:
+    """The dry run: check and store the files like ``roster_import_start`` and write in the
+    job's report what importing them would do, line by line, changing nothing else. The job
+    waits in PREVIEW until ``roster_import_confirm``."""
+    if roster_file is None and photos_zip is None:
+        raise InvalidInput("Choose a roster CSV, a photos ZIP, or both.", code="no_file")
+    rows = imports.roster_read(roster_file) if roster_file is not None else []
+    entries = imports.zip_read(photos_zip) if photos_zip is not None else None
+    lines = imports.roster_plan(rows=rows, by=by).lines
+    if entries is not None:
+        lines += imports.photos_plan(entries=entries, roster=rows).lines
+    job = Job(
+        kind=Job.Kind.ROSTER_IMPORT,
+        state=Job.State.PREVIEW,
+        created_by=by,
+        total=len(rows) + (max(1, len(entries)) if entries is not None else 0),
+        report=[asdict(line) for line in lines],
+    )
+    for field, upload, name in (
+        (job.roster, roster_file, "roster.csv"),
+        (job.photos, photos_zip, "photos.zip"),
+    ):
+        if upload is not None:
+            upload.seek(0)
+            field.save(name, upload, save=False)
+    job.save()
+    return job
+
+
+@transaction.atomic
+def roster_import_confirm(*, job: Job, by: User) -> Job:
+    """Import the files of a previewed job: it becomes an ordinary queued job (its report fills
+    again as the lines are applied). Confirming twice imports once."""
+    locked = Job.objects.select_for_update().get(pk=job.pk)
+    if locked.state != Job.State.PREVIEW:
+        return locked
+    locked.state, locked.report = Job.State.QUEUED, []
+    locked.save(update_fields=["state", "report", "updated_at"])
+    _enqueue_after_commit(locked)
+    return locked
+
+
+# A preview nobody imported holds a roster and maybe a ZIP of faces: not kept longer than this.
+PREVIEW_KEPT = timedelta(hours=24)
+
+
+@transaction.atomic
+def previews_expire(*, now=None) -> int:
+    """Delete previews older than PREVIEW_KEPT that were never imported, with their files (the
+    retention task runs this). Returns how many."""
+    cutoff = (now or timezone.now()) - PREVIEW_KEPT
+    stale = list(
+        Job.objects.select_for_update().filter(state=Job.State.PREVIEW, created_at__lte=cutoff)
+    )
+    delete_after_commit(f for job in stale for f in (job.roster, job.photos))
+    Job.objects.filter(pk__in=[job.pk for job in stale]).delete()
+    return len(stale)
 
 
 @transaction.atomic
@@ -287,6 +348,14 @@ def job_counts(job: Job) -> dict[str, int]:
     for line in job.report:
         counts[line["outcome"]] = counts.get(line["outcome"], 0) + 1
     return counts
+
+
+def job_photo_checks(job: Job) -> dict[int, ReferencePhoto]:
+    """The reference photos a roster import added, by id, with their face check's state: each
+    is checked by its own task after the import, so a finished job's page keeps polling until
+    none is pending. A photo deleted since (consent withdrawn) is left out."""
+    ids = [line["photo"] for line in job.report if line.get("photo")]
+    return ReferencePhoto.objects.only("id", "status", "rejection_reason").in_bulk(ids)
 
 
 def job_summary(job: Job) -> str:

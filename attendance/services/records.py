@@ -43,6 +43,10 @@ class MarkResult:
 
 
 def _require_open(session: ClassSession) -> None:
+    if session.state == ClassSession.State.CANCELLED:
+        raise Conflict(
+            "This session was cancelled; it takes no attendance.", code="session_cancelled"
+        )
     if not session.is_open:
         raise Conflict(
             "This session is finalized; reopen it before changing attendance.",

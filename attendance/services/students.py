@@ -65,13 +65,28 @@ def students_create_bulk(*, students: list[Student]) -> list[Student]:
     return created
 
 
+# What ``student_update`` may change; the number too (a typo in it is fixed from the app).
+STUDENT_FIELDS = ("student_number", "full_name", "email", "active")
+
+
 @transaction.atomic
-def student_update(*, student: Student, **fields: object) -> Student:
-    for name in ("full_name", "email", "active"):
+def student_update(*, student: Student, by: User | None = None, **fields: object) -> Student:
+    """Change a student's number, name, email or ``active`` (False archives them: their records
+    stay, they leave the lists). What changed goes to the audit trail."""
+    changed = {
+        name: [getattr(student, name), fields[name]]
+        for name in STUDENT_FIELDS
+        if name in fields and fields[name] != getattr(student, name)
+    }
+    for name in STUDENT_FIELDS:
         if name in fields:
             setattr(student, name, fields[name])
     student.full_clean()
     student.save()
+    if changed:
+        audit_event(
+            action=AuditEvent.Action.STUDENT_CHANGED, by=by, student=student, detail=changed
+        )
     return student
 
 

@@ -27,11 +27,13 @@ from attendance.selectors.access import (
 from attendance.selectors.captures import capture_faces, capture_status
 from attendance.selectors.sessions import session_pending_review, session_roster
 from attendance.services import captures as capture_services
+from attendance.services import imports as import_services
 from attendance.services import jobs as job_services
 from attendance.services import photos as photo_services
 from attendance.views.confirm import ask_first
 from attendance.views.errors import Undo, error_json, offer_undo, run_service, wants_json
 from attendance.views.guards import admin_required
+from attendance.views.reports import csv_download
 
 # --- captures -----------------------------------------------------------------------------------
 
@@ -367,8 +369,15 @@ def roster_import(request: HttpRequest) -> HttpResponse:
     form = RosterImportForm(request.POST, request.FILES)
     if not form.is_valid():
         return render(request, "attendance/photos/import.html", {"form": form}, status=400)
+    # "Preview" stores the files and reports what importing them would do; nothing else changes
+    # until the person presses Import on the job's page.
+    start = (
+        job_services.roster_import_preview
+        if "preview" in request.POST
+        else job_services.roster_import_start
+    )
     try:
-        job = job_services.roster_import_start(
+        job = start(
             roster_file=form.cleaned_data["roster"],
             photos_zip=form.cleaned_data["photos"],
             by=request.user,
@@ -376,9 +385,18 @@ def roster_import(request: HttpRequest) -> HttpResponse:
     except DomainError as error:
         form.add_error(None, error.message)
         return render(request, "attendance/photos/import.html", {"form": form}, status=400)
+    if job.state == job.State.PREVIEW:
+        return redirect("attendance:job_detail", pk=job.pk)
     # Every line is imported on its own by the worker; the job page shows progress, then the
     # report of every line.
     return _job_answer(request, job, "The files were received")
+
+
+@admin_required
+def roster_template(request: HttpRequest) -> HttpResponse:
+    """An example roster with every column the import reads, to fill in a spreadsheet."""
+    header, *rows = import_services.TEMPLATE_ROWS
+    return csv_download("roster-template.csv", rows, header)
 
 
 urlpatterns = [
@@ -392,4 +410,5 @@ urlpatterns = [
     path("students/<int:pk>/photos/", photo_add, name="photo_add"),
     path("photos/<int:pk>/delete/", photo_delete, name="photo_delete"),
     path("students/import/", roster_import, name="roster_import"),
+    path("students/import/template.csv", roster_template, name="roster_template"),
 ]

@@ -6,16 +6,21 @@ Views are thin: they check who is asking through selectors, call one service, an
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils import timezone
 
 from attendance.forms.courses import CourseForm
-from attendance.forms.enrollments import EnrollmentForm
+from attendance.forms.enrollments import EnrollmentEndForm, EnrollmentForm
 from attendance.forms.sessions import RecurringSessionsForm, SessionForm
-from attendance.models import Course
+from attendance.models import ClassSession, Course
 from attendance.selectors.access import course_get, courses_visible_to, is_admin
 from attendance.selectors.sessions import sessions_on
 from attendance.services import courses as course_services
@@ -30,16 +35,77 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "attendance/home.html", {"courses": courses, "today": today})
 
 
+# The course page's session list: which sessions, in which order (today onwards ascending, the
+# past newest first).
+SESSION_VIEWS = {
+    "week": "This week",
+    "upcoming": "Upcoming",
+    "past": "Past",
+    "all": "All",
+}
+
+
+def _sessions_shown(course: Course, show: str):
+    today = timezone.localdate()
+    sessions = course.sessions.all()
+    if show == "week":
+        monday = today - timedelta(today.weekday())
+        return sessions.filter(date__range=(monday, monday + timedelta(6))).order_by(
+            "date", "start_time"
+        )
+    if show == "upcoming":
+        return sessions.filter(date__gte=today).order_by("date", "start_time")
+    if show == "past":
+        return sessions.filter(date__lt=today).order_by("-date", "-start_time")
+    return sessions.order_by("date", "start_time")
+
+
+def _per_page(raw: str | None) -> int:
+    return min(max(int(raw), 1), 100) if raw and raw.isdigit() else 20
+
+
 @login_required
 def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The course opens at today: today's (or the next) session pinned on top, then the list of
+    this week's, upcoming, past or all sessions, a page at a time."""
     course = course_get(user=request.user, pk=pk)
+    show = request.GET.get("show", "upcoming")
+    show = show if show in SESSION_VIEWS else "upcoming"
+    page = Paginator(
+        _sessions_shown(course, show), _per_page(request.GET.get("per_page"))
+    ).get_page(request.GET.get("page"))
+    pinned = (
+        course.sessions.filter(date__gte=timezone.localdate())
+        .exclude(state=ClassSession.State.CANCELLED)
+        .order_by("date", "start_time")
+        .first()
+    )
+    admin = is_admin(request.user)
+    query = request.GET.copy()
+    query.pop("page", None)
     context = {
         "course": course,
-        "sessions": course.sessions.order_by("-date", "-start_time"),
-        "enrollments": course.enrollments.select_related("student").order_by("student__full_name"),
+        "teachers": sorted(
+            course.teachers.all(), key=lambda t: (t.get_full_name() or t.username).lower()
+        ),
+        "pinned": pinned,
+        "today": timezone.localdate(),
+        "show": show,
+        "views": SESSION_VIEWS,
+        "sessions": page.object_list,
+        "page": page,
+        "query": query.urlencode(),
+        # Current students first, then those who left (most recent first).
+        "enrollments": course.enrollments.select_related("student").order_by(
+            F("left_on").desc(nulls_first=True), "student__full_name"
+        ),
         "session_form": SessionForm(),
         "recurring_form": RecurringSessionsForm(),
-        "enrollment_form": EnrollmentForm() if is_admin(request.user) else None,
+        "enroll_form": EnrollmentForm(course=course, query=request.GET.get("enrol_q", "").strip())
+        if admin
+        else None,
+        "enrol_q": request.GET.get("enrol_q", "").strip(),
+        "end_form": EnrollmentEndForm(initial={"left_on": timezone.localdate()}) if admin else None,
     }
     return render(request, "attendance/course_detail.html", context)
 

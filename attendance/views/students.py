@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from attendance.forms.students import StudentForm
+from attendance.forms.students import StudentEditForm, StudentFilterForm, StudentForm
 from attendance.models import Student
 from attendance.selectors.access import courses_visible_to, is_admin, student_get
+from attendance.selectors.people import students_filtered
 from attendance.services import students as student_services
 from attendance.views.confirm import ask_first
 from attendance.views.errors import form_status
@@ -25,13 +27,24 @@ from attendance.views.guards import admin_required
 
 @admin_required
 def student_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
-    students = Student.objects.prefetch_related("photos").order_by("full_name")
-    if query:
-        students = students.filter(full_name__icontains=query) | students.filter(
-            student_number__icontains=query
-        )
-    return render(request, "attendance/student_list.html", {"students": students, "q": query})
+    form = StudentFilterForm(request.GET)
+    filters = form.cleaned_data if form.is_valid() else {}
+    students = students_filtered(
+        query=(filters.get("q") or "").strip(),
+        course=filters.get("course"),
+        needs_photos=bool(filters.get("needs_photos")),
+        no_consent=bool(filters.get("no_consent")),
+    )
+    page = Paginator(students, 100).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "students": page.object_list,
+        "page": page,
+        "query": query.urlencode(),
+    }
+    return render(request, "attendance/student_list.html", context)
 
 
 @admin_required
@@ -48,6 +61,19 @@ def student_create(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"{student.full_name} added.")
         return redirect("attendance:student_detail", pk=student.pk)
     context = {"form": form, "title": "New student"}
+    return render(request, "attendance/form.html", context, status=form_status(request))
+
+
+@admin_required
+def student_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    student = get_object_or_404(Student, pk=pk)
+    # The form checks a copy, so a refused change never shows on the page as if it were saved.
+    form = StudentEditForm(request.POST or None, instance=Student.objects.get(pk=pk))
+    if request.method == "POST" and form.is_valid():
+        student_services.student_update(student=student, by=request.user, **form.cleaned_data)
+        messages.success(request, "Student saved.")
+        return redirect("attendance:student_detail", pk=student.pk)
+    context = {"form": form, "title": f"Edit {student.full_name}"}
     return render(request, "attendance/form.html", context, status=form_status(request))
 
 
@@ -113,6 +139,7 @@ urlpatterns = [
     path("students/", student_list, name="student_list"),
     path("students/new/", student_create, name="student_create"),
     path("students/<int:pk>/", student_detail, name="student_detail"),
+    path("students/<int:pk>/edit/", student_edit, name="student_edit"),
     path("students/<int:pk>/consent/", student_consent, name="student_consent"),
     path("students/<int:pk>/delete/", student_delete, name="student_delete"),
 ]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from copy import deepcopy
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from config.env import (
     env_list,
     env_path,
     env_rate,
+    env_storage,
     env_str,
 )
 
@@ -41,9 +43,13 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI / Redoc assets served locally: no CDN at run time
     "attendance",
     "axes",  # failed sign-ins: lockouts, and the audit of every attempt (see Security below)
+    "django_prometheus",  # /metrics: requests, database, cache (attendance/metrics.py adds ours)
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz for load balancers: before the host check and the HTTPS redirect.
+    "attendance.health.HealthCheckMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # First: a request over the size limit is refused before anything reads its body.
     "attendance.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -57,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "attendance.middleware.QueryStringGuardMiddleware",
     "axes.middleware.AxesMiddleware",  # turns a locked-out sign-in into the lockout page
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -99,6 +106,19 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "attendance:home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Email: teacher invitations and password resets. The console backend prints them (local use);
+# production sets django.core.mail.backends.smtp.EmailBackend and the SMTP server below.
+EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "RollCall <rollcall@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# How long an invitation or reset link works (Django's password-reset tokens), in seconds.
+PASSWORD_RESET_TIMEOUT = env_int("ROLLCALL_INVITE_LINK_SECONDS", 7 * 24 * 3600, minimum=60)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("ROLLCALL_TIME_ZONE", "UTC")
 USE_I18N = True
@@ -111,17 +131,14 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # Student photos, crops and class photos are biometric data. They live in a storage with no public
-# URL at all (base_url=None); the only way to read them is a view that checks permission.
+# URL at all; the only way to read them is a view that checks permission. Local files by default;
+# a private S3-compatible bucket with ROLLCALL_STORAGE_URL=s3://... (or AWS_STORAGE_BUCKET_NAME),
+# which several web and worker hosts share (config/env.py, README "Scaling").
 PRIVATE_MEDIA_ROOT = env_path("ROLLCALL_PRIVATE_MEDIA_ROOT", VAR_DIR / "private")
+PRIVATE_STORAGE = env_storage("ROLLCALL_STORAGE_URL", location=PRIVATE_MEDIA_ROOT)
 STORAGES: dict[str, dict[str, Any]] = {
-    "default": {
-        "BACKEND": "attendance.storage.PrivateFileSystemStorage",
-        "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": None},
-    },
-    "private": {
-        "BACKEND": "attendance.storage.PrivateFileSystemStorage",
-        "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": None},
-    },
+    "default": deepcopy(PRIVATE_STORAGE),
+    "private": deepcopy(PRIVATE_STORAGE),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 # Uploads: a class photo from a phone is a few MB; anything far larger is refused before decoding.
@@ -164,6 +181,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict = (
         "socket_connect_timeout": ROLLCALL_BROKER_CONNECT_TIMEOUT,
     }
 )
+# Workers hold a memory-heavy model (the detector and two TensorFlow backbones: loading alone
+# peaks at 2.3 GB resident, README "Scaling"). Each pool process loads it once, lazily
+# (attendance.tasks warms it up at start), and takes one task at a time (prefetch 1, acknowledged
+# after it ran: config/celery_app.py). A pool process whose *peak* resident memory (Celery reads
+# getrusage's ru_maxrss, a high-water mark) has passed ROLLCALL_WORKER_MAX_MEMORY_MB after a task
+# is replaced by a fresh one, which loads the model again (~20-50 s): so the limit must sit well
+# above the normal peak, or every task pays a reload. It is there for a leak or a pathological
+# photo, so a process is recycled before the kernel's OOM killer takes the whole container.
+ROLLCALL_WORKER_MAX_MEMORY_MB = env_int("ROLLCALL_WORKER_MAX_MEMORY_MB", 6144, minimum=256)
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = ROLLCALL_WORKER_MAX_MEMORY_MB * 1024  # KiB, as Celery counts
 # Nothing reads task results (the rows carry the state), and a send that also subscribes to the
 # result store would wait ~20 s on a dead Redis before failing.
 CELERY_TASK_IGNORE_RESULT = True
@@ -264,6 +291,8 @@ ROLLCALL_API_RATES = {
     "user": env_rate("ROLLCALL_API_RATE_USER", "600/min"),
     "uploads": env_rate("ROLLCALL_API_RATE_UPLOADS", "30/min"),
 }
+# /metrics (Prometheus): signed-in staff, or a scraper sending "Authorization: Bearer <token>".
+ROLLCALL_METRICS_TOKEN = env_str("ROLLCALL_METRICS_TOKEN", "")
 # The OpenAPI schema and Swagger UI describe every endpoint: signed-in users only, unless opened.
 ROLLCALL_API_DOCS_PUBLIC = env_bool("ROLLCALL_API_DOCS_PUBLIC", False)
 # Content-Security-Policy of every response: scripts and styles only from our static files.

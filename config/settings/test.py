@@ -9,8 +9,9 @@ from config.settings.base import STORAGES
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Each test run writes photos into its own folder so that a run never sees another's files.
 PRIVATE_MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="rollcall-test-media-"))
-for _alias in ("default", "private"):
-    STORAGES[_alias]["OPTIONS"]["location"] = PRIVATE_MEDIA_ROOT
+if STORAGES["private"]["BACKEND"].endswith("FileSystemStorage"):
+    for _alias in ("default", "private"):
+        STORAGES[_alias]["OPTIONS"]["location"] = PRIVATE_MEDIA_ROOT
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 
 # Serve static files straight from the source folders; collectstatic is for production.

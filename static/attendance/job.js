@@ -18,7 +18,11 @@
         state.className = "badge " + status.state;
         progress.textContent = status.done + " of " + status.total;
         bar.value = status.percent;
-        if (status.finished) {
+        // Reload once the job has finished, and again once the face checks of the photos it
+        // added are done (the page shows each photo's result).
+        const pending = Number(box.dataset.photosPending || 0);
+        if ((status.finished && box.dataset.state !== "done" && box.dataset.state !== "failed")
+            || (status.finished && status.photos_pending !== pending)) {
           window.location.reload();
           return;
         }

@@ -51,7 +51,16 @@ def with_file(instance, field: str, name: str):
 
 
 @pytest.fixture
-def files(session, student):
+def media(request):
+    """Where the files go: the local disk, or (``indirect`` param "s3") a private bucket on
+    moto's S3 server, as ROLLCALL_STORAGE_URL=s3://... configures it."""
+    if getattr(request, "param", "disk") == "s3":
+        return request.getfixturevalue("s3_media")
+    return None
+
+
+@pytest.fixture
+def files(media, session, student):
     """One of every file-holding row: Ada's reference photo (image and crop), a class photo of
     her session and her face in it (crop), and an import job's uploaded roster and photos."""
     photo = with_file(
@@ -190,3 +199,56 @@ def test_the_orphan_finder_lists_and_only_on_request_removes_files_without_a_row
     call_command("find_orphan_files", "--delete", stdout=StringIO())
     assert not storage.exists(stray)
     assert storage.exists(files["capture"].image.name)
+
+
+# Every path ends in the same storage.delete after commit: one of each kind runs on S3 too.
+ON_S3 = [
+    "page: withdraw consent",
+    "admin: delete a course (cascade)",
+    "service: delete a reference photo",
+    "cascade: a student deleted in code",
+    "cascade: a job deleted in code",
+    "command: purge past retention",
+]
+
+
+@pytest.mark.parametrize("media", ["s3"], indirect=True)
+@pytest.mark.parametrize("path", ON_S3)
+def test_no_object_outlives_its_row_on_s3(
+    path, media, client, admin_user, files, django_capture_on_commit_callbacks
+):
+    from attendance.storage import PrivateS3Storage
+
+    assert isinstance(files["capture"].image.storage, PrivateS3Storage)
+    assert files["capture"].image.name in media.object_names()
+    client.force_login(admin_user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        DELETE_PATHS[path](client, files)
+
+    left = set(media.object_names())
+    assert left <= referenced_names(), (
+        f"{path} left objects with no row: {left - referenced_names()}"
+    )
+    assert left != {f.name for t in files.values() for f in _files_of(t)}, f"{path} deleted nothing"
+
+
+@pytest.mark.parametrize("media", ["s3"], indirect=True)
+def test_the_orphan_finder_and_the_student_export_read_the_bucket(media, files, admin_user):
+    import io
+    import zipfile
+
+    from attendance.services import students as student_services
+
+    storage = storages["private"]
+    stray = storage.save("captures/stray.jpg", ContentFile(b"not anybody's"))
+    assert stray in orphan_files(min_age=timedelta(0))
+    assert files["capture"].image.name not in orphan_files(min_age=timedelta(0))
+
+    call_command("find_orphan_files", "--delete", "--min-age-minutes=0", stdout=StringIO())
+    assert stray not in media.object_names()
+    assert files["capture"].image.name in media.object_names()
+    exported = student_services.student_export(student=files["photo"].student, by=admin_user)
+    with zipfile.ZipFile(io.BytesIO(exported)) as archive:
+        photos = [n for n in archive.namelist() if n.endswith(".jpg")]
+        assert photos and all(archive.read(n)[:2] == b"\xff\xd8" for n in photos)

@@ -113,7 +113,7 @@ def test_the_session_sheet_and_its_csv_show_the_remark(client, session, student,
     sheet = client.get(reverse("attendance:report_session", args=[session.pk]))
     assert "doctor&#x27;s note" in sheet.content.decode()
     response = client.get(reverse("attendance:report_session_csv", args=[session.pk]))
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0]["remark"] == "doctor's note"
     api = api_client(alice).get(f"/api/reports/sessions/{session.pk}/")
     assert api.json()["lines"][0]["remark"] == "doctor's note"

@@ -53,7 +53,7 @@ def test_an_admin_sets_up_a_course_and_its_teacher_sees_only_it(client, admin_us
 
     client.post(
         reverse("attendance:enrollment_create", args=[course.pk]),
-        {"student": emmy.pk, "joined_on": "2026-09-01"},
+        {"students": [emmy.pk], "joined_on": "2026-09-01"},
     )
     assert Enrollment.objects.filter(course=course, student=emmy).exists()
 

@@ -27,7 +27,8 @@ def alices_reports(term):
 
 def read_csv(response) -> list[dict]:
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    reader = csv.reader(io.StringIO(response.content.decode("utf-8")))
+    assert response.content.startswith("\ufeff".encode())
+    reader = csv.reader(io.StringIO(response.content.decode("utf-8-sig")))
     header = next(reader)
     assert header == CSV_COLUMNS
     return [dict(zip(header, row, strict=True)) for row in reader]

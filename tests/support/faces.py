@@ -146,16 +146,18 @@ class Worker:
         env: dict | None = None,
         concurrency: int = 1,
         database_url: str | None = None,
+        cwd: Path = PROJECT_ROOT,
+        name: str = "",
     ):
         from django.db import connection
 
         db = connection.settings_dict
-        self.broker, self.queue, self.beat = broker, queue, beat
+        self.broker, self.queue, self.beat, self.cwd = broker, queue, beat, cwd
         self.concurrency = concurrency
         # One log per worker, even on a shared queue: waiting for "ready." must not find the
         # line of a worker started before.
-        name = f"worker-{queue}-{uuid.uuid4().hex[:4]}.log"
-        self.log = Path(settings.PRIVATE_MEDIA_ROOT).parent / name
+        log = f"worker-{queue}{name}-{uuid.uuid4().hex[:4]}.log"
+        self.log = Path(settings.PRIVATE_MEDIA_ROOT).parent / log
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.base",
@@ -166,6 +168,8 @@ class Worker:
             "ROLLCALL_TASK_QUEUE": queue,
             "ROLLCALL_PRIVATE_MEDIA_ROOT": str(settings.PRIVATE_MEDIA_ROOT),
             "PYTHONUNBUFFERED": "1",
+            # The project's code, whichever folder the worker runs in.
+            "PYTHONPATH": str(PROJECT_ROOT),
             **(env or {}),
         }
         self.process: subprocess.Popen | None = None
@@ -180,7 +184,7 @@ class Worker:
             command += ["--beat", f"--schedule={self.log.with_suffix('.beat')}"]
         handle = self.log.open("ab")
         self.process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT,
+            command, cwd=self.cwd, env=self.env, stdout=handle, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
         self.wait_for_log("ready.", timeout=timeout)

@@ -7,13 +7,19 @@ place.
 - ``cache``: the matrix built once per change of the course's data (``cached_course_report``).
 - ``session_sheet``: one session's students and marks (``session_sheet``).
 - ``history``: a student's row in each of their courses (``student_history``).
-- ``exports``: the CSV rows of the matrix and the sheet (``CSV_COLUMNS``).
+- ``exports``: the CSV rows of the matrix and the sheet (``CSV_COLUMNS``) and the grid.
 
 The names below are the package's public face; callers import them from here.
 """
 
 from attendance.selectors.reports.cache import REPORT_CACHE_SECONDS, cached_course_report
-from attendance.selectors.reports.exports import CSV_COLUMNS, matrix_csv_rows, sheet_csv_rows
+from attendance.selectors.reports.exports import (
+    AUTOMATIC_MARKER,
+    CSV_COLUMNS,
+    matrix_csv_rows,
+    matrix_grid_rows,
+    sheet_csv_rows,
+)
 from attendance.selectors.reports.history import HistoryCourse, student_history
 from attendance.selectors.reports.matrix import (
     CourseMatrix,
@@ -25,6 +31,7 @@ from attendance.selectors.reports.rates import NOT_ENROLLED, UNMARKED, Tally, cr
 from attendance.selectors.reports.session_sheet import SessionSheet, SheetLine, session_sheet
 
 __all__ = [
+    "AUTOMATIC_MARKER",
     "CSV_COLUMNS",
     "NOT_ENROLLED",
     "REPORT_CACHE_SECONDS",
@@ -41,6 +48,7 @@ __all__ = [
     "credit_for",
     "is_held",
     "matrix_csv_rows",
+    "matrix_grid_rows",
     "session_sheet",
     "sheet_csv_rows",
     "student_history",

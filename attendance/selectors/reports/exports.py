@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from attendance.models import AttendanceRecord, Course
 from attendance.selectors.reports.matrix import CourseMatrix
-from attendance.selectors.reports.rates import NOT_ENROLLED, credit_for
+from attendance.selectors.reports.rates import NOT_ENROLLED, UNMARKED, credit_for
 from attendance.selectors.reports.session_sheet import SessionSheet
 
 # Column names of every CSV export; documented in the README, never renamed.
@@ -35,6 +35,9 @@ CSV_COLUMNS = [
     "remark",
 ]
 
+# Who marked a record that no person marked: the face pipeline (source "face").
+AUTOMATIC_MARKER = "face recognition"
+
 
 def _fmt_rate(rate: float | None) -> str:
     return "" if rate is None else f"{rate:.1f}"
@@ -49,12 +52,18 @@ def _session_columns(course: Course, session_id: int, day: date, start: time, st
     return [course.code, course.term, session_id, day.isoformat(), start.strftime("%H:%M"), state]
 
 
+def _marker(username: str | None, source: str) -> str:
+    if username:
+        return username
+    return AUTOMATIC_MARKER if source == AttendanceRecord.Source.FACE else ""
+
+
 def _record_details(session_ids: list[int], student_ids: list[int] | None) -> dict:
     records = AttendanceRecord.objects.filter(session_id__in=session_ids)
     if student_ids is not None:
         records = records.filter(student_id__in=student_ids)
     return {
-        (session_id, student_id): (source, confidence, username or "", marked_at, remark)
+        (session_id, student_id): (source, confidence, _marker(username, source), marked_at, remark)
         for session_id, student_id, source, confidence, username, marked_at, remark in (
             records.values_list(
                 "session_id",
@@ -115,7 +124,9 @@ def sheet_csv_rows(sheet: SessionSheet) -> Iterator[list]:
             line.status or "unmarked",
             record.source if record else "",
             "" if record is None or record.confidence is None else f"{record.confidence:.3f}",
-            record.marked_by.username if record and record.marked_by else "",
+            _marker(record.marked_by.username if record.marked_by else None, record.source)
+            if record
+            else "",
             _fmt_time(record.marked_at) if record else "",
             "" if credit is None else f"{credit:g}",
             "",
@@ -123,3 +134,30 @@ def sheet_csv_rows(sheet: SessionSheet) -> Iterator[list]:
             _fmt_rate(sheet.tally.rate),
             record.remark if record else "",
         ]
+
+
+# The grid: one row per student and one column per session, as people lay it out in a
+# spreadsheet. Values stay typed (rates are floats, an empty cell is None) so that the XLSX keeps
+# numbers as numbers; the CSV writer formats them.
+GRID_STATUS = {**{s: s for s in AttendanceRecord.Status.values}, UNMARKED: "unmarked"}
+
+
+def matrix_grid_rows(matrix: CourseMatrix) -> Iterator[list]:
+    """The header, one row per student (a status per session, blank where not enrolled, then
+    rate and flag) and a last row of session rates with the course's rate."""
+    yield [
+        "student_number",
+        "student_name",
+        *(f"{c.date:%Y-%m-%d} {c.start_time:%H:%M}" for c in matrix.sessions),
+        "rate",
+        "flagged",
+    ]
+    for row in matrix.students:
+        yield [
+            row.student_number,
+            row.full_name,
+            *(None if cell is NOT_ENROLLED else GRID_STATUS[cell] for cell in row.cells),
+            row.rate,
+            "yes" if row.flagged else "no",
+        ]
+    yield [None, "Session rate", *(c.rate for c in matrix.sessions), matrix.rate, None]

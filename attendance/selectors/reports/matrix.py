@@ -90,7 +90,10 @@ class CourseMatrix:
 def _sessions_in_range(
     course: Course, date_from: date | None, date_to: date | None
 ) -> list[ClassSession]:
-    sessions = ClassSession.objects.filter(course=course)
+    # A cancelled session did not take place: no column (its sheet still shows any marks).
+    sessions = ClassSession.objects.filter(course=course).exclude(
+        state=ClassSession.State.CANCELLED
+    )
     if date_from:
         sessions = sessions.filter(date__gte=date_from)
     if date_to:

@@ -51,6 +51,8 @@ def credit_for(status: str, *, course: Course) -> float | None:
 
 def is_held(session: ClassSession, *, today: date | None = None) -> bool:
     today = today or timezone.localdate()
+    if session.state == ClassSession.State.CANCELLED:
+        return False
     return session.state == ClassSession.State.FINALIZED or session.date < today
 
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('attendance', '0017_wtC_face_review_events'),
+        ('attendance', '0018_wtF_school_admin'),
     ]
 
     operations = [
