@@ -57,8 +57,10 @@ def big_class_photo(people: list[str], strangers: int) -> bytes:
     return compose_class_photo(chosen, width=1920, height=1080, seed=7).jpeg
 
 
-# What docker-compose.yml runs: one worker, two pool processes, beat inside it. Every recovery
-# setting is left at its default (whatever this machine's environment says is dropped).
+# A worker with two pool processes and beat inside it. (docker-compose.yml runs one pool process
+# per worker container and beat as its own service: there a killed pool process's task waits for
+# its replacement to load the models, which the whole-worker case below measures.) Every
+# recovery setting is left at its default (whatever this machine's environment says is dropped).
 RECOVERY_SETTINGS = (
     "ROLLCALL_SWEEP_SECONDS",
     "ROLLCALL_STUCK_AFTER_SECONDS",
