@@ -38,9 +38,11 @@ test: install node_modules/.package-lock.json
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
-# Day-to-day: everything but the browser, real-worker and schema-fuzz tests (CI runs them all).
-test-fast: install node_modules/.package-lock.json
-	$(TEST_ENV) $(BIN)/pytest -m "not browser and not worker and not fuzz" $(PYTEST_ARGS)
+# Day-to-day, in under 2 minutes: everything but the browser, real-worker, schema-fuzz and
+# face-model ("slow": any test that loads the models is marked so, tests/conftest.py) tests.
+# CI runs them all (`make test`).
+test-fast: install
+	$(TEST_ENV) $(BIN)/pytest -m "not browser and not worker and not fuzz and not slow" $(PYTEST_ARGS)
 
 # The library and the domain layer are typed; mypy with django-stubs keeps them honest.
 typecheck: install

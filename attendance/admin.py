@@ -6,9 +6,11 @@ file views, never through a public media URL.
 
 from django import forms
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
+from attendance.errors import DomainError
 from attendance.models import (
     ApiToken,
     AttendanceChange,
@@ -25,6 +27,7 @@ from attendance.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from attendance.services import courses as course_services
 from attendance.services import students as student_services
 from attendance.services import webhooks as webhook_services
 from attendance.services.audit import audit_event
@@ -58,6 +61,58 @@ class Audited(admin.ModelAdmin):
         return super().log_deletions(request, queryset)
 
 
+class ThroughServices(Audited):
+    """Saves and deletes go through the services, whose rules and domain errors are the same as
+    on the pages and the API. A domain error undoes the whole admin request (the admin wraps it
+    in one transaction) and comes back as the page's error message."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._refusing(
+            request, lambda: super(ThroughServices, self).changeform_view(
+                request, object_id, form_url, extra_context
+            )
+        )  # fmt: skip
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._refusing(
+            request, lambda: super(ThroughServices, self).delete_view(
+                request, object_id, extra_context
+            )
+        )  # fmt: skip
+
+    def changelist_view(self, request, extra_context=None):  # the bulk delete action
+        return self._refusing(
+            request, lambda: super(ThroughServices, self).changelist_view(request, extra_context)
+        )
+
+    def _refusing(self, request, view):
+        try:
+            return view()
+        except DomainError as error:
+            self.message_user(request, f"Nothing was saved: {error.message}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+def _enrollment_save(enrollment: Enrollment, *, by, course: Course | None = None) -> Enrollment:
+    """An enrollment from an admin form, new or changed, through the course services."""
+    if enrollment.pk is None:
+        saved = course_services.enrollment_create(
+            student=enrollment.student,
+            course=course or enrollment.course,
+            joined_on=enrollment.joined_on,
+        )
+        if enrollment.left_on is not None:
+            saved = course_services.enrollment_end(
+                enrollment=saved, left_on=enrollment.left_on, by=by
+            )
+        return saved
+    return course_services.enrollment_update(
+        enrollment=Enrollment.objects.get(pk=enrollment.pk),
+        joined_on=enrollment.joined_on,
+        left_on=enrollment.left_on,
+    )
+
+
 class EnrollmentInline(admin.TabularInline):
     model = Enrollment
     extra = 0
@@ -65,12 +120,49 @@ class EnrollmentInline(admin.TabularInline):
 
 
 @admin.register(Course)
-class CourseAdmin(Audited):
+class CourseAdmin(ThroughServices):
     list_display = ["code", "title", "term", "attendance_threshold"]
     list_filter = ["term"]
     search_fields = ["code", "title"]
     filter_horizontal = ["teachers"]
     inlines = [EnrollmentInline]
+
+    def save_model(self, request, obj: Course, form, change: bool) -> None:
+        data = form.cleaned_data
+        fields = {
+            name: data[name]
+            for name in (
+                "code",
+                "title",
+                "term",
+                "teachers",
+                "attendance_threshold",
+                "late_credit",
+                "excused_policy",
+            )
+        }
+        if change:
+            saved = course_services.course_update(course=Course.objects.get(pk=obj.pk), **fields)
+        else:
+            saved = course_services.course_create(**fields)
+        obj.pk = saved.pk  # the admin's own m2m save and inlines then see the saved course
+        obj.refresh_from_db()
+
+    def save_formset(self, request, form, formset, change: bool) -> None:
+        if formset.model is not Enrollment:
+            return super().save_formset(request, form, formset, change)
+        enrollments = formset.save(commit=False)
+        for gone in formset.deleted_objects:
+            course_services.enrollment_delete(enrollment=gone)
+        for enrollment in enrollments:
+            _enrollment_save(enrollment, by=request.user, course=form.instance)
+
+    def delete_model(self, request, obj: Course) -> None:
+        course_services.course_delete(course=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for course in queryset:
+            course_services.course_delete(course=course)
 
 
 def _file_link(url_name: str, *args: object, label: str = "open") -> str:
@@ -108,20 +200,52 @@ class ReferencePhotoInline(PhotoUploadsInTheApp, admin.TabularInline):
 
 
 @admin.register(Student)
-class StudentAdmin(Audited):
-    list_display = ["student_number", "full_name", "email", "active", "consent_given_at"]
-    list_filter = ["active"]
+class StudentAdmin(ThroughServices):
+    list_display = [
+        "student_number",
+        "full_name",
+        "email",
+        "active",
+        "consent_given_at",
+        "deleted_at",
+    ]
+    list_filter = ["active", ("deleted_at", admin.EmptyFieldListFilter)]
     search_fields = ["student_number", "full_name", "email"]
-    readonly_fields = ["consent_given_at", "consent_given_by"]
+    readonly_fields = ["consent_given_at", "consent_given_by", "deleted_at"]
     inlines = [ReferencePhotoInline]
 
+    def save_model(self, request, obj: Student, form, change: bool) -> None:
+        data = form.cleaned_data
+        if change:
+            student_services.student_update(
+                student=Student.objects.get(pk=obj.pk),
+                by=request.user,
+                **{k: data[k] for k in student_services.STUDENT_FIELDS},
+            )
+        else:
+            saved = student_services.student_create(
+                student_number=data["student_number"],
+                full_name=data["full_name"],
+                email=data["email"],
+            )
+            obj.pk = saved.pk
+        obj.refresh_from_db()
+
     def delete_model(self, request, obj: Student) -> None:
-        # Through the service: faces in class photos are erased too, and the erasure audited.
+        # Through the service: faces in class photos are erased too, the attendance records
+        # kept, and the erasure audited.
         student_services.student_delete(student=obj, by=request.user)
 
     def delete_queryset(self, request, queryset) -> None:
         for student in queryset:
             student_services.student_delete(student=student, by=request.user)
+
+    def get_deleted_objects(self, objs, request):
+        # What the confirmation page lists: the students themselves. Their records are kept
+        # (the service archives a student with records), so they are not "to be deleted".
+        students = list(objs)
+        names = [format_html("{} (photos and faces erased, records kept)", s) for s in students]
+        return names, {Student._meta.verbose_name_plural: len(students)}, set(), []
 
 
 @admin.register(Holiday)
@@ -133,10 +257,21 @@ class HolidayAdmin(Audited):
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(Audited):
+class EnrollmentAdmin(ThroughServices):
     list_display = ["student", "course", "joined_on", "left_on"]
     list_filter = ["course"]
     autocomplete_fields = ["student", "course"]
+
+    def save_model(self, request, obj: Enrollment, form, change: bool) -> None:
+        obj.pk = _enrollment_save(obj, by=request.user).pk
+        obj.refresh_from_db()
+
+    def delete_model(self, request, obj: Enrollment) -> None:
+        course_services.enrollment_delete(enrollment=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for enrollment in queryset:
+            course_services.enrollment_delete(enrollment=enrollment)
 
 
 @admin.register(ReferencePhoto)

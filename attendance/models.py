@@ -102,6 +102,11 @@ class Course(TimeStamped):
     excused_policy = models.CharField(
         max_length=16, choices=ExcusedPolicy.choices, default=ExcusedPolicy.EXCLUDED
     )
+    grow_gallery = models.BooleanField(
+        default=False,
+        help_text="Faces teachers confirm in this course's class photos become extra reference "
+        "faces of the student (consented students only, a few per student, oldest replaced).",
+    )
 
     class Meta:
         ordering = ["term", "code"]
@@ -111,6 +116,20 @@ class Course(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.code} {self.title} ({self.term})"
+
+
+class StudentQuerySet(models.QuerySet["Student"]):
+    def delete(self) -> tuple[int, dict[str, int]]:
+        """Every way of deleting students (the admin's bulk action, a shell, a management
+        command, code) goes through ``services.students.student_delete``, which erases their
+        biometrics and keeps their attendance records."""
+        from attendance.services.students import student_delete
+
+        count = 0
+        for student in self.order_by("pk"):
+            student_delete(student=student)
+            count += 1
+        return count, {self.model._meta.label: count}
 
 
 class Student(TimeStamped):
@@ -129,12 +148,27 @@ class Student(TimeStamped):
         help_text="The staff member who recorded the consent.",
     )
     active = models.BooleanField(default=True)
+    deleted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set when the student was deleted: only the name and number stay, for the "
+        "attendance records the school keeps (services.students.student_delete).",
+    )
+
+    objects = StudentQuerySet.as_manager()
 
     class Meta:
         ordering = ["full_name", "student_number"]
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.student_number})"
+
+    def delete(self, using=None, keep_parents=False) -> tuple[int, dict[str, int]]:
+        """Through the service, like a queryset's delete (see ``StudentQuerySet.delete``)."""
+        from attendance.services.students import student_delete
+
+        student_delete(student=self)
+        return 1, {self._meta.label: 1}
 
     @property
     def has_photo_consent(self) -> bool:
@@ -197,7 +231,21 @@ class ReferencePhoto(TimeStamped):
     )
     embedding = EmbeddingField(null=True, blank=True, editable=False)
     model_version = models.CharField(max_length=64, blank=True)
+    # The head's input (the backbones' fused vector): any model version's embedding is computed
+    # from it without the image, and the installation's own model trains on it.
+    backbone_embedding = EmbeddingField(null=True, blank=True, editable=False)
+    backbone_key = models.CharField(
+        max_length=16, blank=True, help_text="Which backbones made backbone_embedding."
+    )
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the photo is a face a teacher confirmed in a class photo (the gallery grew).
+    face = models.OneToOneField(
+        "DetectedFace",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="gallery_photo",
+    )
     # Not a column: whether the broker took the embedding task (see Capture.enqueued).
     enqueued: bool | None = None
 
@@ -211,6 +259,107 @@ class ReferencePhoto(TimeStamped):
     @property
     def embedding_array(self) -> np.ndarray | None:
         return embedding_from_bytes(self.embedding)
+
+
+class ReferenceEmbedding(models.Model):
+    """A reference photo's embedding by one model version. Every version that may serve has its
+    own rows, so a new model is embedded while the old one serves, and a capture matches only
+    against rows of the version it started with."""
+
+    photo = models.ForeignKey(ReferencePhoto, on_delete=models.CASCADE, related_name="embeddings")
+    model_version = models.CharField(max_length=64)
+    embedding = EmbeddingField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["photo", "model_version"], name="reference_embedding_one_per_version"
+            )
+        ]
+        indexes = [models.Index(fields=["model_version", "photo"])]
+
+    def __str__(self) -> str:
+        return f"Embedding of photo #{self.photo_id} by {self.model_version}"
+
+
+class FaceModel(models.Model):
+    """A version of the face model: the shipped one, or a Siamese head trained here on the
+    installation's consented students. Holds how it was made (counts, never photos), its
+    evaluation on held-out students beside the serving model's, and whether it serves."""
+
+    class Source(models.TextChoices):
+        SHIPPED = "shipped", "Shipped with RollCall"
+        TRAINED = "trained", "Trained here"
+
+    class State(models.TextChoices):
+        TRAINING = "training", "Training"
+        READY = "ready", "Trained"
+        FAILED = "failed", "Failed"
+
+    version = models.CharField(max_length=64, unique=True)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.READY)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    trained_at = models.DateTimeField(null=True, blank=True)
+    base_version = models.CharField(
+        max_length=64, blank=True, help_text="The shipped model whose backbones it builds on."
+    )
+    backbone_signature = models.TextField(blank=True)
+    threshold = models.FloatField(help_text="Euclidean distance; automatic match at or below.")
+    review_threshold = models.FloatField()
+    match_margin = models.FloatField(default=0.05)
+    weights = models.BinaryField(
+        null=True, blank=True, editable=False, help_text="The head's .npz (trained models)."
+    )
+    include_class_faces = models.BooleanField(
+        default=False, help_text="Trained also on faces teachers confirmed in class photos."
+    )
+    students = models.PositiveIntegerField(default=0, help_text="Students trained on.")
+    photos = models.PositiveIntegerField(default=0, help_text="Reference photos trained on.")
+    class_faces = models.PositiveIntegerField(default=0, help_text="Class-photo faces trained on.")
+    trained_students = models.ManyToManyField(
+        Student, blank=True, related_name="face_models_trained"
+    )
+    heldout_students = models.ManyToManyField(
+        Student, blank=True, related_name="face_models_heldout"
+    )
+    details = models.JSONField(default=dict, blank=True, help_text="Training settings, history.")
+    evaluation = models.JSONField(
+        default=dict, blank=True, help_text="Held-out figures of this model and the champion."
+    )
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+    serving = models.BooleanField(default=False)
+    serving_since = models.DateTimeField(null=True, blank=True)
+    previous = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The model that served before this one (where a rollback returns).",
+    )
+    needs_retraining = models.BooleanField(default=False)
+    retraining_reason = models.TextField(blank=True)
+    failure_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["serving"], condition=Q(serving=True), name="face_model_one_serving"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.version
+
+    @property
+    def is_trained(self) -> bool:
+        return self.source == self.Source.TRAINED
 
 
 class GalleryCalibration(models.Model):
@@ -379,6 +528,8 @@ class DetectedFace(models.Model):
     landmarks = models.JSONField(default=list, blank=True)
     detector_score = models.FloatField()
     embedding = EmbeddingField(null=True, blank=True, editable=False)
+    backbone_embedding = EmbeddingField(null=True, blank=True, editable=False)
+    backbone_key = models.CharField(max_length=16, blank=True)
     crop = models.ImageField(storage=private_storage, upload_to=face_crop_path, blank=True)
     student = models.ForeignKey(
         Student,
@@ -440,7 +591,8 @@ class AttendanceRecord(models.Model):
         FINALIZE = "finalize", "Absent at finalization"
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="records")
-    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="records")
+    # PROTECT: a record never goes with its student (a deleted student stays as name and number).
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="records")
     status = models.CharField(max_length=16, choices=Status.choices)
     source = models.CharField(max_length=16, choices=Source.choices)
     confidence = models.FloatField(
@@ -487,7 +639,7 @@ class AttendanceChange(models.Model):
     """
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="changes")
-    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="changes")
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="changes")
     record = models.ForeignKey(
         AttendanceRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
     )
@@ -538,6 +690,8 @@ class AuditEvent(models.Model):
         TEACHER_ACTIVATED = "teacher_activated", "Teacher reactivated"
         SESSIONS_CANCELLED = "sessions_cancelled", "Sessions cancelled"
         SESSIONS_DELETED = "sessions_deleted", "Sessions deleted"
+        FACE_MODEL_TRAINED = "face_model_trained", "Face model trained"
+        FACE_MODEL_SWITCHED = "face_model_switched", "Face model switched (promoted or rolled back)"
 
     action = models.CharField(max_length=32, choices=Action.choices)
     at = models.DateTimeField(default=timezone.now)
@@ -578,6 +732,8 @@ class Job(TimeStamped):
         ROSTER_IMPORT = "roster_import", "Roster import"
         CAPTURE_UPLOAD = "capture_upload", "Class photos upload"
         REFERENCE_PHOTOS = "reference_photos", "Reference photos upload"
+        FACE_MODEL_TRAIN = "face_model_train", "Face model training"
+        FACE_MODEL_SWITCH = "face_model_switch", "Face model switch (re-embedding)"
 
     class State(models.TextChoices):
         # A roster import's dry run: the files are stored and the report says what importing
@@ -599,6 +755,10 @@ class Job(TimeStamped):
     student = models.ForeignKey(
         Student, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
     )
+    face_model = models.ForeignKey(
+        "FaceModel", null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+    )
+    options = models.JSONField(default=dict, blank=True)
     roster = models.FileField(storage=private_storage, upload_to=job_input_path, blank=True)
     photos = models.FileField(storage=private_storage, upload_to=job_input_path, blank=True)
     images = models.JSONField(

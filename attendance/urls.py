@@ -4,6 +4,7 @@ from attendance.views import (
     captures,
     courses,
     enrollments,
+    face_models,
     files,
     jobs,
     privacy,
@@ -28,5 +29,6 @@ urlpatterns = (
     + terms.urlpatterns
     + teachers.urlpatterns
     + tokens.urlpatterns
+    + face_models.urlpatterns
     + privacy.urlpatterns
 )

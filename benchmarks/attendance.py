@@ -305,7 +305,12 @@ class Command(BaseCommand):
         return results
 
     def _one_capture(self, photo, roster, gallery) -> tuple[float, float, int, dict]:
-        from attendance.models import Capture, ReferencePhoto, embedding_to_bytes
+        from attendance.models import (
+            Capture,
+            ReferenceEmbedding,
+            ReferencePhoto,
+            embedding_to_bytes,
+        )
         from attendance.services import captures as capture_services
         from attendance.services import courses as course_services
         from attendance.services import students as student_services
@@ -330,7 +335,7 @@ class Command(BaseCommand):
                 )
                 students[person] = student
             # The gallery's vectors are reused instead of re-embedding every reference photo.
-            ReferencePhoto.objects.bulk_create(
+            photos = ReferencePhoto.objects.bulk_create(
                 ReferencePhoto(
                     student=students[label],
                     image=f"bench/{label}.jpg",
@@ -339,6 +344,13 @@ class Command(BaseCommand):
                     embedding=embedding_to_bytes(vector),
                 )
                 for label, vector in zip(gallery.labels, gallery.embeddings, strict=True)
+            )
+            # Matching reads the embeddings kept per model version.
+            ReferenceEmbedding.objects.bulk_create(
+                ReferenceEmbedding(
+                    photo=photo, model_version=gallery.model_version, embedding=photo.embedding
+                )
+                for photo in photos
             )
             start = time.perf_counter()
             capture = capture_services.capture_create(

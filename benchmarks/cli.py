@@ -19,6 +19,8 @@ BENCHMARKS = {
     "fusion": "LFW View 2 with dlib's descriptor, the plain sum and per-fold heads over both; "
     "30-face photo timing (facerec only)",
     "openset": "open-set decisions: 50 enrolled + 50 strangers in 7 synthesised conditions",
+    "champion": "a head trained on a school of LFW people the shipped one never saw vs the "
+    "shipped head, clean and degraded (facerec only)",
     "attendance": "class photos composed from LFW through the real capture pipeline (Django)",
     "reports": "course matrix page and API report under 20 concurrent clients (Django)",
     "capacity": "30-face class photos through the real queue to 1 then 2 workers: photos/min, "
@@ -46,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.openset import main as openset
 
         return openset(rest)
+    if name == "champion":
+        from benchmarks.champion import main as champion
+
+        return champion(rest)
     if name == "detection":
         from benchmarks.detection import main as run_detection
 

@@ -31,6 +31,7 @@ from facerec.matching import (
 from facerec.model import model_info, model_version
 from facerec.pipeline import (
     analyze_photo,
+    backbone_vectors,
     embed_faces,
     embed_reference_photo,
     face_chips,
@@ -52,6 +53,7 @@ __all__ = [
     "TooSmallFace",
     "align_face",
     "analyze_photo",
+    "backbone_vectors",
     "calibrate_gallery",
     "check_image",
     "detect_faces",

@@ -68,6 +68,7 @@ def match_faces(
     review_threshold: float | None = None,
     qualities: Sequence[FaceQuality | None] | None = None,
     calibration: GalleryCalibration | None = None,
+    margin: float | None = None,
 ) -> list[Match]:
     """Assign each probe face (e.g. from a class photo) to at most one gallery label, one-to-one.
 
@@ -84,12 +85,14 @@ def match_faces(
         ``quality_problem`` finds hard to recognise is never "auto", at most "review".
     calibration: this gallery's own threshold (``calibrate_gallery``), used as the accept
         threshold when ``threshold`` is not given.
+    margin: the runner-up margin for "auto" (Euclidean); default the shipped model's
+        ``match_margin`` (pass the serving model's when another head embedded the faces).
     Returns one Match per probe, in probe order.
     """
     if threshold is None and calibration is not None:
         threshold = calibration.threshold
     threshold, review_threshold = _thresholds(threshold, review_threshold)
-    margin = match_margin()
+    margin = match_margin() if margin is None else float(margin)
     probes = np.atleast_2d(np.asarray(probes, np.float32))
     if len(labels) != len(np.atleast_2d(gallery)) and len(labels) != 0:
         raise ValueError(f"{len(labels)} labels for {len(np.atleast_2d(gallery))} gallery rows")

@@ -7,6 +7,8 @@ metadata JSON path to use another trained model.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import threading
 from functools import lru_cache
@@ -81,16 +83,32 @@ class Head:
         return cls([(np.zeros((dim, dim), np.float32), np.zeros(dim, np.float32))])
 
     @classmethod
-    def load(cls, path: Path) -> Head:
+    def load(cls, path: Path | io.BytesIO) -> Head:
         data = np.load(path)
         count = len([k for k in data.files if k.startswith("kernel_")])
         return cls([(data[f"kernel_{i}"], data[f"bias_{i}"]) for i in range(count)])
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path | io.BytesIO) -> None:
         arrays: dict[str, Any] = {}
         for i, (kernel, bias) in enumerate(self.weights):
             arrays[f"kernel_{i}"], arrays[f"bias_{i}"] = kernel, bias
         np.savez_compressed(path, **arrays)
+
+    def to_bytes(self) -> bytes:
+        """The weights as an .npz file's bytes (what ``from_bytes`` reads back)."""
+        buffer = io.BytesIO()
+        self.save(buffer)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Head:
+        return cls.load(io.BytesIO(bytes(data)))
+
+    @property
+    def digest(self) -> str:
+        """A short hash of the weights: two heads with the same digest embed alike."""
+        parts = [a.tobytes() for pair in self.weights for a in pair]
+        return hashlib.sha1(b"".join(parts)).hexdigest()[:8]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """(N, D) float32 -> (N, D) float32 unit vectors."""
@@ -155,6 +173,17 @@ def fuse(parts: list[np.ndarray], weights: list[float]) -> np.ndarray:
         axis=1,
     )
     return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def backbone_signature() -> str:
+    """What the head's input is made of (backbones, weights, mirrored view): a head trained on
+    one signature's vectors means nothing for another's."""
+    return json.dumps({"backbones": backbones(), "flip": uses_flip()}, sort_keys=True)
+
+
+def backbone_key() -> str:
+    """A short name of ``backbone_signature()``, stored beside each kept backbone vector."""
+    return hashlib.sha1(backbone_signature().encode()).hexdigest()[:12]
 
 
 def uses_flip() -> bool:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from facerec.errors import FaceRecError
 from facerec.imageio import ImageSource, load_image
 from facerec.types import AnalyzedFace, Face, PhotoAnalysis, TooSmallFace
+
+if TYPE_CHECKING:
+    from facerec.model import Head
 
 # The smallest face of a class photo that is embedded and matched. Faces found below it are kept
 # as "too small" (reported to the teacher, never matched); the quality of a small face's match
@@ -44,35 +48,53 @@ def embed_faces(
     *,
     chips: Sequence[np.ndarray] | np.ndarray | None = None,
     batch_size: int = 32,
+    head: Head | None = None,
 ) -> np.ndarray:
     """Product embeddings of aligned crops (from ``align_face``).
 
     crops: N arrays of (160, 160, 3) uint8 RGB, or one (N, 160, 160, 3) array.
     chips: the same N faces as dlib chips ((150, 150, 3) uint8 RGB, from ``face_chips``);
         required when the model uses the dlib backbone (``facerec.model.uses_dlib()``).
+    head: the Siamese head to apply (a model trained on an installation's students); default
+        the shipped model's.
     Returns (N, D) float32 unit vectors (D = model_info().embedding_dim); N = 0 gives (0, D).
-    Each backbone runs in batches of ``batch_size``; the shipped Siamese head maps their
-    combined output.
+    Each backbone runs in batches of ``batch_size``; the head maps their combined output.
     """
-    from facerec.model import DLIB, FACENET, backbones, current_head, fuse
+    from facerec.model import current_head
+
+    return (head or current_head())(backbone_vectors(crops, chips=chips, batch_size=batch_size))
+
+
+def backbone_vectors(
+    crops: Sequence[np.ndarray] | np.ndarray,
+    *,
+    chips: Sequence[np.ndarray] | np.ndarray | None = None,
+    batch_size: int = 32,
+) -> np.ndarray:
+    """The head's input: (N, D) float32 unit vectors fused from the model's backbones (the
+    frozen part; any head of the same backbones, ``facerec.model.Head``, maps them)."""
+    from facerec.model import DLIB, FACENET, backbones, fuse
 
     used = backbones()
     if len(crops) == 0:
         return np.zeros((0, sum(b["dim"] for b in used)), np.float32)
+    # Refuse a call that cannot succeed before any backbone loads (seconds of TensorFlow).
+    if any(b["name"] == DLIB for b in used) and (chips is None or len(chips) != len(crops)):
+        raise ValueError("this model also needs each face's dlib chip (face_chips)")
     parts = []
     for backbone in used:
         if backbone["name"] == FACENET:
             parts.append(_facenet(np.stack([np.asarray(c, np.uint8) for c in crops]), batch_size))
         elif backbone["name"] == DLIB:
-            if chips is None or len(chips) != len(crops):
-                raise ValueError("this model also needs each face's dlib chip (face_chips)")
             from facerec.dlib_backbone import dlib_embed
+
+            assert chips is not None  # checked above
 
             batch = np.stack([np.asarray(c, np.uint8) for c in chips])
             parts.append(dlib_embed(batch, batch_size=batch_size))
         else:
             raise ValueError(f"unknown backbone {backbone['name']!r} in the model metadata")
-    return current_head()(fuse(parts, [float(b.get("weight", 1.0)) for b in used]))
+    return fuse(parts, [float(b.get("weight", 1.0)) for b in used])
 
 
 def _facenet(batch: np.ndarray, batch_size: int) -> np.ndarray:
@@ -127,6 +149,7 @@ def analyze_photo(
     *,
     min_face_size: int = MIN_FACE_TO_EMBED,
     timings: dict[str, float] | None = None,
+    head: Head | None = None,
 ) -> PhotoAnalysis:
     """Detect every face of a photo; align and embed (in one batch) those large enough.
 
@@ -135,6 +158,8 @@ def analyze_photo(
         finds are returned in ``too_small``, never dropped.
     timings: if given, filled with milliseconds per stage: decode_ms, detect_ms, align_ms,
         embed_ms.
+    head: the Siamese head to embed with (default the shipped model's); each face also keeps
+        its backbone vector (``AnalyzedFace.backbone``).
     Crops are cut from the full-resolution photo, whatever scale the detector searched at.
     """
     from facerec.alignment import align_face
@@ -153,11 +178,12 @@ def analyze_photo(
         chips = face_chips(pixels, usable)
         qualities = [face_quality(face, crop) for face, crop in zip(usable, crops, strict=True)]
     with _timed(timings, "embed_ms"):
-        vectors = embed_faces(crops, chips=chips)
+        raw = backbone_vectors(crops, chips=chips)
+        vectors = _apply(head, raw)
     return PhotoAnalysis(
         faces=[
-            AnalyzedFace(f, c, v, q)
-            for f, c, v, q in zip(usable, crops, vectors, qualities, strict=True)
+            AnalyzedFace(f, c, v, q, r)
+            for f, c, v, q, r in zip(usable, crops, vectors, qualities, raw, strict=True)
         ],
         too_small=[TooSmallFace(f, c) for f, c in zip(small, small_crops, strict=True)],
         width=int(pixels.shape[1]),
@@ -167,7 +193,10 @@ def analyze_photo(
 
 
 def embed_reference_photo(
-    image: np.ndarray | ImageSource, *, timings: dict[str, float] | None = None
+    image: np.ndarray | ImageSource,
+    *,
+    timings: dict[str, float] | None = None,
+    head: Head | None = None,
 ) -> AnalyzedFace:
     """The student's face in a reference photo, checked for use as a gallery entry.
 
@@ -191,8 +220,15 @@ def embed_reference_photo(
         chips = face_chips(pixels, [face])
     _check_quality(face, crop)
     with _timed(timings, "embed_ms"):
-        vector = embed_faces([crop], chips=chips)[0]
-    return AnalyzedFace(face, crop, vector, face_quality(face, crop))
+        raw = backbone_vectors([crop], chips=chips)
+        vector = _apply(head, raw)[0]
+    return AnalyzedFace(face, crop, vector, face_quality(face, crop), raw[0])
+
+
+def _apply(head: Head | None, raw: np.ndarray) -> np.ndarray:
+    from facerec.model import current_head
+
+    return (head or current_head())(raw)
 
 
 def _single_face(faces: list[Face], shape: tuple[int, ...]) -> Face:

@@ -43,12 +43,17 @@ class Face:
 @dataclass(frozen=True)
 class AnalyzedFace:
     """A face, its aligned crop (size x size x 3 uint8 RGB), embedding ((D,) float32, unit) and
-    quality measures (``facerec.quality.FaceQuality``, None where they were not taken)."""
+    quality measures (``facerec.quality.FaceQuality``, None where they were not taken).
+
+    backbone: the head's input for this face ((D,) float32, the backbones' fused unit vector), so
+    that another head (a model trained on the installation's students) can embed it again
+    without the image; None where it was not kept."""
 
     face: Face
     crop: np.ndarray = field(repr=False)
     embedding: np.ndarray = field(repr=False)
     quality: FaceQuality | None = None
+    backbone: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,18 @@ from attendance.services import students as student_services
 pytest_plugins = ["tests.support.faces", "tests.support.s3"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+# A test that needs these loads the face models (seconds of TensorFlow start-up, then real
+# embeddings): it is "slow" wherever it lives, so `make test-fast` leaves it to CI.
+LOADS_THE_MODELS = {"face_models", "models_loaded", "session_worker"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if LOADS_THE_MODELS & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 DATASETS = Path(os.environ.get("ROLLCALL_DATASETS", PROJECT_ROOT.parent / "shared" / "datasets"))
 
 

@@ -29,6 +29,7 @@ RESOURCES = [
     "faces",
     "records",
     "webhooks",
+    "face-models",
 ]
 
 

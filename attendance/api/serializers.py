@@ -5,6 +5,7 @@ shape and reach (an id outside the caller's reach is "does not exist"); services
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -26,7 +27,7 @@ from attendance.selectors.access import (
     sessions_visible_to,
     students_visible_to,
 )
-from attendance.selectors.captures import too_small_message
+from attendance.selectors.captures import faces_suggestable, too_small_message
 from attendance.validators import no_control_characters
 
 TOO_SMALL = DetectedFace.Decision.TOO_SMALL
@@ -75,7 +76,17 @@ class StudentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Student
-        fields = ["id", "student_number", "full_name", "email", "active", "has_photo_consent"]
+        fields = [
+            "id",
+            "student_number",
+            "full_name",
+            "email",
+            "active",
+            "has_photo_consent",
+            "deleted_at",
+        ]
+        # Set when the student was deleted: only the name and number stay, for their records.
+        read_only_fields = ["deleted_at"]
 
 
 class EnrollmentSerializer(serializers.ModelSerializer):
@@ -137,6 +148,7 @@ class FaceSerializer(serializers.ModelSerializer):
     def get_candidates(self, face: DetectedFace) -> list[dict]:
         from attendance.services.captures import match_confidence
 
+        suggestable = self._suggestable()
         return [
             {
                 "student": c["student_id"],
@@ -144,7 +156,26 @@ class FaceSerializer(serializers.ModelSerializer):
                 "score": round(match_confidence(c["distance"]) or 0.0, 4),
             }
             for c in face.candidates or []
+            if c["student_id"] in suggestable
         ]
+
+    def _suggestable(self) -> set[int]:
+        # Worked out once for everything the response shows (a face, a page of faces, or the
+        # faces of a page of captures): the context is shared by the whole serializer tree.
+        if "suggestable" not in self.context:
+            self.context["suggestable"] = faces_suggestable(faces=_faces_in(self.root.instance))
+        return self.context["suggestable"]
+
+
+def _faces_in(shown: object) -> list[DetectedFace]:
+    """The faces a response shows: ``shown`` is a face, a capture, or a list of either."""
+    if isinstance(shown, DetectedFace):
+        return [shown]
+    if isinstance(shown, Capture):
+        return list(shown.faces.all())
+    if isinstance(shown, list | tuple | QuerySet):
+        return [face for item in shown for face in _faces_in(item)]
+    return []
 
 
 class RecordSerializer(serializers.ModelSerializer):

@@ -9,7 +9,7 @@ unless ROLLCALL_API_DOCS_PUBLIC (see ``attendance.api.docs``). URL names are pre
 from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
-from attendance.api import docs, root, teachers, views, webhooks
+from attendance.api import docs, face_models, root, teachers, views, webhooks
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -23,6 +23,7 @@ router.register("faces", views.FaceViewSet, basename="api-face")
 router.register("records", views.RecordViewSet, basename="api-record")
 router.register("webhooks", webhooks.WebhookEndpointViewSet, basename="api-webhook")
 router.register("jobs", views.JobViewSet, basename="api-job")
+router.register("face-models", face_models.FaceModelViewSet, basename="api-face-model")
 
 urlpatterns = [
     path("", root.ApiRootView.as_view(), name="api-root"),

@@ -173,7 +173,10 @@ class StudentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
     permission_classes = [AdminCreates]
 
     def get_queryset(self):
-        return super().get_queryset().order_by("full_name", "student_number", "pk")
+        students = super().get_queryset().order_by("full_name", "student_number", "pk")
+        if self.action == "list":  # a deleted student is still found by id (their records)
+            students = students.filter(deleted_at__isnull=True)
+        return students
 
     @extend_schema(request=s.StudentInput, responses={201: s.StudentSerializer, **ERRORS})
     def create(self, request: Request) -> Response:

@@ -18,6 +18,7 @@ from attendance.models import (
     Course,
     DetectedFace,
     Enrollment,
+    FaceModel,
     Job,
     ReferencePhoto,
     Student,
@@ -97,3 +98,8 @@ def jobs_visible_to(user: User) -> QuerySet[Job]:
 
 def job_get(*, user: User, pk: int) -> Job:
     return get_object_or_404(jobs_visible_to(user), pk=pk)
+
+
+def face_models_visible_to(user: User) -> QuerySet[FaceModel]:
+    """Model versions are an installation's settings: admins only."""
+    return FaceModel.objects.all() if is_admin(user) else FaceModel.objects.none()

@@ -3,13 +3,22 @@ faces and what the status endpoint reports."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from attendance.models import Capture, ClassSession, Course, DetectedFace, ReferencePhoto
+from attendance.models import (
+    Capture,
+    ClassSession,
+    Course,
+    DetectedFace,
+    ReferenceEmbedding,
+    ReferencePhoto,
+    Student,
+)
 from attendance.selectors.sessions import roster_students
 
 TOO_SMALL = DetectedFace.Decision.TOO_SMALL
@@ -33,16 +42,15 @@ class Gallery:
 def gallery_photos(*, session: ClassSession, model_version: str) -> QuerySet[ReferencePhoto]:
     """Ready photos of students enrolled on the session's date who (still) gave consent.
 
-    Only photos embedded by ``model_version`` count: two model versions' vectors live in
-    different spaces, so mixing them would compare nonsense.
+    Only photos embedded by ``model_version`` count (embeddings are kept per version): two
+    model versions' vectors live in different spaces, so mixing them would compare nonsense.
     """
     return ReferencePhoto.objects.filter(
         student__in=roster_students(session=session),
         student__active=True,
         student__consent_given_at__isnull=False,
         status=ReferencePhoto.Status.READY,
-        model_version=model_version,
-        embedding__isnull=False,
+        embeddings__model_version=model_version,
     ).order_by("student_id", "pk")
 
 
@@ -57,7 +65,11 @@ def course_gallery(*, course: Course, model_version: str) -> Gallery:
 
 
 def _gallery(photos: QuerySet[ReferencePhoto], model_version: str) -> Gallery:
-    rows = list(photos.values_list("pk", "student_id", "embedding"))
+    rows = list(
+        ReferenceEmbedding.objects.filter(photo__in=photos, model_version=model_version)
+        .order_by("photo__student_id", "photo_id")
+        .values_list("photo_id", "photo__student_id", "embedding")
+    )
     labels = [student_id for _, student_id, _ in rows]
     vectors = [np.frombuffer(bytes(raw or b""), dtype=np.float32) for _, _, raw in rows]
     embeddings = np.stack(vectors) if vectors else np.zeros((0, 0), np.float32)
@@ -66,6 +78,20 @@ def _gallery(photos: QuerySet[ReferencePhoto], model_version: str) -> Gallery:
         labels=labels,
         model_version=model_version,
         photo_ids=tuple(pk for pk, _, _ in rows),
+    )
+
+
+def faces_suggestable(*, faces: Iterable[DetectedFace]) -> set[int]:
+    """Of the students named in these faces' candidate lists, those who may be suggested: with
+    photo consent and not deleted. Erasure removes the others from the lists already; this keeps
+    any list written before that rule out of sight too. One query."""
+    named = {c["student_id"] for face in faces for c in face.candidates or []}
+    if not named:
+        return set()
+    return set(
+        Student.objects.filter(
+            pk__in=named, consent_given_at__isnull=False, deleted_at__isnull=True
+        ).values_list("pk", flat=True)
     )
 
 

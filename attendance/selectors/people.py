@@ -26,9 +26,14 @@ def students_filtered(
     """Students matching a name, number or email, optionally only those enrolled now in
     ``course``, those with no usable reference photo, or those without photo consent. Each has
     ``usable_photos``: photos that are ready for matching (pending or rejected ones are not)."""
-    students = Student.objects.annotate(
-        usable_photos=Count("photos", filter=Q(photos__status=ReferencePhoto.Status.READY))
-    ).order_by("full_name", "student_number")
+    # A deleted student is only a name on old records (services.students.student_delete).
+    students = (
+        Student.objects.filter(deleted_at__isnull=True)
+        .annotate(
+            usable_photos=Count("photos", filter=Q(photos__status=ReferencePhoto.Status.READY))
+        )
+        .order_by("full_name", "student_number")
+    )
     if query:
         students = students.filter(
             Q(full_name__icontains=query)

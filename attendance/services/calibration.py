@@ -24,9 +24,13 @@ def gallery_digest(gallery: Gallery) -> str:
 
 
 @transaction.atomic
-def gallery_calibration(*, course: Course, gallery: Gallery) -> GalleryCalibration:
+def gallery_calibration(
+    *, course: Course, gallery: Gallery, model_threshold: float | None = None
+) -> GalleryCalibration:
     """The course's calibration for ``gallery``: the stored one when it was computed from this
-    very gallery, else computed now and stored (one row per course)."""
+    very gallery, else computed now and stored (one row per course). model_threshold: the
+    accept threshold of the gallery's model version (never exceeded); the shipped one's when
+    None."""
     import facerec
 
     digest = gallery_digest(gallery)
@@ -35,7 +39,9 @@ def gallery_calibration(*, course: Course, gallery: Gallery) -> GalleryCalibrati
     stored = GalleryCalibration.objects.filter(course=course).first()
     if stored is not None and stored.gallery_digest == digest:
         return stored
-    result = facerec.calibrate_gallery(gallery.embeddings, gallery.labels)
+    result = facerec.calibrate_gallery(
+        gallery.embeddings, gallery.labels, model_threshold=model_threshold
+    )
     calibration = stored or GalleryCalibration(course=course)
     calibration.model_version, calibration.gallery_digest = gallery.model_version, digest
     calibration.threshold, calibration.far = result.threshold, result.far
@@ -47,11 +53,13 @@ def gallery_calibration(*, course: Course, gallery: Gallery) -> GalleryCalibrati
 
 
 def course_calibrate(*, course: Course) -> GalleryCalibration:
-    """Recompute the course's calibration from its roster's reference photos today."""
-    import facerec
+    """Recompute the course's calibration from its roster's reference photos today, for the
+    serving model version."""
+    from attendance.services.face_models import serving_model
 
-    gallery = course_gallery(course=course, model_version=facerec.model_version())
-    return gallery_calibration(course=course, gallery=gallery)
+    model = serving_model()
+    gallery = course_gallery(course=course, model_version=model.version)
+    return gallery_calibration(course=course, gallery=gallery, model_threshold=model.threshold)
 
 
 def student_courses_calibrate(*, student_id: int) -> None:

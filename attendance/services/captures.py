@@ -32,11 +32,12 @@ from attendance.models import (
     Capture,
     ClassSession,
     DetectedFace,
+    FaceModel,
     Student,
     embedding_to_bytes,
 )
 from attendance.selectors.captures import Gallery, session_gallery
-from attendance.services import webhooks
+from attendance.services import face_models, gallery, webhooks
 from attendance.services.audit import audit_event
 from attendance.services.calibration import gallery_calibration
 from attendance.services.liveness import heartbeat
@@ -50,6 +51,7 @@ from attendance.services.records import (
     require_on_roster,
 )
 from attendance.validators import has_control_characters
+from facerec.model import backbone_key
 
 logger = logging.getLogger(__name__)
 DATABASE_DOWN = (OperationalError, InterfaceError)
@@ -179,7 +181,11 @@ def match_thresholds() -> tuple[float | None, float | None]:
 
 
 def capture_analyze(
-    *, data: bytes, gallery: Gallery, calibrated_threshold: float | None = None
+    *,
+    data: bytes,
+    gallery: Gallery,
+    calibrated_threshold: float | None = None,
+    model: FaceModel | None = None,
 ) -> CaptureAnalysis:
     """Decode, detect, align, embed (all faces in one batch) and match one photo.
 
@@ -187,6 +193,8 @@ def capture_analyze(
     model's when None. ROLLCALL_MATCH_THRESHOLD, when set, overrides both. A face too small,
     blurred or dark to be sure of is never matched automatically (its
     quality goes to ``facerec.match_faces``).
+    model: the version to embed and match with (its head, review threshold and margin); the
+    shipped model when None.
     The same function serves the Celery task and the attendance benchmark
     (``python -m benchmarks attendance``).
     """
@@ -197,13 +205,17 @@ def capture_analyze(
     pixels = facerec.load_image(data, max_pixels=settings.ROLLCALL_MAX_IMAGE_PIXELS)
     timings["decode"] = time.perf_counter() - start
     stages_ms: dict[str, float] = {}
-    analysis = facerec.analyze_photo(pixels, timings=stages_ms)
+    head = None if model is None else face_models.model_head(model)
+    analysis = facerec.analyze_photo(pixels, timings=stages_ms, head=head)
     faces = analysis.faces
     timings["detect"] = stages_ms.get("detect_ms", 0.0) / 1000
     timings["align"] = stages_ms.get("align_ms", 0.0) / 1000
     timings["embed"] = stages_ms.get("embed_ms", 0.0) / 1000
     start = time.perf_counter()
     threshold, review = match_thresholds()
+    if model is not None:
+        review = review or model.review_threshold
+        calibrated_threshold = calibrated_threshold or model.threshold
     probes = np.stack([f.embedding for f in faces]) if faces else np.zeros((0, 0), np.float32)
     matches = facerec.match_faces(
         probes,
@@ -212,6 +224,7 @@ def capture_analyze(
         threshold=threshold or calibrated_threshold,
         review_threshold=review,
         qualities=[f.quality for f in faces],
+        margin=None if model is None else model.match_margin,
     )
     timings["match"] = time.perf_counter() - start
     return CaptureAnalysis(
@@ -235,10 +248,14 @@ def match_confidence(distance: float | None) -> float | None:
 
 
 def capture_process(*, capture_id: int, force: bool = False) -> Capture | None:
-    """The task's body: process one capture end to end. Returns the capture (None if deleted)."""
+    """The task's body: process one capture end to end. Returns the capture (None if deleted).
+
+    The capture records the serving model version when it starts and finishes on it (its
+    gallery, head and thresholds), even if another version starts serving meanwhile."""
     import facerec
 
-    version = facerec.model_version()
+    model = face_models.serving_model()
+    version = model.version
     capture = _claim(capture_id, version, force)
     if capture is None:
         return Capture.objects.filter(pk=capture_id).first()
@@ -253,10 +270,14 @@ def capture_process(*, capture_id: int, force: bool = False) -> Capture | None:
             capture.image.open("rb") as handle,
         ):
             data = handle.read()
+            if after_model_chosen is not None:
+                after_model_chosen(capture_id)
             gallery = session_gallery(session=capture.session, model_version=version)
-            calibration = gallery_calibration(course=capture.session.course, gallery=gallery)
+            calibration = gallery_calibration(
+                course=capture.session.course, gallery=gallery, model_threshold=model.threshold
+            )
             analysis = capture_analyze(
-                data=data, gallery=gallery, calibrated_threshold=calibration.threshold
+                data=data, gallery=gallery, calibrated_threshold=calibration.threshold, model=model
             )
     except facerec.FaceRecError as error:
         return _fail(capture_id, version, error.code, error.message)
@@ -280,6 +301,8 @@ def capture_process(*, capture_id: int, force: bool = False) -> Capture | None:
     return _save_analysis(capture_id, version, analysis, force=force)
 
 
+# Tests set this to act after a capture chose its model version (e.g. switch to another one).
+after_model_chosen: Callable[[int], None] | None = None
 # Tests set this to act between the analysis and its write (e.g. withdraw a student's consent),
 # the window that the consent re-check in ``_save_analysis`` closes.
 before_biometric_write: Callable[[int], None] | None = None
@@ -299,7 +322,8 @@ def _claim(capture_id: int, version: str, force: bool) -> Capture | None:
     if capture is None or (finished and capture.model_version == version and not force):
         return None
     capture.state, capture.started_at = Capture.State.PROCESSING, timezone.now()
-    capture.save(update_fields=["state", "started_at", "updated_at"])
+    capture.model_version = version  # the version it started with, and finishes on
+    capture.save(update_fields=["state", "started_at", "model_version", "updated_at"])
     return capture
 
 
@@ -423,6 +447,9 @@ def _describe(face: DetectedFace, analyzed, match) -> bool:
     face.landmarks = [[round(x, 1), round(y, 1)] for x, y in analyzed.face.landmarks]
     embedding = getattr(analyzed, "embedding", None)
     face.embedding = None if embedding is None else embedding_to_bytes(embedding)
+    backbone = getattr(analyzed, "backbone", None) if embedding is not None else None
+    face.backbone_embedding = None if backbone is None else embedding_to_bytes(backbone)
+    face.backbone_key = "" if backbone is None else backbone_key()
     face.candidates = [
         {"student_id": label, "distance": round(float(dist), 4)}
         for label, dist in (match.candidates if match is not None else [])
@@ -516,6 +543,10 @@ def face_assign(*, face: DetectedFace, student: Student | None, by: User | None)
     if not confirming:
         face.student, face.distance = student, None
     _decide(face, Decision.CONFIRMED if confirming else Decision.CORRECTED, by)
+    if confirming:
+        gallery.gallery_grow(face=face, by=by)
+    else:  # a corrected face is never a reference, nor are the faces it freed
+        gallery.gallery_forget(faces=[face, *others])
     if previous is not None and not confirming:
         _release(session, previous, face, by)
     verb = "confirmed" if confirming else "assigned" if student else "unassigned"
@@ -629,6 +660,10 @@ def face_review_undo(*, face: DetectedFace, by: User | None) -> DetectedFace:
             decided_by_id=state["decided_by"],
             decided_at=state["decided_at"],
         )
+    # A face no longer confirmed is no reference either (an undone confirm, say).
+    gallery.gallery_forget(
+        faces=[f for pk, f in faces.items() if before["faces"][str(pk)]["decision"] != "confirmed"]
+    )
     for student in Student.objects.filter(pk__in=students).order_by("pk"):
         attendance_restore(
             session=session,

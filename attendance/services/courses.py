@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from attendance.errors import InvalidInput
@@ -23,6 +24,7 @@ from attendance.models import (
     Student,
 )
 from attendance.services.audit import audit_event
+from attendance.services.students import student_check_not_deleted
 
 
 @transaction.atomic
@@ -90,7 +92,8 @@ def enrollment_create(
     """
     joined_on = joined_on or date.today()
     # Lock the student: two enrollments of the same student cannot interleave their checks.
-    Student.objects.select_for_update().filter(pk=student.pk).first()
+    locked = Student.objects.select_for_update().filter(pk=student.pk).first()
+    student_check_not_deleted(locked or student)
     periods = Enrollment.objects.filter(student=student, course=course).order_by("-joined_on")
     open_period = periods.filter(left_on__isnull=True).first()
     if open_period is not None:
@@ -156,6 +159,46 @@ def enrollment_end(*, enrollment: Enrollment, left_on: date, by: User | None = N
         detail={"course": enrollment.course_id, "left_on": left_on.isoformat()},
     )
     return enrollment
+
+
+@transaction.atomic
+def enrollment_update(
+    *, enrollment: Enrollment, joined_on: date, left_on: date | None
+) -> Enrollment:
+    """Correct an enrollment period's dates (the Django admin's edit). The period may not start
+    after it ends nor overlap another period of the same student in the same course."""
+    Student.objects.select_for_update().filter(pk=enrollment.student_id).first()
+    student_check_not_deleted(enrollment.student)
+    if left_on is not None and left_on < joined_on:
+        raise InvalidInput("A student cannot leave before joining.", code="left_before_joined")
+    others = Enrollment.objects.filter(
+        student_id=enrollment.student_id, course_id=enrollment.course_id
+    ).exclude(pk=enrollment.pk)
+    overlapping = others.filter(Q(left_on__isnull=True) | Q(left_on__gte=joined_on))
+    if left_on is not None:
+        overlapping = overlapping.filter(joined_on__lte=left_on)
+    if overlapping.exists():
+        raise InvalidInput(
+            "The student has another enrollment in this course in those days; change that one.",
+            code="periods_overlap",
+        )
+    enrollment.joined_on, enrollment.left_on = joined_on, left_on
+    enrollment.full_clean()
+    enrollment.save()
+    return enrollment
+
+
+@transaction.atomic
+def enrollment_delete(*, enrollment: Enrollment) -> None:
+    """Remove an enrollment entered by mistake. The student's attendance records stay; the
+    sessions of that period no longer list them."""
+    enrollment.delete()
+
+
+@transaction.atomic
+def course_delete(*, course: Course) -> None:
+    """Delete a course with its sessions, photos and marks (files go after commit)."""
+    course.delete()
 
 
 def _check_times(start_time: time, end_time: time) -> None:

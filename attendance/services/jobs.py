@@ -189,6 +189,15 @@ def job_run(*, job_id: int) -> Job | None:
     job = _claim(job_id)
     if job is None:
         return Job.objects.filter(pk=job_id).first()
+    if job.kind in (Job.Kind.FACE_MODEL_TRAIN, Job.Kind.FACE_MODEL_SWITCH):
+        from attendance.services.face_models import face_model_job_run
+
+        try:
+            failed = face_model_job_run(job)
+        except Exception:
+            _finish(job_id, failed="The job stopped unexpectedly; see the worker's log.")
+            raise
+        return _finish(job_id, failed=failed)
     try:
         if job.kind == Job.Kind.ROSTER_IMPORT:
             _run_roster_import(job)

@@ -22,6 +22,7 @@ from django.utils import timezone
 from attendance.errors import Conflict, InvalidInput
 from attendance.models import ReferencePhoto, Student, embedding_to_bytes
 from attendance.services.calibration import calibrate_after_commit
+from facerec.model import backbone_key
 
 logger = logging.getLogger(__name__)
 Status = ReferencePhoto.Status
@@ -117,22 +118,28 @@ def reference_photo_delete(*, photo: ReferencePhoto) -> None:
 
 
 def reference_photo_process(*, photo_id: int) -> ReferencePhoto | None:
-    """Detect, check and embed one reference photo with the current model. Safe to run twice.
+    """Detect, check and embed one reference photo with the serving model (and every other live
+    version, see ``face_models.live_models``). Safe to run twice.
 
     The heavy work runs outside any transaction; the result is written under a row lock, and
-    only if the photo still exists (consent may have been withdrawn meanwhile).
+    only if the photo still exists (consent may have been withdrawn meanwhile). A ready photo
+    whose backbone vector is kept is embedded again from it, without the image.
     """
     import facerec
+    from attendance.services import face_models
 
-    version = facerec.model_version()
+    model = face_models.serving_model()
+    version = model.version
     photo = ReferencePhoto.objects.filter(pk=photo_id).first()
     if photo is None or (photo.status != Status.PENDING and photo.model_version == version):
         return photo
+    if photo.status == Status.READY and photo.backbone_key == backbone_key():
+        return _reembed_from_backbone(photo_id, version)
     try:
         with photo.image.open("rb") as handle:
             data = handle.read()
         pixels = facerec.load_image(data, max_pixels=settings.ROLLCALL_MAX_IMAGE_PIXELS)
-        analyzed = facerec.embed_reference_photo(pixels)
+        analyzed = facerec.embed_reference_photo(pixels, head=face_models.model_head(model))
     except facerec.FaceRecError as error:
         return _photo_result(photo_id, version, rejection=(error.code, error.message))
     except FileNotFoundError:
@@ -145,7 +152,49 @@ def reference_photo_process(*, photo_id: int) -> ReferencePhoto | None:
 
 
 @transaction.atomic
+def _reembed_from_backbone(photo_id: int, version: str) -> ReferencePhoto | None:
+    from attendance.models import embedding_from_bytes
+    from attendance.services import face_models
+
+    photo = ReferencePhoto.objects.select_for_update().filter(pk=photo_id).first()
+    if photo is None or photo.status != Status.READY or photo.backbone_key != backbone_key():
+        return photo
+    backbone = embedding_from_bytes(photo.backbone_embedding)
+    assert backbone is not None
+    face_models.photo_embeddings_write(photo=photo, backbone=backbone)
+    photo.embedding = photo.embeddings.get(model_version=version).embedding
+    photo.model_version, photo.processed_at = version, timezone.now()
+    photo.save(update_fields=["embedding", "model_version", "processed_at", "updated_at"])
+    calibrate_after_commit(photo.student_id)
+    return photo
+
+
+def reference_photo_backbone(photo: ReferencePhoto):
+    """The backbone vector of a ready photo made before they were kept: the photo goes through
+    the pipeline again (detection, alignment, backbones) and the vector is stored. None when the
+    image is gone or no longer passes the checks (the photo then stays as it is)."""
+    import facerec
+
+    try:
+        with photo.image.open("rb") as handle:
+            pixels = facerec.load_image(
+                handle.read(), max_pixels=settings.ROLLCALL_MAX_IMAGE_PIXELS
+            )
+        analyzed = facerec.embed_reference_photo(pixels)
+    except (facerec.FaceRecError, FileNotFoundError):
+        return None
+    if analyzed.backbone is None:
+        return None
+    photo.backbone_embedding = embedding_to_bytes(analyzed.backbone)
+    photo.backbone_key = backbone_key()
+    photo.save(update_fields=["backbone_embedding", "backbone_key", "updated_at"])
+    return analyzed.backbone
+
+
+@transaction.atomic
 def _photo_result(photo_id: int, version: str, *, analyzed=None, rejection=None):
+    from attendance.services import face_models
+
     photo = ReferencePhoto.objects.select_for_update().filter(pk=photo_id).first()
     if photo is None:
         return None
@@ -155,12 +204,20 @@ def _photo_result(photo_id: int, version: str, *, analyzed=None, rejection=None)
         photo.status = Status.REJECTED
         photo.rejection_code, photo.rejection_reason = rejection
         photo.embedding, photo.face_box, photo.face_crop = None, None, ""
+        photo.backbone_embedding, photo.backbone_key = None, ""
+        photo.embeddings.all().delete()
     else:
         photo.status, photo.rejection_code, photo.rejection_reason = Status.READY, "", ""
         photo.embedding = embedding_to_bytes(analyzed.embedding)
+        photo.backbone_embedding = (
+            None if analyzed.backbone is None else embedding_to_bytes(analyzed.backbone)
+        )
+        photo.backbone_key = "" if analyzed.backbone is None else backbone_key()
         photo.face_box = [int(v) for v in analyzed.face.box]
         photo.face_crop.save("crop.jpg", jpeg_file(analyzed.crop), save=False)
     photo.save()
+    if analyzed is not None and analyzed.backbone is not None:
+        face_models.photo_embeddings_write(photo=photo, backbone=analyzed.backbone)
     if old_crop:
         storage = photo.face_crop.storage
         transaction.on_commit(lambda: storage.delete(old_crop))
@@ -178,9 +235,14 @@ def jpeg_file(pixels, quality: int = 90) -> ContentFile:
 
 
 def photos_needing_embedding(*, model_version: str, pending_older_than: timedelta | None = None):
-    """Photos embedded by another model version (ready or rejected), and pending photos whose
-    task may have been lost (older than ``pending_older_than``)."""
-    stale = Q(status__in=[Status.READY, Status.REJECTED]) & ~Q(model_version=model_version)
+    """Ready photos with no embedding by ``model_version``, rejected photos judged by another
+    version, and pending photos whose task may have been lost (older than
+    ``pending_older_than``)."""
+    stale = (
+        Q(status=Status.READY) & ~Q(embeddings__model_version=model_version)
+        | Q(status=Status.READY) & ~Q(model_version=model_version)
+        | Q(status=Status.REJECTED) & ~Q(model_version=model_version)
+    )
     if pending_older_than is not None:
         cutoff = timezone.now() - pending_older_than
         stale |= Q(status=Status.PENDING, created_at__lte=cutoff)
@@ -188,18 +250,20 @@ def photos_needing_embedding(*, model_version: str, pending_older_than: timedelt
 
 
 def reference_photos_reembed(*, pending_older_than: timedelta | None = None) -> int:
-    """Enqueue every photo whose embedding is not from the current model. Returns how many.
+    """Enqueue every photo whose embedding is not from the serving model. Returns how many.
 
     Until a photo is re-embedded it is simply left out of matching: it is never compared with
     vectors of another model version.
     """
-    import facerec
     from attendance import tasks
+    from attendance.services.face_models import serving_model
 
     ids = list(
         photos_needing_embedding(
-            model_version=facerec.model_version(), pending_older_than=pending_older_than
-        ).values_list("pk", flat=True)
+            model_version=serving_model().version, pending_older_than=pending_older_than
+        )
+        .values_list("pk", flat=True)
+        .distinct()
     )
     for photo_id in ids:
         if not tasks.enqueue_reference_photo(photo_id):

@@ -45,14 +45,16 @@ def retention_purge(*, now: datetime | None = None, days: int | None = None) -> 
     faces = list(
         DetectedFace.objects.select_for_update()
         .filter(capture__session__in=sessions, student__isnull=True)
-        .filter(~Q(crop="") | Q(embedding__isnull=False))
+        .filter(~Q(crop="") | Q(embedding__isnull=False) | Q(backbone_embedding__isnull=False))
     )
     delete_after_commit(c.image for c in captures)
     delete_after_commit(f.crop for f in faces)
     Capture.objects.filter(pk__in=[c.pk for c in captures]).update(
         image="", photo_deleted_at=timezone.now()
     )
-    DetectedFace.objects.filter(pk__in=[f.pk for f in faces]).update(crop="", embedding=None)
+    DetectedFace.objects.filter(pk__in=[f.pk for f in faces]).update(
+        crop="", embedding=None, backbone_embedding=None
+    )
     result = PurgeResult(
         sessions=len({c.session_id for c in captures} | {f.capture.session_id for f in faces}),
         class_photos=len(captures),

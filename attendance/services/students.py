@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
+from attendance.errors import InvalidInput
 from attendance.files import delete_after_commit
-from attendance.models import AttendanceRecord, AuditEvent, DetectedFace, ReferencePhoto, Student
+from attendance.models import (
+    AttendanceChange,
+    AttendanceRecord,
+    AuditEvent,
+    DetectedFace,
+    Enrollment,
+    ReferencePhoto,
+    Student,
+)
 from attendance.services import webhooks
 from attendance.services.audit import audit_event
 
@@ -73,6 +84,7 @@ STUDENT_FIELDS = ("student_number", "full_name", "email", "active")
 def student_update(*, student: Student, by: User | None = None, **fields: object) -> Student:
     """Change a student's number, name, email or ``active`` (False archives them: their records
     stay, they leave the lists). What changed goes to the audit trail."""
+    student_check_not_deleted(student)
     changed = {
         name: [getattr(student, name), fields[name]]
         for name in STUDENT_FIELDS
@@ -92,6 +104,7 @@ def student_update(*, student: Student, by: User | None = None, **fields: object
 
 @transaction.atomic
 def consent_record(*, student: Student, by: User) -> Student:
+    student_check_not_deleted(student)
     student.consent_given_at, student.consent_given_by = timezone.now(), by
     student.save(update_fields=["consent_given_at", "consent_given_by", "updated_at"])
     audit_event(action=AuditEvent.Action.CONSENT_RECORDED, by=by, student=student)
@@ -127,35 +140,105 @@ def consent_withdraw(*, student: Student, by: User | None = None) -> Student:
 
 @transaction.atomic
 def student_delete(*, student: Student, by: User | None = None) -> None:
-    """Delete the student with their records (files after commit); the audit keeps who it was."""
+    """Delete a student: their biometrics (reference photos, faces in class photos, their name
+    in other faces' suggestions) and contact details go at once, files after commit.
+
+    Their attendance records stay, as the school's record: a student with records (or history)
+    stays as a name and a number, marked deleted, with every enrollment ended today so that no
+    later roster lists them. A student never marked leaves no row at all. Twice is harmless.
+    """
     student = Student.objects.select_for_update().get(pk=student.pk)
+    if student.deleted_at is not None:
+        return
     erased = student_biometrics_erase(student=student)
+    subject = f"{student} (deleted)"
+    keeps_records = (
+        AttendanceRecord.objects.filter(student=student).exists()
+        or AttendanceChange.objects.filter(student=student).exists()
+    )
+    detail = {"why": "student deleted", "records_kept": keeps_records, **erased}
+    if not keeps_records:
+        audit_event(
+            action=AuditEvent.Action.BIOMETRICS_ERASED, by=by, subject=subject, detail=detail
+        )
+        models.Model.delete(student)  # the row itself: Student.delete() routes back here
+        return
+    student.email, student.active, student.deleted_at = "", False, timezone.now()
+    student.consent_given_at, student.consent_given_by = None, None
+    student.save()
+    _enrollments_end(student=student, on=timezone.localdate())
     audit_event(
         action=AuditEvent.Action.BIOMETRICS_ERASED,
         by=by,
-        subject=f"{student} (deleted)",
-        detail={"why": "student deleted", **erased},
+        student=student,
+        subject=subject,
+        detail=detail,
     )
-    student.delete()
+
+
+def _enrollments_end(*, student: Student, on: date) -> None:
+    """End the student's open enrollments on ``on``; a period that would only start later never
+    held a session, so it goes."""
+    open_periods = Enrollment.objects.filter(student=student, left_on__isnull=True)
+    open_periods.filter(joined_on__gt=on).delete()
+    open_periods.update(left_on=on, updated_at=timezone.now())
+
+
+def student_check_not_deleted(student: Student) -> None:
+    """A deleted student is only a name on old records: nothing new is written about them."""
+    if student.deleted_at is not None:
+        raise InvalidInput(
+            f"{student} was deleted; only their attendance records are kept.",
+            code="student_deleted",
+        )
 
 
 def student_biometrics_erase(*, student: Student) -> dict[str, int]:
     """Delete the student's reference photos (rows and files) and erase their faces in class
-    photos at once: crop, embedding and the link to them. Their attendance records stay, without
-    the link to the face. Returns what was erased, for the audit trail."""
+    photos at once: crop, embedding and the link to them, and their name among other faces'
+    candidates. Their attendance records stay, without the link to the face. Returns what was
+    erased, for the audit trail."""
+    from attendance.services.face_models import face_models_flag_for_student
+
     photos = ReferencePhoto.objects.select_for_update().filter(student=student)
     faces = list(DetectedFace.objects.select_for_update().filter(student=student))
     photo_count = len(photos)
+    # Models trained with their photos are marked for retraining; the next one leaves them out.
+    flagged = face_models_flag_for_student(student=student)
     photos.delete()  # files go after commit (attendance.files)
     delete_after_commit(face.crop for face in faces)
     AttendanceRecord.objects.filter(face__in=faces).update(face=None)
     DetectedFace.objects.filter(pk__in=[f.pk for f in faces]).update(
         crop="",
         embedding=None,
+        backbone_embedding=None,
         student=None,
         distance=None,
         candidates=[],
         decision=DetectedFace.Decision.UNKNOWN,
     )
+    suggestions = _candidates_forget(student_id=student.pk)
     webhooks.webhooks_emit(event="student.erased", payload=webhooks.student_erased_payload(student))
-    return {"reference_photos": photo_count, "faces": len(faces)}
+    return {
+        "reference_photos": photo_count,
+        "faces": len(faces),
+        "suggestions": suggestions,
+        "face_models_flagged": flagged,
+    }
+
+
+def _candidates_forget(*, student_id: int) -> int:
+    """Remove the student from the candidate lists (top-N suggestions) of every face; returns
+    how many faces named them."""
+    faces = DetectedFace.objects.exclude(candidates=[])
+    if connection.features.supports_json_field_contains:  # PostgreSQL: jsonb @> in the query
+        faces = faces.filter(candidates__contains=[{"student_id": student_id}])
+    naming = [
+        face
+        for face in faces.select_for_update().only("pk", "candidates")
+        if any(c.get("student_id") == student_id for c in face.candidates)
+    ]
+    for face in naming:
+        face.candidates = [c for c in face.candidates if c.get("student_id") != student_id]
+    DetectedFace.objects.bulk_update(naming, ["candidates"], batch_size=500)
+    return len(naming)

@@ -24,7 +24,7 @@ from attendance.selectors.access import (
     session_get,
     students_visible_to,
 )
-from attendance.selectors.captures import capture_faces, capture_status
+from attendance.selectors.captures import capture_faces, capture_status, faces_suggestable
 from attendance.selectors.sessions import session_pending_review, session_roster
 from attendance.services import captures as capture_services
 from attendance.services import imports as import_services
@@ -155,6 +155,7 @@ def capture_detail(request: HttpRequest, pk: int) -> HttpResponse:
     roster = session_roster(session=session)
     names = {line.student.pk: line.student.full_name for line in roster}
     faces = list(capture_faces(capture=capture))
+    suggestable = faces_suggestable(faces=faces)
     for face in faces:
         # One "match" scale everywhere: 0-100 %, higher is better (never a raw distance).
         face.match = _percent(capture_services.match_confidence(face.distance))
@@ -164,6 +165,7 @@ def capture_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 _percent(capture_services.match_confidence(c["distance"])),
             )
             for c in face.candidates
+            if c["student_id"] in suggestable
         ]
     context = {
         "capture": capture,

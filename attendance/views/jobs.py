@@ -49,6 +49,8 @@ def report_lines(job: Job) -> list[dict]:
 
 
 def _back(job: Job) -> str:
+    if job.kind in (Job.Kind.FACE_MODEL_TRAIN, Job.Kind.FACE_MODEL_SWITCH):
+        return reverse("attendance:face_models")
     if job.session_id:
         return reverse("attendance:session_detail", args=[job.session_id])
     if job.student_id:

@@ -6,6 +6,9 @@ Views are thin: they check who is asking through selectors, call one service, an
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -22,7 +25,7 @@ from attendance.forms.sessions import (
     RemarkForm,
     SessionForm,
 )
-from attendance.models import AttendanceChange, AttendanceRecord
+from attendance.models import AttendanceChange, AttendanceRecord, ClassSession, Student
 from attendance.selectors.access import course_get, session_get, students_visible_to
 from attendance.selectors.captures import session_captures
 from attendance.selectors.sessions import session_pending_review, session_roster
@@ -85,26 +88,21 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def session_mark(request: HttpRequest, pk: int) -> HttpResponse:
-    session = session_get(user=request.user, pk=pk)
-    back = back_to(request, session)
-    form = MarkForm(request.POST)
-    if not form.is_valid():
-        return invalid_form(request, form, title="Nothing was changed", back=back)
-    # Only who may be seen is checked here; whether they are on the roster is the service's rule.
-    student = get_object_or_404(students_visible_to(request.user), pk=form.cleaned_data["student"])
-    return answer(
+    return _student_form(
         request,
-        lambda: record_services.attendance_mark(
+        pk,
+        MarkForm,
+        refused="Nothing was changed",
+        act=lambda session, student, data: record_services.attendance_mark(
             session=session,
             student=student,
-            status=form.cleaned_data["status"],
+            status=data["status"],
             source=AttendanceRecord.Source.MANUAL,
             by=request.user,
-            reason=form.cleaned_data["reason"],
+            reason=data["reason"],
         ),
-        f"{student.full_name}: {form.cleaned_data['status']}.",
-        back,
-        undo=_mark_undo(session, student),
+        done=lambda student, data: f"{student.full_name}: {data['status']}.",
+        undo=_mark_undo,
     )
 
 
@@ -123,22 +121,49 @@ def _mark_undo(session, student) -> Undo:
 @login_required
 def session_clear(request: HttpRequest, pk: int) -> HttpResponse:
     """Take a student's mark away (back to "not marked"): the Undo of a first mark."""
-    session = session_get(user=request.user, pk=pk)
-    back = back_to(request, session)
-    form = ClearForm(request.POST)
-    if not form.is_valid():
-        return invalid_form(request, form, title="Nothing was changed", back=back)
-    student = get_object_or_404(students_visible_to(request.user), pk=form.cleaned_data["student"])
-    return answer(
+    return _student_form(
         request,
-        lambda: record_services.attendance_clear(
+        pk,
+        ClearForm,
+        refused="Nothing was changed",
+        act=lambda session, student, data: record_services.attendance_clear(
             session=session,
             student=student,
             by=request.user,
-            reason=form.cleaned_data["reason"] or "Mark taken back (undo).",
+            reason=data["reason"] or "Mark taken back (undo).",
         ),
-        f"{student.full_name}: not marked.",
+        done=lambda student, data: f"{student.full_name}: not marked.",
+    )
+
+
+def _student_form(
+    request: HttpRequest,
+    pk: int,
+    form_class: type[forms.Form],
+    *,
+    refused: str,
+    act: Callable[[ClassSession, Student, dict], object],
+    done: Callable[[Student, dict], str],
+    undo: Callable[[ClassSession, Student], Undo] | None = None,
+) -> HttpResponse:
+    """What the forms about one student of a session share (a mark, its clearing, a remark):
+    the session as the asker may see it, the form checked, the student looked up among those
+    the asker may see, then one service call, answered as a page or as JSON (with the Undo,
+    worked out before the call changes anything). Whether the student is on the roster is the
+    service's rule, not checked here."""
+    session = session_get(user=request.user, pk=pk)
+    back = back_to(request, session)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return invalid_form(request, form, title=refused, back=back)
+    data = form.cleaned_data
+    student = get_object_or_404(students_visible_to(request.user), pk=data["student"])
+    return answer(
+        request,
+        lambda: act(session, student, data),
+        done(student, data),
         back,
+        undo=undo(session, student) if undo is not None else None,
     )
 
 
@@ -187,19 +212,15 @@ def session_finalize(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def session_remark(request: HttpRequest, pk: int) -> HttpResponse:
     """The remark on a record ("doctor's note"), from a plain form on the session page."""
-    session = session_get(user=request.user, pk=pk)
-    back = back_to(request, session)
-    form = RemarkForm(request.POST)
-    if not form.is_valid():
-        return invalid_form(request, form, title="The remark was not saved", back=back)
-    student = get_object_or_404(students_visible_to(request.user), pk=form.cleaned_data["student"])
-    return answer(
+    return _student_form(
         request,
-        lambda: record_services.attendance_remark(
-            session=session, student=student, remark=form.cleaned_data["remark"], by=request.user
+        pk,
+        RemarkForm,
+        refused="The remark was not saved",
+        act=lambda session, student, data: record_services.attendance_remark(
+            session=session, student=student, remark=data["remark"], by=request.user
         ),
-        f"Remark saved for {student.full_name}.",
-        back,
+        done=lambda student, data: f"Remark saved for {student.full_name}.",
     )
 
 

@@ -21,7 +21,7 @@ from attendance.selectors.access import courses_visible_to, is_admin, student_ge
 from attendance.selectors.people import students_filtered
 from attendance.services import students as student_services
 from attendance.views.confirm import ask_first
-from attendance.views.errors import form_status
+from attendance.views.errors import form_status, run_service
 from attendance.views.guards import admin_required
 
 
@@ -110,9 +110,10 @@ def student_consent(request: HttpRequest, pk: int) -> HttpResponse:
             request, "Consent withdrawn; the student's photos and embeddings are gone."
         )
     else:
-        student_services.consent_record(student=student, by=request.user)
-        messages.success(
-            request, f"Consent recorded at {timezone.localtime():%Y-%m-%d %H:%M} by you."
+        run_service(
+            request,
+            lambda: student_services.consent_record(student=student, by=request.user),
+            f"Consent recorded at {timezone.localtime():%Y-%m-%d %H:%M} by you.",
         )
     return redirect("attendance:student_detail", pk=student.pk)
 
@@ -124,14 +125,19 @@ def student_delete(request: HttpRequest, pk: int) -> HttpResponse:
     name = student.full_name
     asked = ask_first(
         request,
-        question=f"Delete {name} and all their photos?",
+        question=f"Delete {name}? Their photos, faces and contact details are erased; their "
+        "attendance records are kept under their name and number.",
         yes="Yes, delete the student",
         back=reverse("attendance:student_detail", args=[student.pk]),
     )
     if asked:
         return asked
     student_services.student_delete(student=student, by=request.user)
-    messages.success(request, f"{name} and all of their photos were deleted.")
+    messages.success(
+        request,
+        f"{name} was deleted: their photos and faces are erased; their attendance records are "
+        "kept under their name and number.",
+    )
     return redirect("attendance:student_list")
 
 

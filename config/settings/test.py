@@ -21,3 +21,9 @@ WHITENOISE_AUTOREFRESH = True
 # One process runs the whole suite against one in-memory cache: rates that no test reaches by
 # accident. tests/api/test_throttling.py sets tiny ones to test them.
 ROLLCALL_API_RATES = {"anon": "100000/min", "user": "100000/min", "uploads": "100000/min"}
+
+# A send to a dead broker fails on its first refused connection instead of after kombu's 2 s
+# retry sleep (production keeps it): a dozen outage tests wait it out otherwise. The real Redis on
+# 127.0.0.1 never refuses, so no other test changes.
+if "socket_connect_timeout" in CELERY_BROKER_TRANSPORT_OPTIONS:  # noqa: F405
+    CELERY_BROKER_TRANSPORT_OPTIONS["max_retries"] = 0  # noqa: F405

@@ -18,6 +18,7 @@ from attendance.models import (
     Course,
     DetectedFace,
     Enrollment,
+    FaceModel,
     Job,
     ReferencePhoto,
     Student,
@@ -67,6 +68,7 @@ class Things:
     face: DetectedFace
     webhook: WebhookEndpoint
     job: Job
+    face_model: FaceModel
 
 
 @pytest.fixture
@@ -90,6 +92,21 @@ def alices(alice, course, student, session) -> Things:
             url="http://127.0.0.1:9/hooks", events=["session.finalized"], by=None
         ),
         job=Job.objects.create(kind=Job.Kind.CAPTURE_UPLOAD, created_by=alice, session=session),
+        face_model=trained_face_model(),
+    )
+
+
+def trained_face_model() -> FaceModel:
+    """A model "trained here" (the identity head: the backbone alone), not evaluated yet."""
+    from facerec.model import Head, backbone_signature
+
+    return FaceModel.objects.create(
+        version="school-siamese-api-test",
+        source=FaceModel.Source.TRAINED,
+        backbone_signature=backbone_signature(),
+        threshold=1.0,
+        review_threshold=1.1,
+        weights=Head.identity(512).to_bytes(),
     )
 
 

@@ -47,11 +47,15 @@ def test_a_face_without_a_crop_is_a_404(clients, alices):
     assert response.json()["error"]["code"] == "not_found"
 
 
-def test_a_face_shows_its_candidates_with_a_score(clients, alices, settings):
+def test_a_face_shows_its_candidates_with_a_score(clients, alices, admin_user, settings):
+    from attendance.services.students import student_create
+
     settings.ROLLCALL_MATCH_THRESHOLD = 1.0
+    grace = student_create(student_number="S002", full_name="Grace Hopper", consent_by=admin_user)
     alices.face.candidates = [
         {"student_id": alices.student.pk, "distance": 0.5},
-        {"student_id": 999, "distance": 1.5},
+        {"student_id": grace.pk, "distance": 1.5},
+        {"student_id": 999, "distance": 1.6},  # no such student (any more): never suggested
     ]
     alices.face.save()
 
@@ -59,5 +63,5 @@ def test_a_face_shows_its_candidates_with_a_score(clients, alices, settings):
 
     assert body["candidates"] == [
         {"student": alices.student.pk, "distance": 0.5, "score": 0.75},
-        {"student": 999, "distance": 1.5, "score": 0.25},
+        {"student": grace.pk, "distance": 1.5, "score": 0.25},
     ]

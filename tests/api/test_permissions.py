@@ -202,6 +202,34 @@ MATRIX = [
         "multipart",
         [401, 403, 403, 202],
     ),
+    ("list face models", "get", "/api/face-models/", None, None, [401, 403, 403, 200]),
+    ("read face model", "get", "/api/face-models/{face_model}/", None, None, [401, 403, 403, 200]),
+    ("train a face model", "post", "/api/face-models/train/", None, None, [401, 403, 403, 202]),
+    (
+        "evaluate a face model",
+        "post",
+        "/api/face-models/{face_model}/evaluate/",
+        None,
+        None,
+        [401, 403, 403, 200],
+    ),
+    # Allowed, but not now: it is not evaluated yet, and nothing served before the shipped model.
+    (
+        "promote a face model",
+        "post",
+        "/api/face-models/{face_model}/promote/",
+        None,
+        None,
+        [401, 403, 403, 409],
+    ),
+    (
+        "roll back the face model",
+        "post",
+        "/api/face-models/rollback/",
+        None,
+        None,
+        [401, 403, 403, 409],
+    ),
     ("course report", "get", "/api/reports/courses/{course}/", None, None, [401, 200, 404, 200]),
     (
         "session report",
@@ -252,6 +280,8 @@ def test_permission_matrix(clients, alices, method, template, body, fmt, user, e
             "permission_denied",
             "not_found",
             "invalid",
+            "not_promotable",
+            "no_previous_model",
         }
 
 

@@ -83,7 +83,7 @@ def test_the_api_root_lists_the_resources_and_the_docs(clients):
     body = response.json()
     assert set(body["resources"]) == {
         "courses", "students", "enrollments", "sessions", "photos", "captures", "faces",
-        "records", "webhooks",
+        "records", "webhooks", "face-models",
     }  # fmt: skip
     assert body["resources"]["captures"] == "http://testserver/api/captures/"
     assert body["docs"] == "http://testserver/api/docs/"

@@ -45,7 +45,7 @@ def test_deleting_a_student_asks_first(client, admin_user, student):
     client.force_login(admin_user)
     url = reverse("attendance:student_delete", args=[student.pk])
 
-    assert "Delete Ada Lovelace and all their photos?" in client.post(url).content.decode()
+    assert "Delete Ada Lovelace? Their photos, faces" in client.post(url).content.decode()
     assert Student.objects.filter(pk=student.pk).exists()
     assert client.post(url, {"confirm": "yes"}).status_code == 302
     assert not Student.objects.filter(pk=student.pk).exists()

@@ -219,14 +219,12 @@ def test_matching_uses_only_photos_of_the_current_model_version(admin_user, alic
     model_or_skip()
     room = make_classroom(admin_user, alice, ["Tony_Blair", "Colin_Powell"], photos=(1,))
     current, old = ReferencePhoto.objects.order_by("pk")
-    ReferencePhoto.objects.filter(pk=current.pk).update(
-        status="ready",
-        model_version=facerec.model_version(),
-        embedding=embedding_to_bytes([1.0, 0]),
+    ReferencePhoto.objects.filter(pk__in=[current.pk, old.pk]).update(status="ready")
+    # Embeddings are kept per model version: one photo has only an old version's.
+    current.embeddings.create(
+        model_version=facerec.model_version(), embedding=embedding_to_bytes([1.0, 0])
     )
-    ReferencePhoto.objects.filter(pk=old.pk).update(
-        status="ready", model_version="old-model", embedding=embedding_to_bytes([0, 1.0])
-    )
+    old.embeddings.create(model_version="old-model", embedding=embedding_to_bytes([0, 1.0]))
     gallery = session_gallery(session=room.session, model_version=facerec.model_version())
     assert gallery.labels == [current.student_id]
 
@@ -245,6 +243,7 @@ def test_reembed_command_enqueues_every_photo_of_another_model_version(
     ReferencePhoto.objects.filter(pk=second.pk).update(
         status="ready", model_version=facerec.model_version()
     )
+    second.embeddings.create(model_version=facerec.model_version(), embedding=b"\0" * 8)
     sent = []
     monkeypatch.setattr(tasks, "enqueue_reference_photo", lambda pk: sent.append(pk) or True)
     out = io.StringIO()

@@ -40,8 +40,5 @@ def group_photo(datasets):
 
 
 @pytest.fixture(scope="session")
-def models_loaded(datasets) -> None:
-    """Warm the detector and the backbone once, so every test after it is fast."""
-    from facerec import analyze_photo
-
-    analyze_photo(load_image(datasets / "lfw" / "Abel_Pacheco" / "Abel_Pacheco_0001.jpg"))
+def models_loaded(datasets, face_models) -> None:
+    """The detector and the backbone, warmed once per run for every folder (tests.support.faces)."""

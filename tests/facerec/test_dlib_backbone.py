@@ -42,6 +42,7 @@ def test_the_weights_are_the_29_conv_layers_and_the_128_d_projection_of_dlibs_re
     assert weights.fc.shape == (256, 128)
 
 
+@pytest.mark.slow  # detects faces (MTCNN) and runs the dlib port
 def test_the_tensorflow_port_gives_dlibs_own_descriptors_on_100_lfw_faces(hundred_chips):
     import dlib
 
@@ -57,6 +58,7 @@ def test_the_tensorflow_port_gives_dlibs_own_descriptors_on_100_lfw_faces(hundre
     assert np.abs(ours - expected).max() < 1e-4
 
 
+@pytest.mark.slow  # detects faces (MTCNN) and runs the dlib port
 def test_the_same_person_is_closer_than_anyone_else(lfw_photo):
     chips = np.stack([chip_of(lfw_photo(name, n)) for name in PEOPLE for n in (1, 2)])
     vectors = dlib_embed(chips)
@@ -70,6 +72,7 @@ def test_the_same_person_is_closer_than_anyone_else(lfw_photo):
     assert distance[mates].max() < distance[strangers].min()
 
 
+@pytest.mark.slow  # detects faces (MTCNN) and runs the dlib port
 def test_a_chip_is_dlibs_150_pixel_aligned_face(lfw_photo):
     chip = chip_of(lfw_photo("Colin_Powell", 1))
 

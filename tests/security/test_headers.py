@@ -97,7 +97,7 @@ def test_deleting_a_student_still_asks_first_from_a_script_file(client, admin_us
 
     body = client.get(f"/students/{alices.student.pk}/").content.decode()
 
-    assert 'data-confirm="Delete Ada Lovelace and all their photos?"' in body
+    assert 'data-confirm="Delete Ada Lovelace? Their photos, faces and contact details' in body
     assert '<script src="/static/attendance/live.js" defer></script>' in body
 
 

@@ -18,16 +18,16 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, now: bool = False, **options) -> None:
-        import facerec
         from attendance.services import photos as photo_services
+        from attendance.services.face_models import serving_model
 
-        version = facerec.model_version()
+        version = serving_model().version
         if not now:
             count = photo_services.reference_photos_reembed()
             self.stdout.write(f"{count} photo(s) enqueued for re-embedding with model {version}.")
             return
         stale = photo_services.photos_needing_embedding(model_version=version)
-        ids = list(stale.values_list("pk", flat=True))
+        ids = list(stale.values_list("pk", flat=True).distinct())
         for photo_id in ids:
             photo = photo_services.reference_photo_process(photo_id=photo_id)
             state = photo.status if photo else "gone"

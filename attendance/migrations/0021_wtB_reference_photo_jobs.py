@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('attendance', '0018_wtF_school_admin'),
+        ('attendance', '0020_face_models'),
     ]
 
     operations = [
@@ -24,6 +24,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='job',
             name='kind',
-            field=models.CharField(choices=[('roster_import', 'Roster import'), ('capture_upload', 'Class photos upload'), ('reference_photos', 'Reference photos upload')], max_length=32),
+            field=models.CharField(choices=[('roster_import', 'Roster import'), ('capture_upload', 'Class photos upload'), ('reference_photos', 'Reference photos upload'), ('face_model_train', 'Face model training'), ('face_model_switch', 'Face model switch (re-embedding)')], max_length=32),
         ),
     ]
