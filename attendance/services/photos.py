@@ -76,6 +76,14 @@ def _suffix(data: bytes) -> str:
         return SUFFIXES.get(image.format or "", "bin")
 
 
+def no_consent_error(student: Student) -> Conflict:
+    return Conflict(
+        f"{student.full_name} has no recorded photo consent; record the consent on the "
+        "student's page before adding photos.",
+        code="no_consent",
+    )
+
+
 @transaction.atomic
 def reference_photo_add(*, student: Student, image_file: File, by: User | None) -> ReferencePhoto:
     """Save a reference photo of ``student`` and enqueue its embedding after the commit.
@@ -85,11 +93,7 @@ def reference_photo_add(*, student: Student, image_file: File, by: User | None) 
     """
     student = Student.objects.select_for_update().get(pk=student.pk)
     if not student.has_photo_consent:
-        raise Conflict(
-            f"{student.full_name} has no recorded photo consent; record the consent on the "
-            "student's page before adding photos.",
-            code="no_consent",
-        )
+        raise no_consent_error(student)
     checked = image_check(image_file)
     photo = ReferencePhoto(student=student, uploaded_by=by, status=Status.PENDING)
     photo.image.save(checked.filename, image_file, save=False)

@@ -4,14 +4,18 @@ asked for JSON. Views never decide a rule themselves; they call a service and tr
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from django.contrib import messages
+from django.db import InterfaceError, OperationalError
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.views import defaults
 
 from attendance.errors import DomainError
 
@@ -121,3 +125,31 @@ def form_refused(request: HttpRequest, form: Form, *, title: str, back: str) -> 
 def form_status(request: HttpRequest) -> int:
     """A form shown again after a POST was refused: 400, so that clients and tests see it."""
     return 400 if request.method == "POST" else 200
+
+
+# A database that cannot be reached (stopped, restarting, a network cut) is an outage, not a bug.
+DATABASE_DOWN = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 10
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's ``handler500``, called while the exception is being handled. The database being
+    unreachable (from a view, the session, the sign-in, a middleware) answers 503 with
+    Retry-After; anything else is the usual 500 page."""
+    if isinstance(sys.exc_info()[1], DATABASE_DOWN):
+        return database_unavailable(request)
+    return defaults.server_error(request)
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    message = "The database cannot be reached at the moment, so nothing can be shown or saved."
+    response: HttpResponse
+    if request.path.startswith("/api/") or wants_json(request):
+        body = {"error": {"code": "unavailable", "message": message}}
+        response = JsonResponse(body, status=503)
+    else:
+        # Rendered without the request: its context (the signed-in user) needs the database.
+        page = render_to_string("errors/503.html", {"message": message})
+        response = HttpResponse(page, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
