@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('attendance', '0020_face_models'),
+        ('attendance', '0021_wtB_reference_photo_jobs'),
     ]
 
     operations = [
