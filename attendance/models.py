@@ -737,6 +737,8 @@ class AuditEvent(models.Model):
         SESSIONS_DELETED = "sessions_deleted", "Sessions deleted"
         FACE_MODEL_TRAINED = "face_model_trained", "Face model trained"
         FACE_MODEL_SWITCHED = "face_model_switched", "Face model switched (promoted or rolled back)"
+        HOLIDAY_ADDED = "holiday_added", "Holiday added"
+        HOLIDAY_REMOVED = "holiday_removed", "Holiday removed"
 
     action = models.CharField(max_length=32, choices=Action.choices)
     at = models.DateTimeField(default=timezone.now)
@@ -765,7 +767,8 @@ def job_input_path(instance: Job, filename: str) -> str:
 
 
 class Job(TimeStamped):
-    """Long work done in the background with progress: a roster import or several class photos.
+    """Long work done in the background with progress: a roster import, several class photos of
+    a session, or several reference photos of a student.
 
     The request stores the input files and answers at once; the worker works through the items
     (roster lines, photos) in batches, each batch committed together with ``done`` and its report
@@ -775,6 +778,7 @@ class Job(TimeStamped):
     class Kind(models.TextChoices):
         ROSTER_IMPORT = "roster_import", "Roster import"
         CAPTURE_UPLOAD = "capture_upload", "Class photos upload"
+        REFERENCE_PHOTOS = "reference_photos", "Reference photos upload"
         FACE_MODEL_TRAIN = "face_model_train", "Face model training"
         FACE_MODEL_SWITCH = "face_model_switch", "Face model switch (re-embedding)"
 
@@ -795,6 +799,9 @@ class Job(TimeStamped):
     session = models.ForeignKey(
         ClassSession, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
     )
+    student = models.ForeignKey(
+        Student, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+    )
     face_model = models.ForeignKey(
         "FaceModel", null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
     )
@@ -802,7 +809,9 @@ class Job(TimeStamped):
     roster = models.FileField(storage=private_storage, upload_to=job_input_path, blank=True)
     photos = models.FileField(storage=private_storage, upload_to=job_input_path, blank=True)
     images = models.JSONField(
-        default=list, blank=True, help_text="Class photos: [{name, path}] in private storage."
+        default=list,
+        blank=True,
+        help_text="Class or reference photos: [{name, path}] in private storage.",
     )
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)

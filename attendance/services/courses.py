@@ -508,11 +508,24 @@ def sessions_delete(*, course: Course, session_ids: Iterable[int], by: User | No
 
 
 @transaction.atomic
-def holiday_create(*, day: date, name: str) -> Holiday:
-    """Add a day without classes; one name per date."""
+def holiday_create(*, day: date, name: str, by: User | None) -> Holiday:
+    """Add a day without classes; one name per date. Audited, as an edit in the admin is."""
     if Holiday.objects.filter(date=day).exists():
         raise InvalidInput(f"{day:%Y-%m-%d} is already a holiday.", code="holiday_exists")
     holiday = Holiday(date=day, name=name.strip())
     holiday.full_clean()
     holiday.save()
+    _audit_holiday(AuditEvent.Action.HOLIDAY_ADDED, holiday, by)
     return holiday
+
+
+@transaction.atomic
+def holiday_delete(*, holiday: Holiday, by: User | None) -> None:
+    """Give the day back to generated terms (sessions already made stay). Audited."""
+    _audit_holiday(AuditEvent.Action.HOLIDAY_REMOVED, holiday, by)
+    holiday.delete()
+
+
+def _audit_holiday(action: str, holiday: Holiday, by: User | None) -> None:
+    detail = {"date": holiday.date.isoformat(), "name": holiday.name}
+    audit_event(action=action, by=by, subject=str(holiday), detail=detail)

@@ -104,6 +104,10 @@ class NoConsent(Conflict):
         )
 
 
+def no_consent_error(student: Student) -> Conflict:
+    return NoConsent(student)
+
+
 @transaction.atomic
 def reference_photo_add(*, student: Student, image_file: File, by: User | None) -> ReferencePhoto:
     """Save a reference photo of ``student`` and enqueue its embedding after the commit.
@@ -114,7 +118,7 @@ def reference_photo_add(*, student: Student, image_file: File, by: User | None) 
     """
     student = Student.objects.select_for_update().get(pk=student.pk)
     if not student.has_photo_consent:
-        raise NoConsent(student)
+        raise no_consent_error(student)
     digest = file_sha256(image_file)
     earlier = ReferencePhoto.objects.filter(student=student, content_sha256=digest).first()
     if earlier is not None:

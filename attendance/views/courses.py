@@ -99,7 +99,7 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "enrollments": course.enrollments.select_related("student").order_by(
             F("left_on").desc(nulls_first=True), "student__full_name"
         ),
-        "session_form": SessionForm(),
+        "session_form": SessionForm(auto_id="add-%s"),  # ids apart from the term form's
         "recurring_form": RecurringSessionsForm(),
         "enroll_form": EnrollmentForm(course=course, query=request.GET.get("enrol_q", "").strip())
         if admin
