@@ -323,7 +323,11 @@ def _run_reference_photos(job: Job) -> None:
             except FileNotFoundError:
                 report.add(where, "skipped", "The uploaded file is gone; upload it again.")
             else:
-                report.add(where, "created", f"photo #{photo.pk}, its face is checked next")
+                if photo.duplicate:
+                    message = f"the same photo as photo #{photo.pk}; nothing new stored"
+                    report.add(where, "skipped", message)
+                else:
+                    report.add(where, "created", f"photo #{photo.pk}, its face is checked next")
 
     _run_batches(job, CAPTURE_BATCH, len(job.images), apply)
 

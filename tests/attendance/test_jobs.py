@@ -245,7 +245,7 @@ def test_several_reference_photos_become_a_job_with_a_report_per_photo(
     photos = [
         photo_upload("front.jpg"),
         photo_upload("notes.jpg", b"these are my lecture notes, not a photo"),
-        photo_upload("side.jpg"),
+        photo_upload("side.jpg", jpeg_bytes(color=(1, 2, 3))),
     ]
     response = client.post(
         reverse("attendance:photo_add", args=[student.pk]),
