@@ -12,6 +12,9 @@ class DomainError(Exception):
     http_status: int = 400
     # The input field the error is about, when there is one: pages and the API show it there.
     field: str | None = None
+    # What to tell an API client when it differs from the page's message (it names the API call
+    # to make instead of a page to open).
+    api_message: str | None = None
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)

@@ -47,6 +47,17 @@ def _delete_files_of(sender, instance: models.Model, **kwargs) -> None:
     delete_after_commit(
         getattr(instance, field.name) for model, field in file_fields() if model is sender
     )
+    # A job's uploaded photos are listed in a JSON field rather than file fields: a job deleted
+    # before it ran (its student or session deleted) takes them too, since they may be biometric.
+    paths = [image["path"] for image in getattr(instance, "images", None) or []]
+    if paths:
+        storage = storages["private"]
+
+        def delete() -> None:
+            for path in paths:
+                storage.delete(path)
+
+        transaction.on_commit(delete)
 
 
 def connect_file_cleanup() -> None:
@@ -63,6 +74,9 @@ def referenced_names() -> set[str]:
         names.update(
             model._default_manager.exclude(**{field.name: ""}).values_list(field.name, flat=True)
         )
+    job = apps.get_model("attendance", "Job")
+    for images in job.objects.exclude(images=[]).values_list("images", flat=True):
+        names.update(image["path"] for image in images)
     return names
 
 

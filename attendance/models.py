@@ -118,6 +118,14 @@ class Course(TimeStamped):
         return f"{self.code} {self.title} ({self.term})"
 
 
+class ConsentMethod(models.TextChoices):
+    PAPER_FORM = "paper_form", "Signed paper form"
+    ONLINE_FORM = "online_form", "Online form"
+    EMAIL = "email", "Email"
+    IN_PERSON = "in_person", "In person"
+    OTHER = "other", "Other"
+
+
 class StudentQuerySet(models.QuerySet["Student"]):
     def delete(self) -> tuple[int, dict[str, int]]:
         """Every way of deleting students (the admin's bulk action, a shell, a management
@@ -147,7 +155,13 @@ class Student(TimeStamped):
         related_name="+",
         help_text="The staff member who recorded the consent.",
     )
-    active = models.BooleanField(default=True)
+    consent_method = models.CharField(
+        max_length=16,
+        choices=ConsentMethod.choices,
+        blank=True,
+        help_text="How the consent was given (empty when none is recorded).",
+    )
+    active = models.BooleanField(default=True, help_text="False: archived (kept with records).")
     deleted_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -199,6 +213,9 @@ class Enrollment(TimeStamped):
             ),
         ]
 
+    # Not a column: True when enrollment_create found this period open already (nothing new).
+    existed: bool = False
+
     def __str__(self) -> str:
         return f"{self.student} in {self.course}"
 
@@ -223,6 +240,9 @@ class ReferencePhoto(TimeStamped):
         related_name="+",
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    content_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the uploaded file, hex."
+    )
     rejection_code = models.CharField(max_length=64, blank=True)
     rejection_reason = models.TextField(blank=True)
     face_box = models.JSONField(null=True, blank=True, help_text="[x, y, width, height] in pixels")
@@ -249,9 +269,20 @@ class ReferencePhoto(TimeStamped):
     # Not a column: whether the broker took the embedding task (see Capture.enqueued).
     enqueued: bool | None = None
 
+    # Not a column: the photo an upload of the same file for the same student answered with.
+    duplicate: bool = False
+
     class Meta:
         ordering = ["student", "-created_at"]
         indexes = [models.Index(fields=["status", "model_version"])]
+        constraints = [
+            # The same file sent twice for one student (a retry) is one photo, not two.
+            models.UniqueConstraint(
+                fields=["student", "content_sha256"],
+                condition=~Q(content_sha256=""),
+                name="reference_photo_unique_content",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Photo #{self.pk} of {self.student}"
@@ -480,6 +511,9 @@ class Capture(TimeStamped):
     )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    content_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the uploaded photo, hex."
+    )
     idempotency_key = models.CharField(
         max_length=128,
         blank=True,
@@ -492,6 +526,8 @@ class Capture(TimeStamped):
     # this answers a repeated Idempotency-Key.
     enqueued: bool | None = None
     replayed: bool = False
+    # Not a column: True when this answers an upload of the same photo to the same session.
+    duplicate: bool = False
     # Not a column either: what to tell the teacher about faces too small to recognise, set by
     # selectors.captures.session_captures.
     too_small_message: str = ""
@@ -505,7 +541,13 @@ class Capture(TimeStamped):
                 fields=["taken_by", "session", "idempotency_key"],
                 condition=~Q(idempotency_key=""),
                 name="capture_idempotency_key_unique",
-            )
+            ),
+            # The same photo uploaded twice to a session is one capture, one set of faces.
+            models.UniqueConstraint(
+                fields=["session", "content_sha256"],
+                condition=~Q(content_sha256=""),
+                name="capture_unique_content",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -683,8 +725,11 @@ class AuditEvent(models.Model):
         BIOMETRICS_ERASED = "biometrics_erased", "Biometric data erased"
         RETENTION_PURGED = "retention_purged", "Class photos past retention deleted"
         DATA_EXPORTED = "data_exported", "Student data exported"
+        COURSE_CHANGED = "course_changed", "Course changed"
+        COURSE_DELETED = "course_deleted", "Course deleted"
         STUDENT_CHANGED = "student_changed", "Student changed"
         ENROLLMENT_ENDED = "enrollment_ended", "Enrollment ended"
+        ENROLLMENT_DELETED = "enrollment_deleted", "Enrollment deleted"
         TEACHER_INVITED = "teacher_invited", "Teacher invited"
         TEACHER_DEACTIVATED = "teacher_deactivated", "Teacher deactivated"
         TEACHER_ACTIVATED = "teacher_activated", "Teacher reactivated"
@@ -692,6 +737,8 @@ class AuditEvent(models.Model):
         SESSIONS_DELETED = "sessions_deleted", "Sessions deleted"
         FACE_MODEL_TRAINED = "face_model_trained", "Face model trained"
         FACE_MODEL_SWITCHED = "face_model_switched", "Face model switched (promoted or rolled back)"
+        HOLIDAY_ADDED = "holiday_added", "Holiday added"
+        HOLIDAY_REMOVED = "holiday_removed", "Holiday removed"
 
     action = models.CharField(max_length=32, choices=Action.choices)
     at = models.DateTimeField(default=timezone.now)
@@ -720,7 +767,8 @@ def job_input_path(instance: Job, filename: str) -> str:
 
 
 class Job(TimeStamped):
-    """Long work done in the background with progress: a roster import or several class photos.
+    """Long work done in the background with progress: a roster import, several class photos of
+    a session, or several reference photos of a student.
 
     The request stores the input files and answers at once; the worker works through the items
     (roster lines, photos) in batches, each batch committed together with ``done`` and its report
@@ -730,6 +778,7 @@ class Job(TimeStamped):
     class Kind(models.TextChoices):
         ROSTER_IMPORT = "roster_import", "Roster import"
         CAPTURE_UPLOAD = "capture_upload", "Class photos upload"
+        REFERENCE_PHOTOS = "reference_photos", "Reference photos upload"
         FACE_MODEL_TRAIN = "face_model_train", "Face model training"
         FACE_MODEL_SWITCH = "face_model_switch", "Face model switch (re-embedding)"
 
@@ -750,6 +799,9 @@ class Job(TimeStamped):
     session = models.ForeignKey(
         ClassSession, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
     )
+    student = models.ForeignKey(
+        Student, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+    )
     face_model = models.ForeignKey(
         "FaceModel", null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
     )
@@ -757,7 +809,9 @@ class Job(TimeStamped):
     roster = models.FileField(storage=private_storage, upload_to=job_input_path, blank=True)
     photos = models.FileField(storage=private_storage, upload_to=job_input_path, blank=True)
     images = models.JSONField(
-        default=list, blank=True, help_text="Class photos: [{name, path}] in private storage."
+        default=list,
+        blank=True,
+        help_text="Class or reference photos: [{name, path}] in private storage.",
     )
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)

@@ -7,17 +7,31 @@ be reached instead of failing the upload, and the periodic ``sweep`` sends what 
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
 from django.conf import settings
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseDown
 from kombu.exceptions import OperationalError
 
 logger = logging.getLogger(__name__)
 
+# A task that finds the database unreachable (stopped, restarting) is tried again, after 2, 4, 8
+# and then every 10 s, for as long as it takes: its row was not changed (every write is one
+# transaction), and the capture, photo or job must not be lost or marked failed for an outage.
+RETRY_WHILE_THE_DATABASE_IS_DOWN = {
+    "autoretry_for": (DatabaseDown, DatabaseInterfaceError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 10,
+    "retry_jitter": False,
+    "max_retries": None,
+}
 
-@shared_task(name="attendance.process_capture")
+
+@shared_task(name="attendance.process_capture", **RETRY_WHILE_THE_DATABASE_IS_DOWN)
 def process_capture(capture_id: int, force: bool = False) -> str:
     from attendance.services.captures import capture_process
 
@@ -25,7 +39,7 @@ def process_capture(capture_id: int, force: bool = False) -> str:
     return capture.state if capture is not None else "gone"
 
 
-@shared_task(name="attendance.embed_reference_photo")
+@shared_task(name="attendance.embed_reference_photo", **RETRY_WHILE_THE_DATABASE_IS_DOWN)
 def embed_reference_photo(photo_id: int) -> str:
     from attendance.services.photos import reference_photo_process
 
@@ -33,14 +47,14 @@ def embed_reference_photo(photo_id: int) -> str:
     return photo.status if photo is not None else "gone"
 
 
-@shared_task(name="attendance.deliver_webhook")
+@shared_task(name="attendance.deliver_webhook", **RETRY_WHILE_THE_DATABASE_IS_DOWN)
 def deliver_webhook(delivery_id: int) -> str:
     from attendance.services.webhooks import webhook_deliver
 
     return webhook_deliver(delivery_id=delivery_id)
 
 
-@shared_task(name="attendance.run_job")
+@shared_task(name="attendance.run_job", **RETRY_WHILE_THE_DATABASE_IS_DOWN)
 def run_job(job_id: int) -> str:
     from attendance.services.jobs import job_run
 
@@ -74,7 +88,10 @@ def lease(name: str, seconds: float) -> bool:
         client.close()
 
 
-@shared_task(name="attendance.sweep")
+# A sweep that waited longer than one period (no pool process was ready: a restarted worker
+# loading its models) is dropped: the next one does the same work, and a pile of them would each
+# send the same captures.
+@shared_task(name="attendance.sweep", expires=settings.ROLLCALL_SWEEP_SECONDS)
 def sweep() -> dict[str, int]:
     """Send again what may have been lost: captures saved while the broker was down, captures a
     dead worker left "processing", pending photos, photos of an older model version, and import
@@ -99,7 +116,7 @@ def sweep_now() -> dict[str, int]:
         queued_for=after, processing_for=settings.ROLLCALL_STUCK_AFTER_SECONDS
     )
     photos = reference_photos_reembed(pending_older_than=timedelta(seconds=after))
-    jobs = jobs_sweep(queued_for=after, stalled_for=settings.ROLLCALL_STUCK_AFTER_SECONDS)
+    jobs = jobs_sweep(queued_for=after, stalled_for=settings.ROLLCALL_JOB_STALLED_AFTER_SECONDS)
     webhooks = webhooks_sweep(late_by=after)
     return {"captures": captures, "photos": photos, "jobs": jobs, "webhooks": webhooks}
 
@@ -125,7 +142,7 @@ def retention_purge() -> dict[str, int]:
     return purge().as_dict()
 
 
-def _send(task, *args, countdown: float | None = None, **kwargs) -> bool:
+def _send(task, *args, countdown: float | None = None, no_expiry: bool = False, **kwargs) -> bool:
     global _broker_down_until
     if time.monotonic() < _broker_down_until:
         logger.info("broker unreachable a moment ago, %s%s left for the sweep", task.name, args)
@@ -140,6 +157,7 @@ def _send(task, *args, countdown: float | None = None, **kwargs) -> bool:
             queue=task.app.conf.task_default_queue,
             retry=False,
             countdown=countdown or None,
+            **({"expires": None} if no_expiry else {}),
         )
     except (OperationalError, OSError) as error:
         logger.warning("broker unreachable, %s%s left for the sweep: %s", task.name, args, error)
@@ -173,28 +191,26 @@ def _sweep_when_a_worker_starts(sender=None, **kwargs) -> None:
     # A worker that comes back after a crash or a model upgrade picks up what is waiting. Only a
     # message is sent here: the sweep itself runs in a pool process, not in the parent.
     if settings.ROLLCALL_SWEEP_ON_WORKER_START:
-        _send(sweep)
+        _send(sweep, no_expiry=True)  # kept while the pool processes load the models
 
 
 @worker_process_init.connect
 def _warm_up_face_models(**kwargs) -> None:
-    # Each pool process loads the detector and TensorFlow once; doing it in the background right
-    # away spares the first class photo of the day a ~20 s wait. A task arriving meanwhile
-    # simply waits on facerec's own load lock.
-    import threading
-
-    threading.Thread(target=_warm_up, name="facerec-warm-up", daemon=True).start()
-
-
-def _warm_up() -> None:
+    # Each pool process loads the detector and TensorFlow once, before it tells the worker it is
+    # ready: until then the worker gives it no task. So a task given back by a killed pool
+    # process goes to a warm sibling rather than wait ~20 s (minutes under load) for the cold
+    # replacement, and the first class photo of the day does not wait either.
+    # CELERY_WORKER_PROC_ALIVE_TIMEOUT gives the loading the time it needs.
     try:
         import scipy.optimize  # noqa: F401  (matching's first call would import it)
 
         import facerec
 
-        started = time.perf_counter()
+        started = time.monotonic()
         facerec.warm_up()
-        # benchmarks/capacity.py waits for this line: the process is ready at full speed.
-        logger.info("face models loaded in %.1f s", time.perf_counter() - started)
+        # benchmarks/capacity.py and the fault tests wait for this line.
+        logger.info(
+            "face models loaded in %.1f s (process %s)", time.monotonic() - started, os.getpid()
+        )
     except Exception:  # noqa: BLE001 - a failed warm-up only means the first task loads instead
         logger.exception("warming up the face models failed; the first task will load them")

@@ -106,6 +106,10 @@ def parse_database_url(url: str) -> dict:
         if not name:
             raise ImproperlyConfiguredEnv(f"DATABASE_URL names no database: {url!r}")
         options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+        # A database that cannot be reached must not hold a request (or a worker) for the
+        # system's TCP timeout of minutes: give up connecting after a few seconds (pages then
+        # answer 503, attendance.views.errors). ``?connect_timeout=`` in the URL overrides it.
+        options.setdefault("connect_timeout", "3")
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name,
@@ -115,6 +119,9 @@ def parse_database_url(url: str) -> dict:
             "PORT": str(parsed.port or ""),
             "OPTIONS": options,
             "CONN_MAX_AGE": 60,
+            # A kept connection is checked before a request uses it: after the database
+            # restarts, the first request reconnects instead of failing on the dead one.
+            "CONN_HEALTH_CHECKS": True,
         }
     raise ImproperlyConfiguredEnv(
         f"DATABASE_URL must start with sqlite:// or postgres://, got {parsed.scheme!r}"

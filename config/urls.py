@@ -48,3 +48,6 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("", include("attendance.urls")),
 ]
+
+# The database being unreachable answers 503 rather than 500 (attendance.views.errors).
+handler500 = "attendance.views.errors.server_error"

@@ -65,7 +65,11 @@ def test_database_urls_become_database_settings():
         "db.example",
         "6543",
     )
-    assert pg["OPTIONS"] == {"sslmode": "require"}
+    # A database that cannot be reached is given up on after 3 s, unless the URL says otherwise.
+    assert pg["OPTIONS"] == {"sslmode": "require", "connect_timeout": "3"}
+    assert pg["CONN_HEALTH_CHECKS"] is True
+    slow = parse_database_url("postgres://u@h/db?connect_timeout=10")
+    assert slow["OPTIONS"] == {"connect_timeout": "10"}
     assert parse_database_url("sqlite:////tmp/x.db")["NAME"] == "/tmp/x.db"
     with pytest.raises(ImproperlyConfiguredEnv, match="must start with sqlite:// or postgres://"):
         parse_database_url("mysql://localhost/x")

@@ -67,8 +67,9 @@ def _validation_response(detail) -> Response:
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
-        fields = {exc.field: [exc.message]} if exc.field else None
-        return Response(error_body(exc.code, exc.message, fields), status=exc.http_status)
+        message = exc.api_message or exc.message
+        fields = {exc.field: [message]} if exc.field else None
+        return Response(error_body(exc.code, message, fields), status=exc.http_status)
     if isinstance(exc, DjangoValidationError):
         # A service's full_clean() found something the serializer did not check.
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}

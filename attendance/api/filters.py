@@ -110,6 +110,7 @@ class SessionFilter(django_filters.FilterSet):
 
 class PhotoFilter(django_filters.FilterSet):
     student = student_id("student_id")
+    course = course_id("student__enrollments__course_id", distinct=True)
     status = django_filters.ChoiceFilter(choices=ReferencePhoto.Status.choices)
 
 

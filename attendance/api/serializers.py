@@ -15,6 +15,7 @@ from attendance.models import (
     AttendanceRecord,
     Capture,
     ClassSession,
+    ConsentMethod,
     Course,
     DetectedFace,
     Enrollment,
@@ -278,21 +279,31 @@ class QueuedMixin(serializers.Serializer):
         )
 
 
-class AcceptedCaptureSerializer(QueuedMixin, CaptureSerializer):
+class DuplicateMixin(serializers.Serializer):
+    duplicate_of = serializers.SerializerMethodField(
+        help_text="Set (to this object's id) when the upload was a file sent before: nothing new "
+        "was stored and this is the earlier upload (status 200, not 202)."
+    )
+
+    def get_duplicate_of(self, instance) -> int | None:
+        return instance.pk if getattr(instance, "duplicate", False) else None
+
+
+class AcceptedCaptureSerializer(DuplicateMixin, QueuedMixin, CaptureSerializer):
     replayed = serializers.SerializerMethodField(
         help_text="True when this answers a repeated Idempotency-Key: the capture saved first."
     )
 
     class Meta(CaptureSerializer.Meta):
-        fields = [*CaptureSerializer.Meta.fields, "queued", "message", "replayed"]
+        fields = [*CaptureSerializer.Meta.fields, "queued", "message", "replayed", "duplicate_of"]
 
     def get_replayed(self, capture: Capture) -> bool:
         return bool(getattr(capture, "replayed", False))
 
 
-class AcceptedPhotoSerializer(QueuedMixin, ReferencePhotoSerializer):
+class AcceptedPhotoSerializer(DuplicateMixin, QueuedMixin, ReferencePhotoSerializer):
     class Meta(ReferencePhotoSerializer.Meta):
-        fields = [*ReferencePhotoSerializer.Meta.fields, "queued", "message"]
+        fields = [*ReferencePhotoSerializer.Meta.fields, "queued", "message", "duplicate_of"]
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -379,12 +390,158 @@ class StudentInput(serializers.Serializer):
         default=False,
         help_text="True records photo consent now, under the caller's name (they saw it given).",
     )
+    consent_method = serializers.ChoiceField(
+        choices=ConsentMethod.choices,
+        required=False,
+        help_text="How the consent was given (with consent true).",
+    )
+
+
+class StudentUpdate(serializers.Serializer):
+    full_name = serializers.CharField(
+        max_length=200, required=False, validators=[no_control_characters]
+    )
+    email = serializers.EmailField(
+        required=False, allow_blank=True, validators=[no_control_characters]
+    )
+    active = serializers.BooleanField(
+        required=False, help_text="False archives the student: records kept, off the lists."
+    )
 
 
 class EnrollmentInput(serializers.Serializer):
     student = ScopedPrimaryKeyField(students_visible_to)
     course = ScopedPrimaryKeyField(courses_visible_to)
     joined_on = serializers.DateField(required=False, help_text="Defaults to today.")
+
+
+class EnrollmentUpdate(serializers.Serializer):
+    left_on = serializers.DateField(
+        help_text="The last day the student belonged to the course: the enrollment ends then."
+    )
+
+
+# Consent ---------------------------------------------------------------------------------------
+
+
+class ConsentInput(serializers.Serializer):
+    method = serializers.ChoiceField(
+        choices=ConsentMethod.choices, help_text="How the consent was given."
+    )
+
+
+class ConsentWithdrawQuery(serializers.Serializer):
+    method = serializers.ChoiceField(
+        choices=ConsentMethod.choices,
+        required=False,
+        help_text="How the withdrawal was made (kept in the audit trail).",
+    )
+
+
+class ConsentEventSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(
+        choices=["consent_recorded", "biometrics_erased"],
+        help_text="consent_recorded, or biometrics_erased (withdrawal or deletion).",
+    )
+    at = serializers.DateTimeField()
+    by = serializers.CharField(allow_null=True, help_text="Username; null if gone.")
+    method = serializers.CharField(help_text="How; '' when not recorded.")
+    reference_photos = serializers.IntegerField(required=False, help_text="Photos erased.")
+    faces = serializers.IntegerField(required=False, help_text="Faces in class photos erased.")
+
+
+class ConsentSerializer(serializers.Serializer):
+    student = serializers.IntegerField()
+    given = serializers.BooleanField()
+    given_at = serializers.DateTimeField(allow_null=True)
+    given_by = serializers.CharField(allow_null=True, help_text="Who recorded it (username).")
+    method = serializers.CharField(help_text="How it was given; '' when not given.")
+    history = ConsentEventSerializer(many=True, help_text="Oldest first.")
+
+
+# Bulk ------------------------------------------------------------------------------------------
+
+BULK_LIMIT = 500
+BULK_HELP = (
+    f"A JSON array of at most {BULK_LIMIT} items, applied all or nothing: if any item is "
+    "invalid or cannot be applied, nothing changes and the 400 names the item by its index "
+    "(fields `3.full_name`). Sending the same array again changes nothing (every outcome "
+    "`unchanged`)."
+)
+
+
+class StudentBulkItem(serializers.Serializer):
+    student_number = serializers.CharField(max_length=32, validators=[no_control_characters])
+    full_name = serializers.CharField(max_length=200, validators=[no_control_characters])
+    email = serializers.EmailField(
+        required=False, allow_blank=True, validators=[no_control_characters]
+    )
+    active = serializers.BooleanField(required=False)
+    consent = serializers.BooleanField(
+        required=False,
+        help_text="True records photo consent under the caller's name; false never withdraws it "
+        "(use DELETE /api/students/{id}/consent/).",
+    )
+    consent_method = serializers.ChoiceField(
+        choices=ConsentMethod.choices,
+        required=False,
+        help_text="How the consent was given (with consent true).",
+    )
+
+
+class BulkList(serializers.ListSerializer):
+    """A bulk body: 1..BULK_LIMIT items, each key (``unique_by``) at most once."""
+
+    unique_by: tuple[str, ...] = ()
+
+    def validate(self, items: list[dict]) -> list[dict]:
+        seen: dict[tuple, int] = {}
+        for index, item in enumerate(items):
+            key = tuple(getattr(item[k], "pk", item[k]) for k in self.unique_by)
+            if key in seen:
+                raise serializers.ValidationError(
+                    {str(index): [f"The same as item {seen[key]}; send each once."]}
+                )
+            seen[key] = index
+        return items
+
+
+class StudentBulkList(BulkList):
+    unique_by = ("student_number",)
+
+
+class EnrollmentBulkList(BulkList):
+    unique_by = ("student", "course")
+
+
+def bulk_input(child: serializers.Serializer, list_class) -> serializers.ListSerializer:
+    return list_class(child=child, min_length=1, max_length=BULK_LIMIT, allow_empty=False)
+
+
+class EnrollmentBulkItem(serializers.Serializer):
+    student = ScopedPrimaryKeyField(students_visible_to)
+    course = ScopedPrimaryKeyField(courses_visible_to)
+    joined_on = serializers.DateField(required=False, help_text="Defaults to today.")
+    left_on = serializers.DateField(
+        required=False, allow_null=True, help_text="Ends the enrollment on that day."
+    )
+
+
+class BulkResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The item's position in the array, from 0.")
+    id = serializers.IntegerField()
+    outcome = serializers.ChoiceField(choices=["created", "updated", "unchanged"])
+
+
+class BulkCountsSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+
+
+class BulkResponseSerializer(serializers.Serializer):
+    counts = BulkCountsSerializer()
+    results = BulkResultSerializer(many=True)
 
 
 class SessionInput(serializers.Serializer):

@@ -64,15 +64,22 @@ class Pagination(PageNumberPagination):
         return int(raw)
 
 
+READ_ACTIONS = {"list", "retrieve", "consent"}
+
+
 class AdminCreates(permissions.BasePermission):
-    """Signed in to read; only admins (staff) create."""
+    """Signed in to read; only admins (staff) create, change and delete, as on the pages."""
 
     message = "Only an admin can do this."
 
     def has_permission(self, request: Request, view) -> bool:
         if not request.user.is_authenticated:
             return False
-        return view.action != "create" or access.is_admin(request.user)
+        if view.action is None:
+            return True  # a method the resource does not have: the 405 says so
+        if view.action in READ_ACTIONS and request.method in permissions.SAFE_METHODS:
+            return True
+        return access.is_admin(request.user)
 
 
 def _created(serializer_class, instance, request: Request, code=status.HTTP_201_CREATED):
@@ -86,10 +93,38 @@ def _accepted(serializer_class, instance, request: Request, url_name: str) -> Re
     return response
 
 
-def _input(serializer_class, request: Request) -> dict:
-    serializer = serializer_class(data=request.data, context={"request": request})
+def _input(serializer_class, request: Request, *, partial: bool = False) -> dict:
+    serializer = serializer_class(data=request.data, context={"request": request}, partial=partial)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def _query(serializer_class, request: Request) -> dict:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _bulk(child, list_class, request: Request) -> list[dict]:
+    serializer = s.bulk_input(child(context={"request": request}), list_class)
+    serializer.initial_data = request.data
+    serializer._context = {"request": request}
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _bulk_response(results: list) -> Response:
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    for _, outcome in results:
+        counts[outcome] += 1
+    rows = [
+        {"index": i, "id": obj.pk, "outcome": outcome} for i, (obj, outcome) in enumerate(results)
+    ]
+    return Response({"counts": counts, "results": rows})
+
+
+CONFLICT = {409: ERRORS[409]}
+WRITE_ERRORS = {code: ERRORS[code] for code in (400, 401, 403, 404, 409)}
 
 
 class ImageOrErrorRenderer(BaseRenderer):
@@ -156,10 +191,48 @@ class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     def get_queryset(self):
         return super().get_queryset().prefetch_related("teachers").order_by("term", "code", "pk")
 
-    @extend_schema(request=s.CourseInput, responses={201: s.CourseSerializer, **ERRORS})
+    @extend_schema(
+        request=s.CourseInput,
+        responses={201: s.CourseSerializer, 200: s.CourseSerializer, **ERRORS},
+        description="Create a course. The same course again (code, term, title) answers 200 "
+        "with it (no second row).",
+    )
     def create(self, request: Request) -> Response:
-        course = course_services.course_create(**_input(s.CourseInput, request))
-        return _created(s.CourseSerializer, course, request)
+        course, created = course_services.course_ensure(**_input(s.CourseInput, request))
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return _created(s.CourseSerializer, course, request, code)
+
+    @extend_schema(
+        request=s.CourseInput,
+        responses={200: s.CourseSerializer, **WRITE_ERRORS},
+        description="Change some of a course's fields (the others stay). Audited.",
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        course = self.get_object()
+        data = _input(s.CourseInput, request, partial=True)
+        current = {
+            "code": course.code,
+            "title": course.title,
+            "term": course.term,
+            "teachers": list(course.teachers.all()),
+            "attendance_threshold": course.attendance_threshold,
+            "late_credit": course.late_credit,
+            "excused_policy": course.excused_policy,
+        }
+        changes = {**current, **data}
+        course = course_services.course_update(course=course, by=request.user, **changes)
+        return Response(s.CourseSerializer(course).data)
+
+    @extend_schema(
+        responses={204: None, **WRITE_ERRORS},
+        description="Delete a course with no attendance records (its sessions and enrollments "
+        "go with it). A course with records answers 409 `has_attendance_records`: records are "
+        "never deleted as a side effect.",
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        course = self.get_object()
+        course_services.course_delete(course=course, by=request.user, refuse_with_records=True)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema(tags=["students"])
@@ -178,16 +251,92 @@ class StudentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
             students = students.filter(deleted_at__isnull=True)
         return students
 
-    @extend_schema(request=s.StudentInput, responses={201: s.StudentSerializer, **ERRORS})
+    @extend_schema(
+        request=s.StudentInput,
+        responses={201: s.StudentSerializer, 200: s.StudentSerializer, **ERRORS},
+        description="Create a student. The same request again answers 200 with that student "
+        "(no second row); a number that belongs to someone else is 409 `student_number_taken`.",
+    )
     def create(self, request: Request) -> Response:
         data = _input(s.StudentInput, request)
-        student = student_services.student_create(
+        student, created = student_services.student_ensure(
             student_number=data["student_number"],
             full_name=data["full_name"],
             email=data["email"],
             consent_by=request.user if data["consent"] else None,
+            consent_method=data.get("consent_method", ""),
         )
-        return _created(s.StudentSerializer, student, request)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return _created(s.StudentSerializer, student, request, code)
+
+    @extend_schema(
+        request=s.StudentUpdate,
+        responses={200: s.StudentSerializer, **WRITE_ERRORS},
+        description="Change a student's name or email, or archive them (`active` false: their "
+        "records stay). Audited. Photo consent has its own call: /api/students/{id}/consent/.",
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        student = self.get_object()
+        data = _input(s.StudentUpdate, request)
+        student = student_services.student_update(student=student, by=request.user, **data)
+        return Response(s.StudentSerializer(student).data)
+
+    @extend_schema(
+        responses={204: None, **WRITE_ERRORS},
+        description="Delete a student as the pages do: their biometrics and contact details go "
+        "at once; their attendance records stay (never cascaded), kept under their name and "
+        "number with every enrollment ended today. A student never marked leaves no row. To "
+        "keep the student as they are, archive them instead (PATCH `active` false).",
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        student_services.student_delete(student=self.get_object(), by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=s.StudentBulkItem(many=True),
+        responses={200: s.BulkResponseSerializer, **ERRORS},
+        description="Create or update many students by `student_number`. " + s.BULK_HELP,
+    )
+    @action(detail=False, methods=["post"], parser_classes=[JSONParser])
+    def bulk(self, request: Request) -> Response:
+        items = _bulk(s.StudentBulkItem, s.StudentBulkList, request)
+        return _bulk_response(student_services.students_upsert(items=items, by=request.user))
+
+    @extend_schema(
+        methods=["GET"],
+        responses={200: s.ConsentSerializer, **READ_ERRORS},
+        description="The student's photo consent: whether it is given, by whom it was "
+        "recorded, when and how, and its history (records and withdrawals).",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=s.ConsentInput,
+        responses={200: s.ConsentSerializer, **WRITE_ERRORS},
+        description="Record photo consent, seen by the caller, given by `method`. Consent "
+        "recorded already stays as it was (the same call twice is one record).",
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        parameters=[s.ConsentWithdrawQuery],
+        responses={200: s.ConsentSerializer, **WRITE_ERRORS},
+        description="Withdraw photo consent: every reference photo, face crop and embedding of "
+        "the student is erased (attendance records stay), as on the student's page, and a "
+        "`student.erased` webhook is sent. Withdrawing again changes nothing.",
+    )
+    @action(detail=True, methods=["get", "post", "delete"], parser_classes=[JSONParser])
+    def consent(self, request: Request, pk: str) -> Response:
+        student = self.get_object()
+        if request.method == "POST":
+            method = _input(s.ConsentInput, request)["method"]
+            student = student_services.consent_record(
+                student=student, by=request.user, method=method
+            )
+        elif request.method == "DELETE":
+            method = _query(s.ConsentWithdrawQuery, request).get("method", "")
+            student = student_services.consent_withdraw(
+                student=student, by=request.user, method=method
+            )
+        return Response(consent_data(student))
 
 
 @extend_schema(tags=["enrollments"])
@@ -201,10 +350,51 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     def get_queryset(self):
         return super().get_queryset().order_by("course_id", "student__full_name", "pk")
 
-    @extend_schema(request=s.EnrollmentInput, responses={201: s.EnrollmentSerializer, **ERRORS})
+    @extend_schema(
+        request=s.EnrollmentInput,
+        responses={201: s.EnrollmentSerializer, 200: s.EnrollmentSerializer, **ERRORS},
+        description="Enroll a student. Enrolling a student who is enrolled already answers 200 "
+        "with that enrollment (no second row).",
+    )
     def create(self, request: Request) -> Response:
         enrollment = course_services.enrollment_create(**_input(s.EnrollmentInput, request))
-        return _created(s.EnrollmentSerializer, enrollment, request)
+        code = status.HTTP_200_OK if enrollment.existed else status.HTTP_201_CREATED
+        return _created(s.EnrollmentSerializer, enrollment, request, code)
+
+    @extend_schema(
+        request=s.EnrollmentUpdate,
+        responses={200: s.EnrollmentSerializer, **WRITE_ERRORS},
+        description="End the enrollment: the student belonged to the course up to `left_on` "
+        "(their marks before stay, later sessions leave them out). Audited.",
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        enrollment = self.get_object()
+        left_on = _input(s.EnrollmentUpdate, request)["left_on"]
+        enrollment = course_services.enrollment_end(
+            enrollment=enrollment, left_on=left_on, by=request.user
+        )
+        return Response(s.EnrollmentSerializer(enrollment).data)
+
+    @extend_schema(
+        responses={204: None, **WRITE_ERRORS},
+        description="Delete an enrollment made by mistake. One with attendance records answers "
+        "409 `has_attendance_records`: end it with PATCH `left_on` instead.",
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        course_services.enrollment_delete(
+            enrollment=self.get_object(), by=request.user, refuse_with_records=True
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=s.EnrollmentBulkItem(many=True),
+        responses={200: s.BulkResponseSerializer, **ERRORS},
+        description="Enroll many students (and end enrollments, with `left_on`). " + s.BULK_HELP,
+    )
+    @action(detail=False, methods=["post"], parser_classes=[JSONParser])
+    def bulk(self, request: Request) -> Response:
+        items = _bulk(s.EnrollmentBulkItem, s.EnrollmentBulkList, request)
+        return _bulk_response(course_services.enrollments_upsert(items=items, by=request.user))
 
 
 @extend_schema(tags=["sessions"])
@@ -219,10 +409,16 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
     def get_queryset(self):
         return super().get_queryset().order_by("date", "start_time", "pk")
 
-    @extend_schema(request=s.SessionInput, responses={201: s.SessionSerializer, **ERRORS})
+    @extend_schema(
+        request=s.SessionInput,
+        responses={201: s.SessionSerializer, 200: s.SessionSerializer, **ERRORS},
+        description="Create a session. The same session again answers 200 with it; another "
+        "session at the same start is 400 `session_exists`.",
+    )
     def create(self, request: Request) -> Response:
-        session = course_services.session_create(**_input(s.SessionInput, request))
-        return _created(s.SessionSerializer, session, request)
+        session, created = course_services.session_ensure(**_input(s.SessionInput, request))
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return _created(s.SessionSerializer, session, request, code)
 
     @extend_schema(
         request=s.FinalizeInput,
@@ -268,9 +464,11 @@ class ReferencePhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
 
     @extend_schema(
         request={"multipart/form-data": s.PhotoInput},
-        responses={202: s.AcceptedPhotoSerializer, **ERRORS},
+        responses={202: s.AcceptedPhotoSerializer, 200: s.AcceptedPhotoSerializer, **ERRORS},
         description="Upload a reference photo; it is processed in the background (poll its URL "
-        "until status is ready or rejected).",
+        "until status is ready or rejected). The same file again for the same student answers "
+        "200 with the photo stored first (`duplicate_of`). A student without recorded consent "
+        "is 409 `no_consent`: record it with POST /api/students/{id}/consent/.",
     )
     def create(self, request: Request) -> Response:
         from attendance.services import photos as photo_services
@@ -279,6 +477,8 @@ class ReferencePhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
         photo = photo_services.reference_photo_add(
             student=data["student"], image_file=data["image"], by=request.user
         )
+        if photo.duplicate:
+            return _created(s.AcceptedPhotoSerializer, photo, request, status.HTTP_200_OK)
         return _accepted(s.AcceptedPhotoSerializer, photo, request, "api-photo-detail")
 
 
@@ -310,10 +510,12 @@ class CaptureViewSet(FileActions, mixins.ListModelMixin, mixins.RetrieveModelMix
                 "second one.",
             )
         ],
-        responses={202: s.AcceptedCaptureSerializer, **ERRORS},
+        responses={202: s.AcceptedCaptureSerializer, 200: s.AcceptedCaptureSerializer, **ERRORS},
         description="Upload a class photo. Answers 202 with the capture (and its URL in Location "
         "and `url`); faces and marks appear once `state` is done. When the processing queue is "
-        "down the photo is still saved (`queued` false) and processed once the queue is back.",
+        "down the photo is still saved (`queued` false) and processed once the queue is back. "
+        "The same photo (same bytes) uploaded to the same session again answers 200 with the "
+        "capture it made first (`duplicate_of`): never a second set of faces.",
     )
     def create(self, request: Request) -> Response:
         from attendance.services import captures as capture_services
@@ -326,6 +528,8 @@ class CaptureViewSet(FileActions, mixins.ListModelMixin, mixins.RetrieveModelMix
             by=request.user,
             idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
         )
+        if capture.duplicate:
+            return _created(s.AcceptedCaptureSerializer, capture, request, status.HTTP_200_OK)
         return _accepted(s.AcceptedCaptureSerializer, capture, request, "api-capture-detail")
 
     @extend_schema(responses=FILE_RESPONSES, description="The class photo itself.")
@@ -496,6 +700,38 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
             reason=data["reason"],
         )
         return Response(status=204)
+
+
+def consent_data(student) -> dict:
+    """The consent resource: its state now and its history from the audit trail."""
+    from attendance.models import AuditEvent
+
+    events = AuditEvent.objects.filter(
+        student=student,
+        action__in=[AuditEvent.Action.CONSENT_RECORDED, AuditEvent.Action.BIOMETRICS_ERASED],
+    ).select_related("by")
+    history = []
+    for event in events.order_by("at", "pk"):
+        line = {
+            "action": event.action,
+            "at": event.at,
+            "by": event.by.username if event.by else None,
+            "method": event.detail.get("method", ""),
+        }
+        for count in ("reference_photos", "faces"):
+            if count in event.detail:
+                line[count] = event.detail[count]
+        history.append(line)
+    return s.ConsentSerializer(
+        {
+            "student": student.pk,
+            "given": student.has_photo_consent,
+            "given_at": student.consent_given_at,
+            "given_by": student.consent_given_by.username if student.consent_given_by else None,
+            "method": student.consent_method,
+            "history": history,
+        }
+    ).data
 
 
 # Reports ---------------------------------------------------------------------------------------

@@ -66,7 +66,9 @@ class WebhookEndpointInput(serializers.Serializer):
     secret = serializers.CharField(
         max_length=128, required=False, allow_blank=True, help_text="Blank: one is generated."
     )
-    description = serializers.CharField(max_length=200, required=False, default="")
+    description = serializers.CharField(
+        max_length=200, required=False, default="", allow_blank=True
+    )
 
     def validate_url(self, value: str) -> str:
         if not value.lower().startswith(("http://", "https://")):
@@ -126,12 +128,18 @@ class WebhookEndpointViewSet(
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
-    @extend_schema(request=WebhookEndpointInput, responses={201: WebhookEndpointCreated, **ERRORS})
+    @extend_schema(
+        request=WebhookEndpointInput,
+        responses={201: WebhookEndpointCreated, 200: WebhookEndpointCreated, **ERRORS},
+        description="Subscribe a URL. The same request again (URL, events, and the secret if "
+        "one is sent) answers 200 with the endpoint made first: never a second subscription.",
+    )
     def create(self, request: Request) -> Response:
-        endpoint = webhook_services.webhook_endpoint_create(
+        endpoint, created = webhook_services.webhook_endpoint_ensure(
             **self._input(WebhookEndpointInput), by=request.user
         )
-        return Response(WebhookEndpointCreated(endpoint).data, status=status.HTTP_201_CREATED)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(WebhookEndpointCreated(endpoint).data, status=code)
 
     @extend_schema(
         request=WebhookEndpointPatch, responses={200: WebhookEndpointSerializer, **ERRORS}

@@ -38,6 +38,19 @@ class MarkUnmarkedForm(forms.Form):
     )
 
 
+class MarkUnmarkedUndoForm(MarkUnmarkedForm):
+    """The Undo of "mark all unmarked": the students that call marked, as ids with commas."""
+
+    students = forms.CharField(max_length=100_000)
+
+    def clean_students(self) -> list[int]:
+        text = self.cleaned_data["students"]
+        try:
+            return [int(part) for part in text.split(",") if part.strip()]
+        except ValueError:
+            raise forms.ValidationError("Students are ids separated by commas.") from None
+
+
 class MarkForm(forms.Form):
     student = forms.IntegerField(widget=forms.HiddenInput)
     status = forms.ChoiceField(choices=AttendanceRecord.Status.choices)

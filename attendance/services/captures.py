@@ -10,6 +10,7 @@ model is left alone, and a forced reprocess rewrites the same faces and marks no
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -19,7 +20,7 @@ import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.base import File
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
@@ -39,7 +40,8 @@ from attendance.selectors.captures import Gallery, session_gallery
 from attendance.services import face_models, gallery, webhooks
 from attendance.services.audit import audit_event
 from attendance.services.calibration import gallery_calibration
-from attendance.services.photos import image_check, jpeg_file
+from attendance.services.liveness import heartbeat
+from attendance.services.photos import file_sha256, image_check, jpeg_file
 from attendance.services.records import (
     attendance_clear,
     attendance_mark,
@@ -52,6 +54,7 @@ from attendance.validators import has_control_characters
 from facerec.model import backbone_key
 
 logger = logging.getLogger(__name__)
+DATABASE_DOWN = (OperationalError, InterfaceError)
 Decision = DetectedFace.Decision
 HUMAN_DECISIONS = (Decision.CONFIRMED, Decision.CORRECTED)
 
@@ -74,13 +77,19 @@ def capture_create(
     broker is down; the capture stays "queued" and the periodic sweep sends it later).
 
     With an ``idempotency_key`` (a client's retry of the same upload), the capture saved first
-    under that key for this user and session is returned instead, with ``replayed`` True.
+    under that key for this user and session is returned instead, with ``replayed`` True. The
+    same photo (by its SHA-256) uploaded to the session again returns the capture it made the
+    first time, with ``duplicate`` True: one photo never gives a second set of faces.
     """
     if idempotency_key:
         _check_key(idempotency_key)
         earlier = _capture_for_key(session, by, idempotency_key)
         if earlier is not None:
             return earlier
+    digest = file_sha256(image_file)
+    same_photo = _capture_for_photo(session, digest)
+    if same_photo is not None:
+        return same_photo
     if not session.is_open:
         raise Conflict(
             "This session is finalized; reopen it before adding photos.", code="session_finalized"
@@ -96,6 +105,7 @@ def capture_create(
         width=checked.width,
         height=checked.height,
         idempotency_key=idempotency_key,
+        content_sha256=digest,
     )
     capture.image.save(checked.filename, image_file, save=False)
     capture.full_clean(validate_constraints=False)
@@ -108,6 +118,7 @@ def capture_create(
         if capture.image.name:
             capture.image.storage.delete(capture.image.name)
         earlier = _capture_for_key(session, by, idempotency_key) if idempotency_key else None
+        earlier = earlier or _capture_for_photo(session, digest)
         if earlier is None:
             raise
         return earlier
@@ -135,6 +146,13 @@ def _capture_for_key(session: ClassSession, by: User | None, key: str) -> Captur
     if capture is not None:
         # Already sent (or left for the sweep when the broker was down): nothing to enqueue.
         capture.enqueued, capture.replayed = None, True
+    return capture
+
+
+def _capture_for_photo(session: ClassSession, digest: str) -> Capture | None:
+    capture = Capture.objects.filter(session=session, content_sha256=digest).first()
+    if capture is not None:
+        capture.enqueued, capture.duplicate = None, True
     return capture
 
 
@@ -256,23 +274,32 @@ def capture_process(*, capture_id: int, force: bool = False) -> Capture | None:
     capture = _claim(capture_id, version, force)
     if capture is None:
         return Capture.objects.filter(pk=capture_id).first()
+    logger.info("capture %s: processing in process %s", capture_id, os.getpid())
     started = time.perf_counter()
+    # While this process works, the capture shows it is alive: the sweep sends again only a
+    # capture nobody has touched for ROLLCALL_STUCK_AFTER_SECONDS (its worker died).
+    alive = Capture.objects.filter(pk=capture_id, state=Capture.State.PROCESSING)
     try:
-        with capture.image.open("rb") as handle:
+        with (
+            heartbeat(alive, every=settings.ROLLCALL_HEARTBEAT_SECONDS),
+            capture.image.open("rb") as handle,
+        ):
             data = handle.read()
-        if after_model_chosen is not None:
-            after_model_chosen(capture_id)
-        gallery = session_gallery(session=capture.session, model_version=version)
-        calibration = gallery_calibration(
-            course=capture.session.course, gallery=gallery, model_threshold=model.threshold
-        )
-        analysis = capture_analyze(
-            data=data, gallery=gallery, calibrated_threshold=calibration.threshold, model=model
-        )
+            if after_model_chosen is not None:
+                after_model_chosen(capture_id)
+            gallery = session_gallery(session=capture.session, model_version=version)
+            calibration = gallery_calibration(
+                course=capture.session.course, gallery=gallery, model_threshold=model.threshold
+            )
+            analysis = capture_analyze(
+                data=data, gallery=gallery, calibrated_threshold=calibration.threshold, model=model
+            )
     except facerec.FaceRecError as error:
         return _fail(capture_id, version, error.code, error.message)
     except FileNotFoundError:
         return _fail(capture_id, version, "file_missing", "The photo file is gone; upload again.")
+    except DATABASE_DOWN:
+        raise  # an outage, not this photo's fault: the task is tried again, the capture kept
     except Exception:
         # A bug or an exhausted machine: say so on the capture (instead of leaving it
         # "processing" for the sweep to retry forever), then let the task log the traceback.
@@ -718,15 +745,17 @@ def _release(session: ClassSession, student: Student, face: DetectedFace, by: Us
 
 def captures_needing_work(*, queued_for: float, processing_for: float):
     """Captures whose task may have been lost: queued longer than ``queued_for`` seconds (the
-    broker was down when they were saved) or processing longer than ``processing_for``."""
+    broker was down when they were saved) or processing with no sign of life for
+    ``processing_for`` seconds (the worker's heartbeat stopped: it died)."""
     now = timezone.now()
-    # updated_at, not created_at: a capture queued again by "process again" counts from then.
+    # updated_at, not created_at: a capture queued again by "process again" counts from then,
+    # and a processing one from its worker's last heartbeat.
     queued = Capture.objects.filter(
         state=Capture.State.QUEUED, updated_at__lte=now - timedelta(seconds=queued_for)
     )
     stuck = Capture.objects.filter(
         state=Capture.State.PROCESSING,
-        started_at__lte=now - timedelta(seconds=processing_for),
+        updated_at__lte=now - timedelta(seconds=processing_for),
     )
     return (queued | stuck).order_by("pk")
 
@@ -734,7 +763,10 @@ def captures_needing_work(*, queued_for: float, processing_for: float):
 def captures_sweep(*, queued_for: float, processing_for: float) -> int:
     """Enqueue every capture whose task may have been lost. Returns how many were sent.
 
-    Sending one twice is harmless: the task does nothing for a capture already done.
+    Each one is put back to "queued" first, counted from now: the sweeps that follow (beat's,
+    and those that piled up while a restarted worker loaded its models) leave it alone for
+    ``queued_for`` seconds instead of sending it again each time. Sending one twice is still
+    harmless: the task does nothing for a capture already done.
     """
     from attendance import tasks
 
@@ -742,6 +774,9 @@ def captures_sweep(*, queued_for: float, processing_for: float) -> int:
     for capture_id in captures_needing_work(
         queued_for=queued_for, processing_for=processing_for
     ).values_list("pk", flat=True):
+        Capture.objects.filter(
+            pk=capture_id, state__in=[Capture.State.QUEUED, Capture.State.PROCESSING]
+        ).update(state=Capture.State.QUEUED, updated_at=timezone.now())
         if not tasks.enqueue_capture(capture_id):
             break
         sent += 1

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from attendance.errors import InvalidInput
+from attendance.errors import Conflict, DomainError, InvalidInput
 from attendance.models import (
     AttendanceRecord,
     AuditEvent,
@@ -57,6 +57,34 @@ def course_create(
 
 
 @transaction.atomic
+def course_ensure(
+    *,
+    code: str,
+    title: str,
+    term: str,
+    teachers: Sequence[User] = (),
+    attendance_threshold: Decimal | None = None,
+    late_credit: Decimal | None = None,
+    excused_policy: str | None = None,
+) -> tuple[Course, bool]:
+    """``course_create``, except that the same course again (code, term and title) is returned
+    as it is: the same request sent twice makes one course. Returns (course, created)."""
+    existing = Course.objects.filter(code=code.strip(), term=term.strip()).first()
+    if existing is not None and existing.title == title.strip():
+        return existing, False
+    course = course_create(
+        code=code,
+        title=title,
+        term=term,
+        teachers=teachers,
+        attendance_threshold=attendance_threshold,
+        late_credit=late_credit,
+        excused_policy=excused_policy,
+    )
+    return course, True
+
+
+@transaction.atomic
 def course_update(
     *,
     course: Course,
@@ -67,9 +95,11 @@ def course_update(
     attendance_threshold: Decimal,
     late_credit: Decimal,
     excused_policy: str,
+    by: User | None = None,
 ) -> Course:
     """Change a course's name, teachers and rate rules; every field is given, as the edit form
-    sends them all."""
+    sends them all. What changed goes to the audit trail."""
+    before = _course_fields(course)
     course.code, course.title, course.term = code.strip(), title.strip(), term.strip()
     course.attendance_threshold = attendance_threshold
     course.late_credit = late_credit
@@ -77,7 +107,50 @@ def course_update(
     course.full_clean()
     course.save()
     course.teachers.set(teachers)
+    after = _course_fields(course)
+    changed = {name: [before[name], after[name]] for name in after if before[name] != after[name]}
+    if changed:
+        audit_event(
+            action=AuditEvent.Action.COURSE_CHANGED, by=by, subject=str(course), detail=changed
+        )
     return course
+
+
+def _course_fields(course: Course) -> dict[str, object]:
+    return {
+        "code": course.code,
+        "title": course.title,
+        "term": course.term,
+        "teachers": sorted(course.teachers.values_list("username", flat=True)),
+        "attendance_threshold": str(course.attendance_threshold),
+        "late_credit": str(course.late_credit),
+        "excused_policy": course.excused_policy,
+    }
+
+
+@transaction.atomic
+def course_delete(
+    *, course: Course, by: User | None = None, refuse_with_records: bool = False
+) -> None:
+    """Delete a course with its sessions, photos and marks (files go after commit); audited.
+
+    With ``refuse_with_records`` (the API) a course that holds attendance records is refused
+    instead: records are deleted only where a person confirmed it (the Django admin)."""
+    course = Course.objects.select_for_update().get(pk=course.pk)
+    records = AttendanceRecord.objects.filter(session__course=course).count()
+    if records and refuse_with_records:
+        raise Conflict(
+            f"{course.code} ({course.term}) has {records} attendance records; a course with "
+            "records cannot be deleted. Keep it as it is (its reports stay available).",
+            code="has_attendance_records",
+        )
+    audit_event(
+        action=AuditEvent.Action.COURSE_DELETED,
+        by=by,
+        subject=f"{course} (deleted)",
+        detail={"sessions": course.sessions.count(), "enrollments": course.enrollments.count()},
+    )
+    course.delete()
 
 
 @transaction.atomic
@@ -97,6 +170,7 @@ def enrollment_create(
     periods = Enrollment.objects.filter(student=student, course=course).order_by("-joined_on")
     open_period = periods.filter(left_on__isnull=True).first()
     if open_period is not None:
+        open_period.existed = True
         return open_period
     last = periods.first()
     if last is not None and last.left_on is not None and joined_on <= last.left_on:
@@ -110,6 +184,44 @@ def enrollment_create(
 
 
 @transaction.atomic
+def enrollments_upsert(*, items: list[dict], by: User | None) -> list[tuple[Enrollment, str]]:
+    """Enroll many (student, course) pairs, all or nothing, as ``enrollment_create`` does one;
+    an item with ``left_on`` also ends that enrollment. Returns (enrollment, outcome) per item:
+    "created", "updated" (re-opened or ended) or "unchanged"."""
+    results = []
+    for index, item in enumerate(items):
+        try:
+            results.append(_enrollment_upsert_one(item, by))
+        except DomainError as error:
+            raise InvalidInput(f"Item {index}: {error.message}", code=error.code) from error
+    return results
+
+
+def _enrollment_upsert_one(item: dict, by: User | None) -> tuple[Enrollment, str]:
+    student, course, left_on = item["student"], item["course"], item.get("left_on")
+    joined_on = item.get("joined_on")
+    if left_on is not None:
+        # The period that was running on left_on is the one that ends then.
+        period = (
+            Enrollment.objects.filter(student=student, course=course, joined_on__lte=left_on)
+            .order_by("-joined_on")
+            .first()
+        )
+        if period is None:
+            period = enrollment_create(student=student, course=course, joined_on=joined_on)
+            return enrollment_end(enrollment=period, left_on=left_on, by=by), "created"
+        if period.left_on == left_on:
+            return period, "unchanged"
+        return enrollment_end(enrollment=period, left_on=left_on, by=by), "updated"
+    known = dict(
+        Enrollment.objects.filter(student=student, course=course).values_list("pk", "left_on")
+    )
+    enrollment = enrollment_create(student=student, course=course, joined_on=joined_on)
+    if enrollment.pk not in known:
+        return enrollment, "created"
+    return enrollment, "unchanged" if enrollment.existed else "updated"
+
+
 def enrollments_create_many(
     *, course: Course, students: Iterable[Student], joined_on: date
 ) -> list[Enrollment]:
@@ -162,6 +274,49 @@ def enrollment_end(*, enrollment: Enrollment, left_on: date, by: User | None = N
 
 
 @transaction.atomic
+def enrollment_delete(
+    *, enrollment: Enrollment, by: User | None = None, refuse_with_records: bool = False
+) -> None:
+    """Remove an enrollment entered by mistake; audited. The student's attendance records stay;
+    the sessions of that period no longer list them. With ``refuse_with_records`` (the API) an
+    enrollment whose period has records of the student is refused: end it with a "left on" date."""
+    records = AttendanceRecord.objects.filter(
+        student_id=enrollment.student_id,
+        session__course_id=enrollment.course_id,
+        session__date__gte=enrollment.joined_on,
+    )
+    if enrollment.left_on is not None:
+        records = records.filter(session__date__lte=enrollment.left_on)
+    if refuse_with_records and records.exists():
+        raise Conflict(
+            f"{enrollment.student.full_name} has attendance records in this enrollment; end it "
+            f"with a left_on date instead (PATCH /api/enrollments/{enrollment.pk}/).",
+            code="has_attendance_records",
+        )
+    audit_event(
+        action=AuditEvent.Action.ENROLLMENT_DELETED,
+        by=by,
+        student=enrollment.student,
+        subject=f"{enrollment} (deleted)",
+        detail={"course": enrollment.course_id, "joined_on": enrollment.joined_on.isoformat()},
+    )
+    enrollment.delete()
+
+
+def session_ensure(
+    *, course: Course, date: date, start_time: time, end_time: time, room: str = ""
+) -> tuple[ClassSession, bool]:
+    """``session_create``, except that the same session again (same start, end and room) is
+    returned as it is. Returns (session, created)."""
+    existing = ClassSession.objects.filter(course=course, date=date, start_time=start_time).first()
+    if existing is not None and (existing.end_time, existing.room) == (end_time, room):
+        return existing, False
+    return session_create(
+        course=course, date=date, start_time=start_time, end_time=end_time, room=room
+    ), True
+
+
+@transaction.atomic
 def enrollment_update(
     *, enrollment: Enrollment, joined_on: date, left_on: date | None
 ) -> Enrollment:
@@ -186,19 +341,6 @@ def enrollment_update(
     enrollment.full_clean()
     enrollment.save()
     return enrollment
-
-
-@transaction.atomic
-def enrollment_delete(*, enrollment: Enrollment) -> None:
-    """Remove an enrollment entered by mistake. The student's attendance records stay; the
-    sessions of that period no longer list them."""
-    enrollment.delete()
-
-
-@transaction.atomic
-def course_delete(*, course: Course) -> None:
-    """Delete a course with its sessions, photos and marks (files go after commit)."""
-    course.delete()
 
 
 def _check_times(start_time: time, end_time: time) -> None:
@@ -366,11 +508,24 @@ def sessions_delete(*, course: Course, session_ids: Iterable[int], by: User | No
 
 
 @transaction.atomic
-def holiday_create(*, day: date, name: str) -> Holiday:
-    """Add a day without classes; one name per date."""
+def holiday_create(*, day: date, name: str, by: User | None) -> Holiday:
+    """Add a day without classes; one name per date. Audited, as an edit in the admin is."""
     if Holiday.objects.filter(date=day).exists():
         raise InvalidInput(f"{day:%Y-%m-%d} is already a holiday.", code="holiday_exists")
     holiday = Holiday(date=day, name=name.strip())
     holiday.full_clean()
     holiday.save()
+    _audit_holiday(AuditEvent.Action.HOLIDAY_ADDED, holiday, by)
     return holiday
+
+
+@transaction.atomic
+def holiday_delete(*, holiday: Holiday, by: User | None) -> None:
+    """Give the day back to generated terms (sessions already made stay). Audited."""
+    _audit_holiday(AuditEvent.Action.HOLIDAY_REMOVED, holiday, by)
+    holiday.delete()
+
+
+def _audit_holiday(action: str, holiday: Holiday, by: User | None) -> None:
+    detail = {"date": holiday.date.isoformat(), "name": holiday.name}
+    audit_event(action=action, by=by, subject=str(holiday), detail=detail)

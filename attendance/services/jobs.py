@@ -1,4 +1,5 @@
-"""Background jobs: a roster import (CSV and photos ZIP) and an upload of several class photos.
+"""Background jobs: a roster import (CSV and photos ZIP), an upload of several class photos, and an
+upload of several reference photos of one student.
 
 The request only checks that the input can be read (a roster that is not CSV, a ZIP with a path
 leaving its folder: refused at once, nothing stored), stores the files and answers with the job to
@@ -17,18 +18,20 @@ from pathlib import PurePosixPath
 
 from django.contrib.auth.models import User
 from django.core.files.base import File
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from attendance.errors import Conflict, DomainError, InvalidInput
 from attendance.files import delete_after_commit
-from attendance.models import Capture, ClassSession, Job, ReferencePhoto
+from attendance.models import Capture, ClassSession, Job, ReferencePhoto, Student
 from attendance.services import imports
+from attendance.services.photos import no_consent_error, reference_photo_add
 
 logger = logging.getLogger(__name__)
 # Items per transaction: at most a few seconds of work each, so the progress moves and a batch
-# always commits well within ROLLCALL_STUCK_AFTER_SECONDS (the sweep's sign of a dead worker).
+# always commits well within ROLLCALL_JOB_STALLED_AFTER_SECONDS (the sweep's sign of a dead
+# worker).
 ROSTER_BATCH = 500
 ZIP_PHOTO_BATCH = 20
 CAPTURE_BATCH = 1  # a large class photo takes seconds to decode and check
@@ -128,12 +131,33 @@ def capture_upload_start(*, session: ClassSession, image_files: list[File], by: 
         raise Conflict(
             "This session is finalized; reopen it before adding photos.", code="session_finalized"
         )
+    _check_count(image_files)
+    job = Job(kind=Job.Kind.CAPTURE_UPLOAD, created_by=by, session=session)
+    return _store_images(job, image_files)
+
+
+@transaction.atomic
+def reference_photos_upload_start(*, student: Student, image_files: list[File], by: User) -> Job:
+    """Store several reference photos of ``student`` as they came; the worker checks and adds
+    each one (then each is embedded like a single upload). Without recorded consent nothing is
+    stored: the request is refused at once."""
+    student = Student.objects.select_for_update().get(pk=student.pk)
+    if not student.has_photo_consent:
+        raise no_consent_error(student)
+    _check_count(image_files)
+    job = Job(kind=Job.Kind.REFERENCE_PHOTOS, created_by=by, student=student)
+    return _store_images(job, image_files)
+
+
+def _check_count(image_files: list[File]) -> None:
     if len(image_files) > MAX_PHOTOS:
         raise InvalidInput(
             f"At most {MAX_PHOTOS} photos at once; upload the rest separately.",
             code="too_many_files",
         )
-    job = Job(kind=Job.Kind.CAPTURE_UPLOAD, created_by=by, session=session)
+
+
+def _store_images(job: Job, image_files: list[File]) -> Job:
     storage = job.roster.storage
     images = []
     for upload in image_files:
@@ -177,8 +201,12 @@ def job_run(*, job_id: int) -> Job | None:
     try:
         if job.kind == Job.Kind.ROSTER_IMPORT:
             _run_roster_import(job)
+        elif job.kind == Job.Kind.REFERENCE_PHOTOS:
+            _run_reference_photos(job)
         else:
             _run_capture_upload(job)
+    except (OperationalError, InterfaceError):
+        raise  # the database is away: the task is tried again and resumes at ``done``
     except Exception:
         # Say so on the job (a page is polling it) rather than leave it running forever.
         _finish(job_id, failed="The job stopped unexpectedly; the lines listed were imported.")
@@ -263,7 +291,43 @@ def _run_capture_upload(job: Job) -> None:
             except FileNotFoundError:
                 report.add(where, "skipped", "The uploaded file is gone; upload it again.")
             else:
-                report.add(where, "created", f"capture #{capture.pk}, queued for processing")
+                if capture.duplicate:
+                    message = f"the same photo as capture #{capture.pk}; nothing new stored"
+                    report.add(where, "skipped", message)
+                else:
+                    report.add(where, "created", f"capture #{capture.pk}, queued for processing")
+
+    _run_batches(job, CAPTURE_BATCH, len(job.images), apply)
+
+
+def _run_reference_photos(job: Job) -> None:
+    job.offset = 0
+    storage = job.roster.storage
+    student = job.student
+    if student is None:  # the student was deleted meanwhile (their jobs go with them)
+        return
+
+    def apply(a: int, b: int, report: imports.ImportReport) -> None:
+        for image in job.images[a:b]:
+            where = image["name"]
+            try:
+                # Each photo on its own: checked, saved and its embedding enqueued, or nothing.
+                with transaction.atomic(), storage.open(image["path"], "rb") as handle:
+                    photo = reference_photo_add(
+                        student=student,
+                        image_file=File(handle, name=image["name"]),
+                        by=job.created_by,
+                    )
+            except DomainError as error:
+                report.add(where, "skipped", error.message)
+            except FileNotFoundError:
+                report.add(where, "skipped", "The uploaded file is gone; upload it again.")
+            else:
+                if photo.duplicate:
+                    message = f"the same photo as photo #{photo.pk}; nothing new stored"
+                    report.add(where, "skipped", message)
+                else:
+                    report.add(where, "created", f"photo #{photo.pk}, its face is checked next")
 
     _run_batches(job, CAPTURE_BATCH, len(job.images), apply)
 

@@ -7,6 +7,7 @@ uses only photos embedded by the current model version (see ``selectors.captures
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 from dataclasses import dataclass
@@ -69,6 +70,16 @@ def image_check(image_file: File) -> CheckedImage:
     return CheckedImage(width=width, height=height, suffix=_suffix(data))
 
 
+def file_sha256(image_file: File) -> str:
+    """The SHA-256 of an uploaded file's content, hex; the file is left at its start."""
+    digest = hashlib.sha256()
+    image_file.seek(0)
+    for chunk in image_file.chunks():
+        digest.update(chunk)
+    image_file.seek(0)
+    return digest.hexdigest()
+
+
 def _suffix(data: bytes) -> str:
     from PIL import Image
 
@@ -76,22 +87,47 @@ def _suffix(data: bytes) -> str:
         return SUFFIXES.get(image.format or "", "bin")
 
 
+class NoConsent(Conflict):
+    """Photos of a student without recorded consent are refused. ``api_message`` names the API
+    call that records it, for API clients; ``message`` names the page."""
+
+    code = "no_consent"
+
+    def __init__(self, student: Student) -> None:
+        super().__init__(
+            f"{student.full_name} has no recorded photo consent; record the consent on the "
+            "student's page before adding photos."
+        )
+        self.api_message = (
+            f"{student.full_name} has no recorded photo consent; record it with "
+            f"POST /api/students/{student.pk}/consent/ before adding photos."
+        )
+
+
+def no_consent_error(student: Student) -> Conflict:
+    return NoConsent(student)
+
+
 @transaction.atomic
 def reference_photo_add(*, student: Student, image_file: File, by: User | None) -> ReferencePhoto:
     """Save a reference photo of ``student`` and enqueue its embedding after the commit.
 
     The student row is locked so that a consent withdrawn at the same moment cannot let a photo
-    slip in after the erase.
+    slip in after the erase; the same lock makes the same file sent twice (a retry) meet the
+    first one, which is returned with ``duplicate`` True instead of a second photo.
     """
     student = Student.objects.select_for_update().get(pk=student.pk)
     if not student.has_photo_consent:
-        raise Conflict(
-            f"{student.full_name} has no recorded photo consent; record the consent on the "
-            "student's page before adding photos.",
-            code="no_consent",
-        )
+        raise no_consent_error(student)
+    digest = file_sha256(image_file)
+    earlier = ReferencePhoto.objects.filter(student=student, content_sha256=digest).first()
+    if earlier is not None:
+        earlier.duplicate = True
+        return earlier
     checked = image_check(image_file)
-    photo = ReferencePhoto(student=student, uploaded_by=by, status=Status.PENDING)
+    photo = ReferencePhoto(
+        student=student, uploaded_by=by, status=Status.PENDING, content_sha256=digest
+    )
     photo.image.save(checked.filename, image_file, save=False)
     photo.full_clean()
     photo.save()

@@ -256,6 +256,30 @@ def attendance_mark_unmarked(
     return students
 
 
+MARK_UNMARKED_UNDO_REASON = "Undo: marked with everyone not marked yet."
+
+
+@transaction.atomic
+def attendance_mark_unmarked_undo(
+    *, session: ClassSession, student_ids: list[int], status: str, by: User | None
+) -> list[Student]:
+    """Take back a "mark all unmarked ``status``": clear the marks of ``student_ids`` (the
+    students that call returned) that are still as it left them; returns whose were cleared.
+    A mark changed since (another status, a remark, a face) is a later decision and stays."""
+    _require_open(session)
+    set_by_it = {"status": status, "source": Source.MANUAL, "face": None, "remark": ""}
+    cleared = []
+    students = Student.objects.filter(pk__in=student_ids).order_by("full_name", "student_number")
+    for student in students:
+        now = record_state(session=session, student_id=student.pk)
+        if now is not None and record_state_matches(set_by_it, now):
+            attendance_clear(
+                session=session, student=student, by=by, reason=MARK_UNMARKED_UNDO_REASON
+            )
+            cleared.append(student)
+    return cleared
+
+
 @transaction.atomic
 def session_finalize(*, session: ClassSession, by: User | None, force: bool = False) -> int:
     """Close the session: every student on the roster still unmarked becomes absent. Returns how

@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from attendance.errors import InvalidInput
+from attendance.errors import Conflict, DomainError, InvalidInput
 from attendance.files import delete_after_commit
 from attendance.models import (
     AttendanceChange,
@@ -30,15 +30,23 @@ def student_create(
     full_name: str,
     email: str = "",
     consent_by: User | None = None,
+    consent_method: str = "",
 ) -> Student:
-    """Create a student; ``consent_by`` (the staff member who saw it) records photo consent."""
+    """Create a student; ``consent_by`` (the staff member who saw it) records photo consent,
+    given in the way ``consent_method`` names."""
     student = student_build(
         student_number=student_number, full_name=full_name, email=email, consent_by=consent_by
     )
+    if consent_by is not None:
+        student.consent_method = consent_method
+        student.full_clean(exclude=["consent_given_by"], validate_unique=False)
     student.validate_unique()
     student.save()
     if consent_by is not None:
-        audit_event(action=AuditEvent.Action.CONSENT_RECORDED, by=consent_by, student=student)
+        detail = {"method": consent_method} if consent_method else None
+        audit_event(
+            action=AuditEvent.Action.CONSENT_RECORDED, by=consent_by, student=student, detail=detail
+        )
     return student
 
 
@@ -103,11 +111,99 @@ def student_update(*, student: Student, by: User | None = None, **fields: object
 
 
 @transaction.atomic
-def consent_record(*, student: Student, by: User) -> Student:
+def student_ensure(
+    *,
+    student_number: str,
+    full_name: str,
+    email: str = "",
+    consent_by: User | None = None,
+    consent_method: str = "",
+) -> tuple[Student, bool]:
+    """Create a student, or return the one with this number when it is the same person (the
+    same request sent twice). Returns (student, created). A number that belongs to someone else
+    is a conflict: change that student instead."""
+    number = student_number.strip()
+    existing = Student.objects.select_for_update().filter(student_number=number).first()
+    if existing is None:
+        created = student_create(
+            student_number=number,
+            full_name=full_name,
+            email=email,
+            consent_by=consent_by,
+            consent_method=consent_method,
+        )
+        return created, True
+    if (existing.full_name, existing.email) != (full_name.strip(), email.strip()):
+        raise Conflict(
+            f"Student number {number} belongs to {existing.full_name}; change that student "
+            f"with PATCH /api/students/{existing.pk}/ instead.",
+            code="student_number_taken",
+        )
+    if consent_by is not None and not existing.has_photo_consent:
+        existing = consent_record(student=existing, by=consent_by, method=consent_method)
+    return existing, False
+
+
+BULK_LIMIT = 500
+
+
+@transaction.atomic
+def students_upsert(*, items: list[dict], by: User | None) -> list[tuple[Student, str]]:
+    """Create or update many students by number, all or nothing: the first item that cannot be
+    applied undoes the whole call. Returns (student, outcome) per item, outcome "created",
+    "updated" or "unchanged". ``consent`` True records consent under ``by``; False never
+    withdraws it (withdrawal erases photos, so it has its own call)."""
+    results = []
+    for index, item in enumerate(items):
+        try:
+            results.append(_student_upsert_one(item, by))
+        except DomainError as error:
+            raise InvalidInput(f"Item {index}: {error.message}", code=error.code) from error
+    return results
+
+
+def _student_upsert_one(item: dict, by: User | None) -> tuple[Student, str]:
+    number = item["student_number"].strip()
+    student = Student.objects.select_for_update().filter(student_number=number).first()
+    consent_by = by if item.get("consent") else None
+    method = item.get("consent_method", "")
+    if student is None:
+        fields = {k: item[k] for k in ("full_name", "email") if k in item}
+        student = student_create(
+            student_number=number, consent_by=consent_by, consent_method=method, **fields
+        )
+        if item.get("active") is False:
+            student_update(student=student, active=False, by=by)
+        return student, "created"
+    before = student.updated_at
+    changes = {k: item[k] for k in STUDENT_FIELDS if k in item}
+    if any(changes[k] != getattr(student, k) for k in changes):
+        student = student_update(student=student, by=by, **changes)
+    if consent_by is not None and not student.has_photo_consent:
+        student = consent_record(student=student, by=consent_by, method=method)
+    return student, "unchanged" if student.updated_at == before else "updated"
+
+
+@transaction.atomic
+def consent_record(*, student: Student, by: User, method: str = "") -> Student:
+    """Record photo consent, seen by ``by``, given in the way ``method`` names. Consent that is
+    recorded already stays as it was (the same call twice is one record)."""
     student_check_not_deleted(student)
+    student = Student.objects.select_for_update().get(pk=student.pk)
+    if student.has_photo_consent:
+        return student
     student.consent_given_at, student.consent_given_by = timezone.now(), by
-    student.save(update_fields=["consent_given_at", "consent_given_by", "updated_at"])
-    audit_event(action=AuditEvent.Action.CONSENT_RECORDED, by=by, student=student)
+    student.consent_method = method
+    student.full_clean(exclude=["consent_given_by"])
+    student.save(
+        update_fields=["consent_given_at", "consent_given_by", "consent_method", "updated_at"]
+    )
+    audit_event(
+        action=AuditEvent.Action.CONSENT_RECORDED,
+        by=by,
+        student=student,
+        detail={"method": method} if method else None,
+    )
     return student
 
 
@@ -121,20 +217,24 @@ def student_export(*, student: Student, by: User) -> bytes:
 
 
 @transaction.atomic
-def consent_withdraw(*, student: Student, by: User | None = None) -> Student:
+def consent_withdraw(*, student: Student, by: User | None = None, method: str = "") -> Student:
     """Withdrawn consent removes every photo, crop and embedding of the student, in the database
-    and on disk. Attendance marks stay: they are records, not biometrics."""
+    and on disk. Attendance marks stay: they are records, not biometrics. Withdrawing consent
+    that is not recorded changes nothing (the same call twice is one withdrawal)."""
     # The row lock makes a capture being written now wait, then see the withdrawal.
     student = Student.objects.select_for_update().get(pk=student.pk)
+    if not student.has_photo_consent:
+        return student
     erased = student_biometrics_erase(student=student)
     student.consent_given_at, student.consent_given_by = None, None
-    student.save(update_fields=["consent_given_at", "consent_given_by", "updated_at"])
-    audit_event(
-        action=AuditEvent.Action.BIOMETRICS_ERASED,
-        by=by,
-        student=student,
-        detail={"why": "consent withdrawn", **erased},
+    student.consent_method = ""
+    student.save(
+        update_fields=["consent_given_at", "consent_given_by", "consent_method", "updated_at"]
     )
+    detail: dict[str, object] = {"why": "consent withdrawn", **erased}
+    if method:
+        detail["method"] = method
+    audit_event(action=AuditEvent.Action.BIOMETRICS_ERASED, by=by, student=student, detail=detail)
     return student
 
 

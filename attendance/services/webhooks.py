@@ -119,6 +119,23 @@ def webhook_endpoint_create(
 
 
 @transaction.atomic
+def webhook_endpoint_ensure(
+    *, url: str, events: list[str], secret: str = "", description: str = "", by: User | None
+) -> tuple[WebhookEndpoint, bool]:
+    """``webhook_endpoint_create``, except that the same request again (URL and events, and the
+    secret when one is given) returns the endpoint made the first time: a retried call never
+    subscribes twice (which would send every event twice). Returns (endpoint, created)."""
+    wanted = sorted(_clean_events(events))
+    for endpoint in WebhookEndpoint.objects.filter(url=url).order_by("pk"):
+        if sorted(endpoint.events) == wanted and (not secret or secret == endpoint.secret):
+            return endpoint, False
+    created = webhook_endpoint_create(
+        url=url, events=events, secret=secret, description=description, by=by
+    )
+    return created, True
+
+
+@transaction.atomic
 def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **fields: Any) -> WebhookEndpoint:
     """Change url, events, secret, description or active; switching it on again sends what
     waited while it was off."""

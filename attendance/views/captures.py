@@ -280,6 +280,8 @@ def capture_reprocess(request: HttpRequest, pk: int) -> HttpResponse:
 def photo_add(request: HttpRequest, pk: int) -> HttpResponse:
     student = get_object_or_404(Student, pk=pk)
     uploads = request.FILES.getlist("photos")
+    if len(uploads) > 1:
+        return _photos_job(request, student, uploads)
     saved, refused = [], []
     if not uploads:
         refused.append(("", "Choose a photo to upload.", "no_file"))
@@ -316,6 +318,31 @@ def photo_add(request: HttpRequest, pk: int) -> HttpResponse:
     }
     status = 409 if any(code == "no_consent" for _, _, code in refused) else 400
     return render(request, "attendance/captures/upload_result.html", context, status=status)
+
+
+def _photos_job(request: HttpRequest, student: Student, uploads: list) -> HttpResponse:
+    """Several reference photos: stored as they came, checked and added one by one by a
+    background job, like several class photos. Without consent nothing is stored (409)."""
+    try:
+        job = job_services.reference_photos_upload_start(
+            student=student, image_files=uploads, by=request.user
+        )
+    except DomainError as error:
+        if wants_json(request):
+            return error_json(error)
+        context = {
+            "title": "The photos were not added",
+            "saved": [],
+            "refused": [("", error.message, error.code)],
+            "back": reverse("attendance:student_detail", args=[student.pk]),
+        }
+        return render(
+            request,
+            "attendance/captures/upload_result.html",
+            context,
+            status=error.http_status,
+        )
+    return _job_answer(request, job, f"{len(uploads)} photos received")
 
 
 @require_POST

@@ -99,7 +99,7 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "enrollments": course.enrollments.select_related("student").order_by(
             F("left_on").desc(nulls_first=True), "student__full_name"
         ),
-        "session_form": SessionForm(),
+        "session_form": SessionForm(auto_id="add-%s"),  # ids apart from the term form's
         "recurring_form": RecurringSessionsForm(),
         "enroll_form": EnrollmentForm(course=course, query=request.GET.get("enrol_q", "").strip())
         if admin
@@ -126,7 +126,7 @@ def course_edit(request: HttpRequest, pk: int) -> HttpResponse:
     course = get_object_or_404(Course, pk=pk)
     form = CourseForm(request.POST or None, instance=course)
     if request.method == "POST" and form.is_valid():
-        course_services.course_update(course=course, **form.cleaned_data)
+        course_services.course_update(course=course, by=request.user, **form.cleaned_data)
         messages.success(request, "Course saved.")
         return redirect("attendance:course_detail", pk=course.pk)
     context = {"form": form, "title": f"Edit {course.code}"}

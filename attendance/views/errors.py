@@ -4,14 +4,18 @@ asked for JSON. Views never decide a rule themselves; they call a service and tr
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from django.contrib import messages
+from django.db import InterfaceError, OperationalError
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.views import defaults
 
 from attendance.errors import DomainError
 
@@ -83,22 +87,24 @@ def answer(
     call: Callable[[], T],
     success: str | Callable[[T], str],
     to: str,
-    undo: Undo | None = None,
+    undo: Undo | Callable[[T], Undo | None] | None = None,
 ) -> HttpResponse:
     """Run a service for a page form. The page's script (``Accept: application/json``) gets
     ``{"message", "undo"}`` or the error's JSON and updates in place; a plain form post gets a
     message (and the Undo form) and a redirect to ``to``, so every form works without JavaScript
-    too."""
+    too. ``undo`` is known before the call, or worked out from its result (``undo(result)``:
+    what "mark all unmarked" marked is known only once it has run)."""
     if not wants_json(request):
-        done = run_service(request, call, success) is not None
-        if done:
-            offer_undo(request, undo, to)
+        result = run_service(request, call, success)
+        if result is not None:
+            offer_undo(request, undo(result) if callable(undo) else undo, to)
         return redirect(to)
     try:
         result = call()
     except DomainError as error:
         return error_json(error)
     body: dict = {"message": success if isinstance(success, str) else success(result)}
+    undo = undo(result) if callable(undo) else undo
     if undo is not None:
         body["undo"] = undo.as_json()
     return JsonResponse(body)
@@ -119,3 +125,31 @@ def form_refused(request: HttpRequest, form: Form, *, title: str, back: str) -> 
 def form_status(request: HttpRequest) -> int:
     """A form shown again after a POST was refused: 400, so that clients and tests see it."""
     return 400 if request.method == "POST" else 200
+
+
+# A database that cannot be reached (stopped, restarting, a network cut) is an outage, not a bug.
+DATABASE_DOWN = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 10
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's ``handler500``, called while the exception is being handled. The database being
+    unreachable (from a view, the session, the sign-in, a middleware) answers 503 with
+    Retry-After; anything else is the usual 500 page."""
+    if isinstance(sys.exc_info()[1], DATABASE_DOWN):
+        return database_unavailable(request)
+    return defaults.server_error(request)
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    message = "The database cannot be reached at the moment, so nothing can be shown or saved."
+    response: HttpResponse
+    if request.path.startswith("/api/") or wants_json(request):
+        body = {"error": {"code": "unavailable", "message": message}}
+        response = JsonResponse(body, status=503)
+    else:
+        # Rendered without the request: its context (the signed-in user) needs the database.
+        page = render_to_string("errors/503.html", {"message": message})
+        response = HttpResponse(page, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

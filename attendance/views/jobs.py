@@ -53,6 +53,8 @@ def _back(job: Job) -> str:
         return reverse("attendance:face_models")
     if job.session_id:
         return reverse("attendance:session_detail", args=[job.session_id])
+    if job.student_id:
+        return f"{reverse('attendance:student_detail', args=[job.student_id])}#photos"
     return reverse("attendance:roster_import")
 
 

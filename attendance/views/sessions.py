@@ -21,6 +21,7 @@ from attendance.forms.sessions import (
     ClearForm,
     MarkForm,
     MarkUnmarkedForm,
+    MarkUnmarkedUndoForm,
     RecurringSessionsForm,
     RemarkForm,
     SessionForm,
@@ -183,6 +184,36 @@ def session_mark_unmarked(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         lambda students: f"{len(students)} student(s) not marked yet are now {status}.",
         back,
+        undo=lambda students: _mark_unmarked_undo(session, students, status),
+    )
+
+
+def _mark_unmarked_undo(session, students: list[Student], status: str) -> Undo | None:
+    """Undo of "mark all unmarked": exactly the students that call marked, nobody else."""
+    if not students:
+        return None
+    ids = ",".join(str(pk) for pk in sorted(student.pk for student in students))
+    url = reverse("attendance:session_mark_unmarked_undo", args=[session.pk])
+    return Undo(url, {"students": ids, "status": status})
+
+
+@require_POST
+@login_required
+def session_mark_unmarked_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take back what "mark all unmarked" set: the Undo in its toast, or the one-time form."""
+    session = session_get(user=request.user, pk=pk)
+    back = back_to(request, session)
+    form = MarkUnmarkedUndoForm(request.POST)
+    if not form.is_valid():
+        return invalid_form(request, form, title="Nothing was changed", back=back)
+    data = form.cleaned_data
+    return answer(
+        request,
+        lambda: record_services.attendance_mark_unmarked_undo(
+            session=session, student_ids=data["students"], status=data["status"], by=request.user
+        ),
+        lambda students: f"{len(students)} mark(s) taken back: not marked again.",
+        back,
     )
 
 
@@ -239,6 +270,11 @@ urlpatterns = [
     path("sessions/<int:pk>/", session_detail, name="session_detail"),
     path("sessions/<int:pk>/mark/", session_mark, name="session_mark"),
     path("sessions/<int:pk>/mark-unmarked/", session_mark_unmarked, name="session_mark_unmarked"),
+    path(
+        "sessions/<int:pk>/mark-unmarked/undo/",
+        session_mark_unmarked_undo,
+        name="session_mark_unmarked_undo",
+    ),
     path("sessions/<int:pk>/clear/", session_clear, name="session_clear"),
     path("sessions/<int:pk>/remark/", session_remark, name="session_remark"),
     path("sessions/<int:pk>/finalize/", session_finalize, name="session_finalize"),

@@ -83,7 +83,7 @@ def holiday_list(request: HttpRequest) -> HttpResponse:
         created = run_service(
             request,
             lambda: course_services.holiday_create(
-                day=form.cleaned_data["date"], name=form.cleaned_data["name"]
+                day=form.cleaned_data["date"], name=form.cleaned_data["name"], by=request.user
             ),
             lambda h: f"{h} added: generated terms skip it.",
         )
@@ -97,7 +97,7 @@ def holiday_list(request: HttpRequest) -> HttpResponse:
 @admin_required
 def holiday_delete(request: HttpRequest, pk: int) -> HttpResponse:
     holiday = get_object_or_404(Holiday, pk=pk)
-    holiday.delete()
+    course_services.holiday_delete(holiday=holiday, by=request.user)
     messages.success(request, f"{holiday} removed.")
     return redirect("attendance:holiday_list")
 

@@ -163,7 +163,7 @@ CELERY_BROKER_DIR = VAR_DIR / "celery-broker"
 # the sweep sends it later. The visibility timeout is how long Redis waits before it redelivers a
 # task whose worker vanished without acknowledging it: longer than the longest legitimate task (a
 # 10,000-row import), because a redelivery of a task still running runs it twice. A dead worker's
-# captures come back sooner through the sweep (ROLLCALL_STUCK_AFTER_SECONDS, below).
+# captures and jobs come back sooner through the sweep (ROLLCALL_STUCK_AFTER_SECONDS, below).
 ROLLCALL_BROKER_CONNECT_TIMEOUT = env_float("ROLLCALL_BROKER_CONNECT_TIMEOUT", 2.0)
 CELERY_BROKER_CONNECTION_TIMEOUT = ROLLCALL_BROKER_CONNECT_TIMEOUT
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 600, minimum=60)
@@ -203,28 +203,51 @@ if CELERY_RESULT_BACKEND.startswith("file://"):
     Path(CELERY_RESULT_BACKEND.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
 
 # Recovery (attendance.tasks.sweep, run by beat and when a worker starts): captures, photos and
-# import jobs queued longer than REQUEUE_AFTER (the broker was down when they were saved) or
-# processing longer than STUCK_AFTER (their worker died) are sent again; every task is
-# idempotent, so a duplicate costs only CPU. A worker killed mid-capture is recovered within
-# STUCK_AFTER + SWEEP seconds plus the processing itself: 60 + 15 + ~10 s by default, under the
-# two minutes promised in the README. STUCK_AFTER must stay above the longest capture (a
-# 36-megapixel photo takes ~20 s on one core) and below the visibility timeout.
-ROLLCALL_SWEEP_SECONDS = env_float("ROLLCALL_SWEEP_SECONDS", 15.0)
+# import jobs queued longer than REQUEUE_AFTER (the broker was down when they were saved) are sent
+# again, and so are captures whose worker stopped beating. A worker processing a capture touches
+# it every HEARTBEAT seconds (attendance.services.liveness), so "stuck" means "no sign of life for
+# STUCK_AFTER seconds", however long a capture legitimately takes (a 36-megapixel photo on a
+# loaded machine takes minutes): a dead worker's capture is sent again within STUCK_AFTER + SWEEP
+# seconds (20 + 10 by default), and a warm pool process finishes it. Jobs commit a batch at a time
+# under the job's row lock, so they cannot beat during a batch: JOB_STALLED_AFTER stays above the
+# longest batch. Every task is idempotent, so a duplicate costs only CPU. Measured figures: README,
+# "Operations".
+ROLLCALL_SWEEP_SECONDS = env_float("ROLLCALL_SWEEP_SECONDS", 10.0)
 ROLLCALL_REQUEUE_AFTER_SECONDS = env_float("ROLLCALL_REQUEUE_AFTER_SECONDS", 30.0)
-ROLLCALL_STUCK_AFTER_SECONDS = env_float("ROLLCALL_STUCK_AFTER_SECONDS", 60.0)
+ROLLCALL_HEARTBEAT_SECONDS = env_float("ROLLCALL_HEARTBEAT_SECONDS", 5.0)
+ROLLCALL_STUCK_AFTER_SECONDS = env_float("ROLLCALL_STUCK_AFTER_SECONDS", 20.0)
+ROLLCALL_JOB_STALLED_AFTER_SECONDS = env_float("ROLLCALL_JOB_STALLED_AFTER_SECONDS", 60.0)
 ROLLCALL_SWEEP_ON_WORKER_START = env_bool("ROLLCALL_SWEEP_ON_WORKER_START", True)
-if ROLLCALL_STUCK_AFTER_SECONDS >= CELERY_VISIBILITY_TIMEOUT:
+if ROLLCALL_STUCK_AFTER_SECONDS < 3 * ROLLCALL_HEARTBEAT_SECONDS:
     raise ImproperlyConfiguredEnv(
-        "ROLLCALL_STUCK_AFTER_SECONDS must be below CELERY_VISIBILITY_TIMEOUT "
-        f"({ROLLCALL_STUCK_AFTER_SECONDS:g} >= {CELERY_VISIBILITY_TIMEOUT})"
+        "ROLLCALL_STUCK_AFTER_SECONDS must be at least three heartbeats "
+        f"({ROLLCALL_STUCK_AFTER_SECONDS:g} < 3 x {ROLLCALL_HEARTBEAT_SECONDS:g})"
     )
+for _name, _seconds in [
+    ("ROLLCALL_STUCK_AFTER_SECONDS", ROLLCALL_STUCK_AFTER_SECONDS),
+    ("ROLLCALL_JOB_STALLED_AFTER_SECONDS", ROLLCALL_JOB_STALLED_AFTER_SECONDS),
+]:
+    if _seconds >= CELERY_VISIBILITY_TIMEOUT:
+        raise ImproperlyConfiguredEnv(
+            f"{_name} must be below CELERY_VISIBILITY_TIMEOUT "
+            f"({_seconds:g} >= {CELERY_VISIBILITY_TIMEOUT})"
+        )
+# A pool process loads the face models before it tells the worker it is ready for tasks
+# (attendance.tasks._warm_up_face_models): a task given back by a killed pool process goes to a
+# warm sibling, not to the cold replacement. Loading takes ~20 s, minutes on a loaded machine;
+# Celery's default (4 s) would kill the process while it loads.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = env_float("CELERY_WORKER_PROC_ALIVE_TIMEOUT", 600.0)
 # Retention (attendance.tasks.retention_purge, run by beat): this many days after a session is
 # finalized its class photos and the crops and embeddings of faces matched to nobody are deleted;
 # attendance records, matched faces and the audit trail stay.
 ROLLCALL_RETENTION_DAYS = env_int("ROLLCALL_RETENTION_DAYS", 30, minimum=0)
 ROLLCALL_RETENTION_CHECK_SECONDS = env_float("ROLLCALL_RETENTION_CHECK_SECONDS", 6 * 3600.0)
 CELERY_BEAT_SCHEDULE = {
-    "rollcall-sweep": {"task": "attendance.sweep", "schedule": ROLLCALL_SWEEP_SECONDS},
+    "rollcall-sweep": {
+        "task": "attendance.sweep",
+        "schedule": ROLLCALL_SWEEP_SECONDS,
+        "options": {"expires": ROLLCALL_SWEEP_SECONDS},
+    },
     "rollcall-retention": {
         "task": "attendance.retention_purge",
         "schedule": ROLLCALL_RETENTION_CHECK_SECONDS,
@@ -314,7 +337,7 @@ REST_FRAMEWORK = {
         "attendance.api.throttles.UploadThrottle",
     ],
     "NUM_PROXIES": ROLLCALL_PROXY_COUNT,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "attendance.api.schema.ApiSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["attendance.api.filters.StrictFilterBackend"],
@@ -340,6 +363,7 @@ SPECTACULAR_SETTINGS = {
         "CaptureStateEnum": "attendance.models.Capture.State",
         "JobStateEnum": "attendance.models.Job.State",
         "DeliveryStateEnum": "attendance.models.WebhookDelivery.State",
+        "ConsentMethodEnum": "attendance.models.ConsentMethod",
     },
 }
 

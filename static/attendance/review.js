@@ -53,6 +53,22 @@
       setZoom(next || zoom);
     }
 
+    // On the page the boxes are a picture (aria-hidden; the face cards are the way in by
+    // keyboard). Full screen they are the way in: each a button named "Face N: <who>", reached
+    // by Tab, pressed with Enter or Space (the keydown below).
+    function makeBoxesButtons(figure) {
+      const svg = figure.querySelector("svg");
+      if (!svg) return;
+      svg.removeAttribute("aria-hidden");
+      svg.setAttribute("role", "group");
+      svg.setAttribute("aria-label", "Numbered faces");
+      svg.querySelectorAll("g[data-face]").forEach((g) => {
+        g.setAttribute("role", "button");
+        g.setAttribute("tabindex", "0");
+        g.setAttribute("aria-label", g.dataset.label);
+      });
+    }
+
     function open(from) {
       const box = dialog();
       const figure = document.getElementById("capture-figure");
@@ -61,6 +77,7 @@
       const copy = figure.cloneNode(true);
       copy.removeAttribute("id");
       copy.querySelectorAll("[id]").forEach((el) => el.removeAttribute("id"));
+      makeBoxesButtons(copy);
       stage().replaceChildren(copy);
       box.showModal();
       setZoom(1);
@@ -166,6 +183,15 @@
     }
     const card = event.target.closest(".face-card");
     if (card && !event.target.closest("form")) select(card.dataset.face, { scroll: false });
+  });
+  // A box of the photo full screen is a button: Enter or Space selects its face card.
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" && event.key !== " ") return;
+    const box = event.target.closest && event.target.closest("#photo-lightbox g[data-face]");
+    if (!box) return;
+    event.preventDefault();
+    lightbox.close({ returnFocus: false });
+    select(box.dataset.face, { scroll: true });
   });
   document.addEventListener("focusin", (event) => {
     const card = event.target.closest && event.target.closest(".face-card");

@@ -42,8 +42,9 @@ def api_client(user=None) -> APIClient:
     return client
 
 
-def jpeg_upload(name: str = "photo.jpg") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, jpeg_bytes(), content_type="image/jpeg")
+def jpeg_upload(name: str = "photo.jpg", color=(200, 120, 40)) -> SimpleUploadedFile:
+    """A small JPEG; another ``color`` is another photo (the same bytes twice are a duplicate)."""
+    return SimpleUploadedFile(name, jpeg_bytes(color=color), content_type="image/jpeg")
 
 
 def roster_upload(text: str) -> SimpleUploadedFile:

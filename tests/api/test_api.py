@@ -210,13 +210,14 @@ def test_an_admin_creates_a_student_with_consent_recorded_under_their_name(admin
     assert response.json()["has_photo_consent"] is True
 
 
-def test_a_duplicate_student_number_is_a_field_error(admin_user, student):
+def test_a_student_number_of_someone_else_is_a_conflict_naming_them(admin_user, student):
     response = api_client(admin_user).post(
         "/api/students/", {"student_number": "S001", "full_name": "Again"}, format="json"
     )
 
-    assert response.status_code == 400
-    assert list(error(response)["fields"]) == ["student_number"]
+    assert response.status_code == 409
+    assert error(response)["code"] == "student_number_taken"
+    assert error(response)["message"].startswith("Student number S001 belongs to Ada Lovelace")
 
 
 # Filters and pages ----------------------------------------------------------------------------
@@ -451,8 +452,9 @@ def test_listing_captures_takes_the_same_queries_for_one_or_many(
     from attendance.services.captures import capture_create
     from tests.api.conftest import jpeg_upload
 
-    for _ in range(3):
-        capture_create(session=session, image_file=jpeg_upload(), source="upload", by=alice)
+    for i in range(3):
+        photo = jpeg_upload(color=(60 * i, 80, 160))
+        capture_create(session=session, image_file=photo, source="upload", by=alice)
     client = api_client(alice)
 
     with django_assert_max_num_queries(6):  # token, count, captures, faces, their records

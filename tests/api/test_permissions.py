@@ -9,13 +9,20 @@ that exists nowhere. Creating courses, students, enrollments and photos is for a
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from attendance.models import AttendanceChange, Student
-from tests.api.conftest import jpeg_upload, roster_upload
+from tests.api.conftest import roster_upload
+from tests.conftest import jpeg_bytes
 
 pytestmark = pytest.mark.django_db
 
 USERS = ["anonymous", "alice", "bob", "admin"]
+
+
+def other_jpeg():
+    """Not the photo alice's capture and reference photo were made of (that would be 200)."""
+    return SimpleUploadedFile("other.jpg", jpeg_bytes(color=(9, 9, 99)), content_type="image/jpeg")
 
 
 def _new_student(things):
@@ -35,6 +42,16 @@ MATRIX = [
         "json",
         [401, 403, 403, 201],
     ),
+    (
+        "change course",
+        "patch",
+        "/api/courses/{course}/",
+        lambda t: {"title": "Marine Biology"},
+        "json",
+        [401, 403, 403, 200],
+    ),
+    # alice's course has a record: refused for the admin too, never cascaded.
+    ("delete course", "delete", "/api/courses/{course}/", None, None, [401, 403, 403, 409]),
     ("list students", "get", "/api/students/", None, None, [401, 200, 200, 200]),
     ("read student", "get", "/api/students/{student}/", None, None, [401, 200, 404, 200]),
     (
@@ -45,6 +62,41 @@ MATRIX = [
         "json",
         [401, 403, 403, 201],
     ),
+    (
+        "change student",
+        "patch",
+        "/api/students/{student}/",
+        lambda t: {"email": "ada@example.edu"},
+        "json",
+        [401, 403, 403, 200],
+    ),
+    # Records stay (the student is kept as a name and number): 204 without a cascade.
+    ("delete student", "delete", "/api/students/{student}/", None, None, [401, 403, 403, 204]),
+    (
+        "bulk students",
+        "post",
+        "/api/students/bulk/",
+        lambda t: [{"student_number": "S901", "full_name": "Bulk Person"}],
+        "json",
+        [401, 403, 403, 200],
+    ),
+    ("read consent", "get", "/api/students/{student}/consent/", None, None, [401, 200, 404, 200]),
+    (
+        "record consent",
+        "post",
+        "/api/students/{student}/consent/",
+        lambda t: {"method": "paper_form"},
+        "json",
+        [401, 403, 403, 200],
+    ),
+    (
+        "withdraw consent",
+        "delete",
+        "/api/students/{student}/consent/",
+        None,
+        None,
+        [401, 403, 403, 200],
+    ),
     ("list enrollments", "get", "/api/enrollments/", None, None, [401, 200, 200, 200]),
     ("read enrollment", "get", "/api/enrollments/{enrollment}/", None, None, [401, 200, 404, 200]),
     (
@@ -54,6 +106,30 @@ MATRIX = [
         lambda t: {"student": _new_student(t), "course": t.course.pk, "joined_on": "2026-09-01"},
         "json",
         [401, 403, 403, 201],
+    ),
+    (
+        "end enrollment",
+        "patch",
+        "/api/enrollments/{enrollment}/",
+        lambda t: {"left_on": "2026-12-20"},
+        "json",
+        [401, 403, 403, 200],
+    ),
+    (
+        "delete enrollment",
+        "delete",
+        "/api/enrollments/{enrollment}/",
+        None,
+        None,
+        [401, 403, 403, 409],
+    ),
+    (
+        "bulk enrollments",
+        "post",
+        "/api/enrollments/bulk/",
+        lambda t: [{"student": _new_student(t), "course": t.course.pk}],
+        "json",
+        [401, 403, 403, 200],
     ),
     ("list sessions", "get", "/api/sessions/", None, None, [401, 200, 200, 200]),
     ("read session", "get", "/api/sessions/{session}/", None, None, [401, 200, 404, 200]),
@@ -92,7 +168,7 @@ MATRIX = [
         "upload photo",
         "post",
         "/api/photos/",
-        lambda t: {"student": t.student.pk, "image": jpeg_upload()},
+        lambda t: {"student": t.student.pk, "image": other_jpeg()},
         "multipart",
         [401, 403, 403, 202],
     ),
@@ -102,7 +178,7 @@ MATRIX = [
         "upload capture",
         "post",
         "/api/captures/",
-        lambda t: {"session": t.session.pk, "image": jpeg_upload()},
+        lambda t: {"session": t.session.pk, "image": other_jpeg()},
         "multipart",
         [401, 202, 400, 202],
     ),
@@ -280,6 +356,7 @@ def test_permission_matrix(clients, alices, method, template, body, fmt, user, e
             "permission_denied",
             "not_found",
             "invalid",
+            "has_attendance_records",
             "not_promotable",
             "no_previous_model",
         }

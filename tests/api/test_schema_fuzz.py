@@ -18,6 +18,7 @@ from django.test import override_settings
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
+from attendance.services import face_models
 from config.wsgi import application
 from tests.api.conftest import api_client
 
@@ -56,6 +57,7 @@ def caller(request, keep_the_test_connection, admin_user, alice, alices) -> tupl
         "records": alices.record.pk,
         "webhooks": alices.webhook.pk,
         "jobs": alices.job.pk,
+        "face-models": face_models.shipped_register().pk,
     }
     return headers, ids
 

@@ -49,9 +49,11 @@ def test_uploads_have_a_stricter_budget_of_their_own(rates, alice, session):
 
     answers = [
         client.post(
-            "/api/captures/", {"session": session.pk, "image": jpeg_upload()}, format="multipart"
+            "/api/captures/",
+            {"session": session.pk, "image": jpeg_upload(color=(60 * i, 80, 160))},
+            format="multipart",
         ).status_code
-        for _ in range(3)
+        for i in range(3)
     ]
 
     assert answers == [202, 202, 429]

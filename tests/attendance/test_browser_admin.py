@@ -14,8 +14,9 @@ from datetime import date, time
 import openpyxl
 import pytest
 from django.core import mail
+from django.core.files.base import ContentFile
 
-from attendance.models import ClassSession, Holiday, Job, Student
+from attendance.models import Capture, ClassSession, Holiday, Job, Student
 from attendance.services import courses as course_services
 from attendance.services import jobs as job_services
 from tests.attendance.test_browser_phone import (
@@ -26,6 +27,7 @@ from tests.attendance.test_browser_phone import (
     check_page,
     open_page,
 )
+from tests.conftest import jpeg_bytes
 
 pytestmark = [
     pytest.mark.browser,
@@ -120,8 +122,11 @@ def test_an_admin_runs_a_school_from_the_app(live_server, browser, admin_user, c
     check_page(page, False, "course page")
     visited.append(f"/courses/{course.pk}/")
 
-    # Generate a term: the preview shows the holiday skipped, then the sessions are created.
-    page.click("#generate summary")
+    # Generate a term in a modal dialog: focus goes in and stays there, Escape closes it and
+    # gives focus back to its button. The preview shows the holiday skipped, then the sessions
+    # are created.
+    check_form_dialog(page, "#generate", "Generate weekly sessions")
+    page.click("#generate-open")
     page.fill("input[name=first_day]", "2026-09-07")
     page.fill("input[name=last_day]", "2026-09-27")
     page.check("input[name=weekdays][value='2']")
@@ -136,6 +141,15 @@ def test_an_admin_runs_a_school_from_the_app(live_server, browser, admin_user, c
         date(2026, 9, 9),
         date(2026, 9, 23),
     ]
+    page.goto(f"/courses/{course.pk}/")
+    check_form_dialog(page, "#add-session", "Add a session")
+    page.click("#add-session-open")
+    page.fill("#add-session input[name=date]", "2026-09-30")
+    page.fill("#add-session input[name=start_time]", "10:00")
+    page.fill("#add-session input[name=end_time]", "11:00")
+    page.click("#add-session button:has-text('Add session')")
+    page.wait_for_selector("text=Session created.")
+    assert ClassSession.objects.filter(date=date(2026, 9, 30)).exists()
 
     # Export the grid: one row per student, one column per session. With a long term behind,
     # the matrix opens scrolled to the latest held session.
@@ -166,6 +180,7 @@ def test_an_admin_runs_a_school_from_the_app(live_server, browser, admin_user, c
     assert rows[0][:4] == ("student_number", "student_name", "2026-09-09 10:00", "2026-09-23 10:00")
     assert sorted(row[1] for row in rows[1:-1]) == ["Srinivasa Ramanujan", "Émilie du Châtelet"]
     assert rows[-1][1] == "Session rate"
+    check_print_sheet(page, course)
     page.goto("/holidays/")
     check_page(page, False, "holidays")
     visited.append("/holidays/")
@@ -190,7 +205,7 @@ def test_an_admin_runs_a_school_from_the_app(live_server, browser, admin_user, c
         phone.goto(url)
         check_page(phone, True, f"{url} at 390 px")
     phone.goto(f"/courses/{course.pk}/")
-    phone.click("#generate summary")
+    phone.click("#generate-open")
     phone.fill("input[name=first_day]", "2026-10-05")
     phone.fill("input[name=last_day]", "2026-10-25")
     phone.check("input[name=weekdays][value='0']")
@@ -200,3 +215,71 @@ def test_an_admin_runs_a_school_from_the_app(live_server, browser, admin_user, c
     phone.wait_for_selector("text=3 sessions will be created")
     check_page(phone, True, "term preview at 390 px")
     phone.context.close()
+
+    # Without JavaScript the two dialogs are plain forms on the page, and they still post.
+    plain = open_slow_page(browser, live_server, {**DESKTOP, "java_script_enabled": False})
+    log_in(plain, "admin", "admin-pass-1")
+    plain.goto(f"/courses/{course.pk}/")
+    assert plain.locator("#generate-open").is_hidden()
+    plain.fill("#add-session input[name=date]", "2026-12-01")
+    plain.fill("#add-session input[name=start_time]", "09:00")
+    plain.fill("#add-session input[name=end_time]", "10:00")
+    plain.click("#add-session button:has-text('Add session')")
+    plain.wait_for_selector("text=Session created.")
+    assert ClassSession.objects.filter(date=date(2026, 12, 1)).exists()
+    plain.context.close()
+
+
+def check_form_dialog(page, dialog: str, title: str) -> None:
+    """A modal <dialog> opened by its button: named by its title, focus inside and kept there by
+    Tab and Shift+Tab, the page behind is axe-clean with it open, Escape closes it and focus goes
+    back to the button."""
+    opener = f"{dialog}-open"
+    assert page.locator(dialog).is_hidden()
+    page.focus(opener)
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"{dialog}[open]")
+    assert page.evaluate(f"document.querySelector('{dialog}').matches(':modal')")
+    assert page.get_by_role("dialog", name=title).is_visible()
+    inside = f"document.querySelector('{dialog}').contains(document.activeElement)"
+    assert page.evaluate(inside)
+    assert page.evaluate("document.activeElement.tagName") == "INPUT"  # the first field
+    for key in ["Tab"] * 14 + ["Shift+Tab"] * 14:
+        page.keyboard.press(key)
+        assert page.evaluate(inside), f"{key} left the dialog"
+    check_page(page, False, f"{title} dialog")
+    page.keyboard.press("Escape")
+    page.wait_for_selector(dialog, state="hidden")
+    assert page.evaluate("document.activeElement.id") == opener[1:]
+
+
+def check_print_sheet(page, course) -> None:
+    """The session sheet on paper: no navigation, links or buttons; the class photo's thumbnail
+    and the whole table are there."""
+    session = ClassSession.objects.filter(course=course).order_by("date").first()
+    Capture.objects.create(
+        session=session,
+        image=ContentFile(jpeg_bytes(320, 240), name="class.jpg"),
+        state=Capture.State.DONE,
+        width=320,
+        height=240,
+    )
+    page.goto(f"/reports/sessions/{session.pk}/")
+    # (wait_for_function would evaluate a string, which the page's CSP refuses)
+    thumb = page.locator(".class-photos img.thumb")
+    for _ in range(100):
+        if thumb.evaluate("img => img.complete"):
+            break
+        page.wait_for_timeout(100)
+    assert page.locator("button[data-print]").is_visible()  # on screen, there is a Print button
+    page.emulate_media(media="print")
+    try:
+        for hidden in ["header.topbar", "nav", "button[data-print]", "text=Download CSV"]:
+            assert page.locator(hidden).first.is_hidden(), f"{hidden} is printed"
+        assert thumb.is_visible()
+        assert page.evaluate("document.querySelector('img.thumb').naturalWidth") == 320
+        assert 0 < thumb.bounding_box()["height"] <= 45 * 96 / 25.4 + 1  # at most 45 mm high
+        assert page.locator("#sheet").is_visible()
+        assert page.locator("#sheet tr").count() == 1 + 2  # the heading and both students
+    finally:
+        page.emulate_media(media="screen")

@@ -17,6 +17,8 @@ from django.conf import settings
 
 from attendance.models import AttendanceRecord, Capture, ClassSession, DetectedFace
 from attendance.selectors.sessions import session_roster
+from attendance.services import courses as course_services
+from attendance.services import students as student_services
 from tests.conftest import jpeg_bytes
 from tests.support.faces import CLASS, STRANGER, class_photo_bytes, enroll_with_photos
 
@@ -226,15 +228,44 @@ def check_lightbox(page, face: DetectedFace, phone: bool, shots: Path | None = N
     page.keyboard.press("Escape")
     page.wait_for_selector("#photo-lightbox", state="hidden")
     assert page.evaluate("document.activeElement.id") == "lightbox-open"
+    select_face_by_keyboard(page, face, "Space" if phone else "Enter")
     if phone:
         tap(page, opener, True)
     else:
+        page.focus(opener)
         page.keyboard.press("Enter")
     page.wait_for_selector("#photo-lightbox[open]")
     box = page.locator(f"#photo-lightbox g[data-face='{face.pk}'] rect.box")
     position = box.bounding_box()
     x, y = position["x"] + position["width"] / 2, position["y"] + 4
     page.touchscreen.tap(x, y) if phone else page.mouse.click(x, y)
+    page.wait_for_selector("#photo-lightbox", state="hidden")
+    page.wait_for_selector(f"#face-{face.pk}.selected")
+    assert page.evaluate("document.activeElement.id") == f"face-{face.pk}"
+
+
+def select_face_by_keyboard(page, face: DetectedFace, key: str) -> None:
+    """In the photo full screen every numbered box is a button named "Face N: <who>"; Tab reaches
+    ``face``'s, and Enter or Space selects its face card (the dialog closes, focus on the card)."""
+    page.focus("#lightbox-open")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#photo-lightbox[open]")
+    cards = page.eval_on_selector_all("#face-list .face-card", "cards => cards.map(c => c.id)")
+    names = [
+        f"Face {n}: {f.student.full_name if f.student else 'unknown'}"
+        for n, f in enumerate((DetectedFace.objects.get(pk=c[5:]) for c in cards), start=1)
+    ]
+    boxes = page.locator("#photo-lightbox g[data-face]")
+    assert [boxes.nth(i).get_attribute("aria-label") for i in range(len(names))] == names
+    wanted = names[cards.index(f"face-{face.pk}")]
+    assert page.get_by_role("button", name=wanted, exact=True).count() == 1
+    for _ in range(6 + len(names)):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.getAttribute('aria-label')") == wanted:
+            break
+    else:
+        raise AssertionError(f"Tab never reached the box {wanted!r}")
+    page.keyboard.press(key)
     page.wait_for_selector("#photo-lightbox", state="hidden")
     page.wait_for_selector(f"#face-{face.pk}.selected")
     assert page.evaluate("document.activeElement.id") == f"face-{face.pk}"
@@ -319,6 +350,12 @@ def test_a_teacher_takes_attendance_on_a_phone_by_taps_alone(
     assert stranger.student == vladimir
     assert page.evaluate("window.__samePage === true")
 
+    # Ada joined today and has no photos yet: nobody marks her until "mark all unmarked".
+    ada = student_services.student_create(
+        student_number="S900", full_name="Ada Lovelace", consent_by=admin_user
+    )
+    course_services.enrollment_create(student=ada, course=room.course, joined_on=room.session.date)
+
     # Mark Gloria late with a remark, from the session page; Undo is offered beside her row.
     page.goto(f"/sessions/{room.session.pk}/")
     gloria = room.student(CLASS[4])
@@ -340,6 +377,26 @@ def test_a_teacher_takes_attendance_on_a_phone_by_taps_alone(
     page.screenshot(path=shots / "phone-5-late-with-remark.png", full_page=False)
     record = AttendanceRecord.objects.get(session=room.session, student=gloria)
     assert (record.status, record.remark, record.marked_by) == ("late", "bus was late", alice)
+    assert page.evaluate("window.__samePage === true")
+
+    # "Mark all unmarked absent" (after its question), then Undo in its toast: exactly the
+    # students it marked are not marked again, in place; Gloria keeps her late mark.
+    before = set(
+        AttendanceRecord.objects.filter(session=room.session).values_list("student", "status")
+    )
+    page.once("dialog", lambda question: question.accept())
+    tap(page, "#roster-section form.bulk button[value=absent]", True)
+    page.wait_for_selector("main > .toast >> text=are now absent")
+    ada_row = f"#roster li[data-student='{ada.pk}']"
+    page.wait_for_selector(f"{ada_row}[data-status='absent']")
+    tap(page, "main > .toast button:has-text('Undo')", True)
+    page.wait_for_selector("main > .toast >> text=Undone")
+    page.wait_for_selector(f"{ada_row}[data-status='']")
+    page.wait_for_selector("#roster-section form.bulk button[value=absent]")
+    after = set(
+        AttendanceRecord.objects.filter(session=room.session).values_list("student", "status")
+    )
+    assert after == before
     assert page.evaluate("window.__samePage === true")
 
     # Finalize: the confirmation names who becomes absent.

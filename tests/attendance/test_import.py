@@ -115,7 +115,7 @@ def test_photos_go_to_the_folder_named_by_number_or_name(
             photos=zip_file(
                 {
                     "S101/1.jpg": jpeg_bytes(),
-                    "S101/2.jpg": jpeg_bytes(),
+                    "S101/2.jpg": jpeg_bytes(color=(1, 2, 3)),
                     "George_W_Bush/George_W_Bush_0001.jpg": jpeg_bytes(),
                     "S103/1.jpg": jpeg_bytes(),
                     "S999/1.jpg": jpeg_bytes(),

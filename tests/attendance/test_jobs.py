@@ -5,12 +5,13 @@ photo all or nothing, with a report; a job whose worker died resumes where it st
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from attendance.models import Capture, Enrollment, Job, Student
+from attendance.models import Capture, Enrollment, Job, ReferencePhoto, Student
 from attendance.services import jobs as job_services
 from tests.conftest import jpeg_bytes
 
@@ -137,8 +138,6 @@ def test_a_stalled_running_job_and_an_old_queued_job_are_swept(admin_user, monke
 
 
 def time_ago(seconds: float):
-    from datetime import timedelta
-
     from django.utils import timezone
 
     return timezone.now() - timedelta(seconds=seconds)
@@ -154,7 +153,8 @@ def test_several_class_photos_become_a_job_with_a_report_per_photo(
     photos = [
         SimpleUploadedFile("front.jpg", jpeg_bytes(), content_type="image/jpeg"),
         SimpleUploadedFile("notes.txt", b"not a photo", content_type="text/plain"),
-        SimpleUploadedFile("back.jpg", jpeg_bytes(), content_type="image/jpeg"),
+        SimpleUploadedFile("back.jpg", jpeg_bytes(color=(1, 2, 3)), content_type="image/jpeg"),
+        SimpleUploadedFile("front-again.jpg", jpeg_bytes(), content_type="image/jpeg"),
     ]
     response = client.post(
         reverse("attendance:capture_upload", args=[session.pk]),
@@ -172,13 +172,15 @@ def test_several_class_photos_become_a_job_with_a_report_per_photo(
         ("front.jpg", "created"),
         ("notes.txt", "skipped"),
         ("back.jpg", "created"),
+        ("front-again.jpg", "skipped"),
     ]
+    assert job.report[3]["message"].startswith("the same photo as capture #")
     assert "not an image" in job.report[1]["message"]
     assert Capture.objects.filter(session=session, taken_by=alice).count() == 2
 
     page = client.get(response["Location"])
     assert page.status_code == 200
-    assert "2 created, 0 updated, 0 unchanged, 1 skipped" in page.content.decode()
+    assert "2 created, 0 updated, 0 unchanged, 2 skipped" in page.content.decode()
 
 
 def test_the_job_page_polls_with_a_static_script_while_the_job_runs(client, admin_user):
@@ -223,3 +225,119 @@ def test_the_api_imports_in_the_background_and_answers_202_with_the_job(
     job_services.job_run(job_id=job.pk)
     body = api.get(f"/api/jobs/{job.pk}/").json()
     assert (body["state"], body["done"], body["counts"]["created"]) == ("done", 3, 3)
+
+
+# --- several reference photos -------------------------------------------------------------------
+
+
+def photo_upload(name: str, data: bytes | None = None) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, jpeg_bytes() if data is None else data, "image/jpeg")
+
+
+def test_several_reference_photos_become_a_job_with_a_report_per_photo(
+    client, admin_user, student, monkeypatch, django_capture_on_commit_callbacks
+):
+    from attendance import tasks
+
+    monkeypatch.setattr(tasks, "enqueue_job", lambda job_id: True)
+    monkeypatch.setattr(tasks, "enqueue_reference_photo", lambda photo_id: True)
+    client.force_login(admin_user)
+    photos = [
+        photo_upload("front.jpg"),
+        photo_upload("notes.jpg", b"these are my lecture notes, not a photo"),
+        photo_upload("side.jpg", jpeg_bytes(color=(1, 2, 3))),
+    ]
+    response = client.post(
+        reverse("attendance:photo_add", args=[student.pk]),
+        {"photos": photos},
+        headers={"accept": "application/json"},
+    )
+    assert response.status_code == 202
+    job = Job.objects.get()
+    assert (job.kind, job.student, job.total) == ("reference_photos", student, 3)
+    assert job.state == "queued"
+    assert response.json()["job_url"] == response["Location"] == f"/jobs/{job.pk}/"
+    assert not ReferencePhoto.objects.exists()  # nothing is decoded in the request
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job_services.job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert [(line["where"], line["outcome"]) for line in job.report] == [
+        ("front.jpg", "created"),
+        ("notes.jpg", "skipped"),
+        ("side.jpg", "created"),
+    ]
+    assert "not an image" in job.report[1]["message"]
+    assert list(student.photos.values_list("status", flat=True)) == ["pending", "pending"]
+    assert not any(job.roster.storage.exists(image["path"]) for image in job.images)
+
+    page = client.get(response["Location"]).content.decode()
+    assert "2 created, 0 updated, 0 unchanged, 1 skipped" in page
+    assert reverse("attendance:student_detail", args=[student.pk]) in page  # the way back
+
+
+def test_a_plain_form_with_several_reference_photos_goes_to_the_job_page(
+    client, admin_user, student, monkeypatch
+):
+    from attendance import tasks
+
+    monkeypatch.setattr(tasks, "enqueue_job", lambda job_id: True)
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("attendance:photo_add", args=[student.pk]),
+        {"photos": [photo_upload("a.jpg"), photo_upload("b.jpg")]},
+    )
+    job = Job.objects.get()
+    assert (response.status_code, response["Location"]) == (302, f"/jobs/{job.pk}/")
+
+
+def test_reference_photos_without_consent_are_refused_before_anything_is_stored(client, admin_user):
+    from attendance.services import students as student_services
+
+    bea = student_services.student_create(student_number="S002", full_name="Bea Noconsent")
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("attendance:photo_add", args=[bea.pk]),
+        {"photos": [photo_upload("a.jpg"), photo_upload("b.jpg")]},
+    )
+    assert response.status_code == 409
+    assert "no recorded photo consent" in response.content.decode()
+    assert not Job.objects.exists() and not ReferencePhoto.objects.exists()
+
+
+def test_consent_withdrawn_while_the_photos_wait_adds_none_and_keeps_none(
+    admin_user, student, django_capture_on_commit_callbacks
+):
+    from attendance.services import students as student_services
+
+    job = job_services.reference_photos_upload_start(
+        student=student, image_files=[photo_upload("a.jpg"), photo_upload("b.jpg")], by=admin_user
+    )
+    student_services.consent_withdraw(student=student, by=admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        job_services.job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert [line["outcome"] for line in job.report] == ["skipped", "skipped"]
+    assert "no recorded photo consent" in job.report[0]["message"]
+    assert not ReferencePhoto.objects.exists()
+    assert not any(job.roster.storage.exists(image["path"]) for image in job.images)
+
+
+def test_deleting_a_student_takes_the_photos_of_their_waiting_job_with_it(
+    admin_user, student, django_capture_on_commit_callbacks
+):
+    from attendance.files import orphan_files
+    from attendance.services import students as student_services
+
+    job = job_services.reference_photos_upload_start(
+        student=student, image_files=[photo_upload("a.jpg"), photo_upload("b.jpg")], by=admin_user
+    )
+    storage = job.roster.storage
+    paths = [image["path"] for image in job.images]
+    assert all(storage.exists(path) for path in paths)
+    assert not set(paths) & set(orphan_files(min_age=timedelta(0)))  # a waiting job's input
+
+    with django_capture_on_commit_callbacks(execute=True):
+        student_services.student_delete(student=student, by=admin_user)
+    assert not Job.objects.exists()
+    assert not any(storage.exists(path) for path in paths)

@@ -36,8 +36,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 AT_ONCE = 15.0
 
 
-def jpeg(name: str = "class.jpg") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, jpeg_bytes(), content_type="image/jpeg")
+def jpeg(name: str = "class.jpg", color=(200, 120, 40)) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, jpeg_bytes(color=color), content_type="image/jpeg")
 
 
 @pytest.fixture
@@ -210,10 +210,10 @@ def test_the_same_idempotency_key_twice_returns_the_first_capture(api, session, 
 
 
 def test_another_key_or_another_user_makes_another_capture(api, bob, session, broker_down):
-    for key in ("key-1", "key-2"):
+    for i, key in enumerate(("key-1", "key-2")):
         api.post(
             "/api/captures/",
-            {"session": session.pk, "image": jpeg()},
+            {"session": session.pk, "image": jpeg(color=(60 * i, 80, 160))},
             format="multipart",
             headers={"Idempotency-Key": key},
         )
@@ -258,6 +258,39 @@ def test_two_uploads_racing_with_one_key_make_one_capture(alice, session, monkey
         thread.join(timeout=30)
     assert errors == []
     assert len(ids) == 2 and ids[0] == ids[1]
+    assert Capture.objects.count() == 1
+
+
+def test_the_same_photo_racing_from_two_people_makes_one_capture(
+    alice, admin_user, session, monkeypatch
+):
+    """No key at all: the photo's SHA-256 and the database's unique constraint decide."""
+    from attendance import tasks
+
+    monkeypatch.setattr(tasks, "enqueue_capture", lambda capture_id, **kwargs: True)
+    start = threading.Barrier(2)
+    answers, errors = [], []
+
+    def upload(user) -> None:
+        try:
+            start.wait(timeout=10)
+            capture = capture_services.capture_create(
+                session=session, image_file=jpeg(), source="api", by=user
+            )
+            answers.append((capture.pk, capture.duplicate))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=upload, args=[user]) for user in (alice, admin_user)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert len({pk for pk, _ in answers}) == 1
+    assert sorted(duplicate for _, duplicate in answers) == [False, True]
     assert Capture.objects.count() == 1
 
 

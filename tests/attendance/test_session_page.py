@@ -100,7 +100,11 @@ def test_mark_all_unmarked_present_leaves_marked_students_alone_and_twice_marks_
     client.force_login(alice)
     url = reverse("attendance:session_mark_unmarked", args=[session.pk])
     first = client.post(url, {"status": "present"}, **JSON)
-    assert first.json() == {"message": "1 student(s) not marked yet are now present."}
+    undo = reverse("attendance:session_mark_unmarked_undo", args=[session.pk])
+    assert first.json() == {
+        "message": "1 student(s) not marked yet are now present.",
+        "undo": {"url": undo, "fields": {"students": str(grace.pk), "status": "present"}},
+    }
     statuses = dict(AttendanceRecord.objects.values_list("student__full_name", "status"))
     assert statuses == {"Ada Lovelace": "excused", "Grace Hopper": "present"}
     changes = AttendanceChange.objects.count()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import socket
+import time
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.utils import timezone
 
+import facerec
 from attendance import tasks
 from attendance.models import Capture, ReferencePhoto, Student
 from attendance.services import captures as capture_services
@@ -39,6 +41,46 @@ def test_the_sweep_resends_captures_left_queued_or_stuck_and_nothing_else(sessio
     monkeypatch.setattr(tasks, "enqueue_capture", lambda pk, **kw: sent.append(pk) or True)
     count = capture_services.captures_sweep(queued_for=60, processing_for=900)
     assert (count, sent) == (2, [old_queued.pk, stuck.pk])
+
+
+def test_a_long_capture_whose_worker_still_beats_is_not_sent_again(session, monkeypatch):
+    slow = make_capture(session, "processing", age=timedelta(minutes=10))
+    Capture.objects.filter(pk=slow.pk).update(updated_at=timezone.now())  # a heartbeat
+    sent = []
+    monkeypatch.setattr(tasks, "enqueue_capture", lambda pk, **kw: sent.append(pk) or True)
+    assert capture_services.captures_sweep(queued_for=30, processing_for=20) == 0
+    assert sent == []
+
+
+def test_a_capture_sent_again_is_queued_and_left_alone_by_the_next_sweeps(session, monkeypatch):
+    stuck = make_capture(session, "processing", age=timedelta(minutes=1))
+    sent = []
+    monkeypatch.setattr(tasks, "enqueue_capture", lambda pk, **kw: sent.append(pk) or True)
+    for _ in range(3):  # sweeps that piled up while a restarted worker loaded its models
+        capture_services.captures_sweep(queued_for=30, processing_for=20)
+    assert sent == [stuck.pk]
+    stuck.refresh_from_db()
+    assert stuck.state == "queued"
+
+
+@pytest.mark.django_db(transaction=True)  # the heartbeat writes from its own thread
+def test_a_worker_processing_a_capture_beats_so_the_sweep_leaves_it_alone(
+    session, monkeypatch, settings
+):
+    model_or_skip()
+    settings.ROLLCALL_HEARTBEAT_SECONDS = 0.2
+    capture = make_capture(session, "queued", age=timedelta(minutes=1))
+    seen = []
+
+    def slow_analysis(**kwargs):
+        time.sleep(1.5)  # a big photo on a loaded machine
+        seen.append(Capture.objects.values_list("updated_at", flat=True).get(pk=capture.pk))
+        raise facerec.FaceRecError("no_face_found", "No face in this photo.")
+
+    monkeypatch.setattr(capture_services, "capture_analyze", slow_analysis)
+    claimed = timezone.now()
+    capture_services.capture_process(capture_id=capture.pk)
+    assert seen and seen[0] > claimed + timedelta(seconds=1)
 
 
 def test_with_an_unreachable_broker_enqueueing_reports_false_instead_of_failing(session):

@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from attendance.models import AttendanceRecord, Capture, ReferencePhoto
+from attendance.models import AttendanceRecord, Capture, Job, ReferencePhoto
 from tests.support.faces import (
     CLASS,
     STRANGER,
@@ -17,6 +17,7 @@ from tests.support.faces import (
     make_classroom,
     wait_for_capture,
     wait_for_photos,
+    wait_until,
 )
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -36,7 +37,12 @@ def test_a_real_worker_enrolls_lfw_people_and_takes_attendance_from_a_class_phot
             reverse("attendance:photo_add", args=[student.pk]),
             {"photos": [jpeg(lfw_photo(person, 1)), jpeg(lfw_photo(person, 2))]},
         )
-        assert response.status_code == 302
+        assert response.status_code == 302  # to the page of the job that adds them
+    wait_until(
+        lambda: Job.objects.filter(state="done").count() == len(CLASS),
+        timeout=180,
+        what="the jobs adding the reference photos",
+    )
     photos = list(ReferencePhoto.objects.all())
     assert len(photos) == 2 * len(CLASS)
     wait_for_photos(photos)

@@ -151,3 +151,26 @@ def test_bob_and_anonymous_reach_nothing_of_alices_term(client, bob, course, thr
     )
     assert client.get(reverse("attendance:course_detail", args=[course.pk])).status_code == 404
     assert ClassSession.objects.count() == 3
+
+
+def test_adding_and_removing_a_holiday_in_the_app_is_on_the_audit_trail(client, admin_user):
+    client.force_login(admin_user)
+
+    client.post(reverse("attendance:holiday_list"), {"date": "2026-12-25", "name": "Christmas"})
+    holiday = Holiday.objects.get()
+    client.post(reverse("attendance:holiday_delete", args=[holiday.pk]))
+
+    events = AuditEvent.objects.order_by("pk")
+    assert [(e.action, e.by, e.subject) for e in events] == [
+        ("holiday_added", admin_user, "Christmas (2026-12-25)"),
+        ("holiday_removed", admin_user, "Christmas (2026-12-25)"),
+    ]
+    assert events[0].detail == {"date": "2026-12-25", "name": "Christmas"}
+
+
+def test_a_holiday_refused_twice_writes_no_audit_event(admin_user):
+    course_services.holiday_create(day=date(2026, 12, 25), name="Christmas", by=admin_user)
+    with pytest.raises(DomainError):
+        course_services.holiday_create(day=date(2026, 12, 25), name="Again", by=admin_user)
+
+    assert AuditEvent.objects.filter(action="holiday_added").count() == 1

@@ -277,3 +277,91 @@ def test_the_api_clears_a_mark_with_a_reason(alice, bob, bobs_course, session, s
     assert record_of(session, student) is None
     change = AttendanceChange.objects.filter(student=student).latest("pk")
     assert (change.new_status, change.reason, change.changed_by) == ("", "wrong student", alice)
+
+
+# --- "mark all unmarked" and its Undo ------------------------------------------------------------
+
+
+def test_undoing_mark_all_unmarked_clears_exactly_the_marks_it_set(alice, session, student, grace):
+    record_services.attendance_mark(
+        session=session, student=student, status=Status.LATE, source=Source.MANUAL, by=alice
+    )
+    marked = record_services.attendance_mark_unmarked(
+        session=session, status=Status.PRESENT, by=alice
+    )
+    assert marked == [grace]
+
+    undone = record_services.attendance_mark_unmarked_undo(
+        session=session, student_ids=[s.pk for s in marked], status=Status.PRESENT, by=alice
+    )
+
+    assert undone == [grace]
+    assert record_of(session, grace) is None
+    assert record_of(session, student) == (Status.LATE, Source.MANUAL, None)  # set before: kept
+    change = AttendanceChange.objects.filter(student=grace).latest("pk")
+    assert (change.old_status, change.new_status, change.changed_by) == ("present", "", alice)
+    assert change.reason.startswith("Undo:")
+
+
+def test_a_mark_changed_after_mark_all_unmarked_survives_its_undo(alice, session, student, grace):
+    marked = record_services.attendance_mark_unmarked(
+        session=session, status=Status.ABSENT, by=alice
+    )
+    record_services.attendance_mark(
+        session=session, student=grace, status=Status.EXCUSED, source=Source.MANUAL, by=alice
+    )
+
+    undone = record_services.attendance_mark_unmarked_undo(
+        session=session, student_ids=[s.pk for s in marked], status=Status.ABSENT, by=alice
+    )
+
+    assert undone == [student]
+    assert record_of(session, grace) == (Status.EXCUSED, Source.MANUAL, None)
+    assert record_of(session, student) is None
+
+
+def test_mark_all_unmarked_answers_its_undo_and_the_undo_needs_no_reload(
+    client, alice, session, student, grace
+):
+    client.force_login(alice)
+    url = reverse("attendance:session_mark_unmarked", args=[session.pk])
+
+    body = client.post(url, {"status": "absent"}, headers=JSON).json()
+
+    undo = reverse("attendance:session_mark_unmarked_undo", args=[session.pk])
+    ids = ",".join(str(pk) for pk in sorted([student.pk, grace.pk]))
+    assert body["undo"] == {"url": undo, "fields": {"students": ids, "status": "absent"}}
+    answer = client.post(undo, body["undo"]["fields"], headers=JSON)
+    assert answer.status_code == 200
+    assert "2 mark(s) taken back" in answer.json()["message"]
+    assert not AttendanceRecord.objects.filter(session=session).exists()
+
+
+def test_without_javascript_mark_all_unmarked_offers_the_undo_form(
+    client, alice, session, student, grace
+):
+    client.force_login(alice)
+    url = reverse("attendance:session_mark_unmarked", args=[session.pk])
+
+    page = client.post(url, {"status": "present"}, follow=True)
+
+    html = page.content.decode()
+    undo = reverse("attendance:session_mark_unmarked_undo", args=[session.pk])
+    assert f'<form method="post" action="{undo}"' in html
+    ids = ",".join(str(pk) for pk in sorted([student.pk, grace.pk]))
+    assert f'<input type="hidden" name="students" value="{ids}">' in html
+    assert client.post(undo, {"students": ids, "status": "present"}).status_code == 302
+    assert not AttendanceRecord.objects.filter(session=session).exists()
+
+
+def test_charlie_cannot_undo_mark_all_unmarked_on_alices_session(
+    client, alice, bob, session, student
+):
+    record_services.attendance_mark_unmarked(session=session, status=Status.PRESENT, by=alice)
+    client.force_login(bob)
+
+    undo = reverse("attendance:session_mark_unmarked_undo", args=[session.pk])
+    answer = client.post(undo, {"students": str(student.pk), "status": "present"})
+
+    assert answer.status_code == 404
+    assert record_of(session, student) == (Status.PRESENT, Source.MANUAL, None)

@@ -9,6 +9,7 @@ must be ``django_db(transaction=True)``: the worker only sees committed rows.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -133,7 +134,8 @@ def class_photo_bytes(people: list[str], *, number: int = 4, seed: int = 3, **op
 
 
 class Worker:
-    """A ``celery worker`` subprocess (prefork, one pool process) on the test database."""
+    """A ``celery worker`` subprocess (prefork, one pool process unless told) on the test
+    database."""
 
     def __init__(
         self,
@@ -142,6 +144,8 @@ class Worker:
         queue: str,
         beat: bool = False,
         env: dict | None = None,
+        concurrency: int = 1,
+        database_url: str | None = None,
         cwd: Path = PROJECT_ROOT,
         name: str = "",
     ):
@@ -149,11 +153,16 @@ class Worker:
 
         db = connection.settings_dict
         self.broker, self.queue, self.beat, self.cwd = broker, queue, beat, cwd
-        self.log = Path(settings.PRIVATE_MEDIA_ROOT).parent / f"worker-{queue}{name}.log"
+        self.concurrency = concurrency
+        # One log per worker, even on a shared queue: waiting for "ready." must not find the
+        # line of a worker started before.
+        log = f"worker-{queue}{name}-{uuid.uuid4().hex[:4]}.log"
+        self.log = Path(settings.PRIVATE_MEDIA_ROOT).parent / log
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.base",
-            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "DATABASE_URL": database_url
+            or f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             "CELERY_BROKER_URL": broker,
             "CELERY_RESULT_BACKEND": broker,
             "ROLLCALL_TASK_QUEUE": queue,
@@ -167,7 +176,7 @@ class Worker:
 
     def start(self, timeout: float = 120) -> Worker:
         command = [
-            CELERY, "-A", "config", "worker", "--pool=prefork", "--concurrency=1",
+            CELERY, "-A", "config", "worker", "--pool=prefork", f"--concurrency={self.concurrency}",
             f"--queues={self.queue}", f"--hostname={self.queue}-{uuid.uuid4().hex[:6]}@%h",
             "--loglevel=INFO", "--without-gossip", "--without-mingle",
         ]  # fmt: skip
@@ -195,6 +204,17 @@ class Worker:
         raise TimeoutError(
             f"{text!r} not in the worker log after {timeout}s:\n{self.log_text()[-3000:]}"
         )
+
+    def warm_pids(self) -> set[int]:
+        """Pids of live pool processes that have loaded the face models."""
+        loaded = re.findall(r"face models loaded in [\d.]+ s \(process (\d+)\)", self.log_text())
+        return {int(pid) for pid in loaded} & set(self.pool_pids())
+
+    def processing_pid(self, capture_id: int, after: int = 0) -> int | None:
+        """The pid of the pool process that logged it took ``capture_id``, if any."""
+        pattern = rf"capture {capture_id}: processing in process (\d+)"
+        found = re.findall(pattern, self.log_text()[after:])
+        return int(found[-1]) if found else None
 
     def pool_pids(self) -> list[int]:
         """Pids of the pool processes (children of the main worker process)."""
