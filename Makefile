@@ -30,19 +30,25 @@ run: install
 
 TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 	CELERY_RESULT_BACKEND=$(TEST_BROKER_URL)
+# The suite runs in TEST_WORKERS pytest-xdist processes (each on its own test database,
+# test_<name>_gw0, ...). Each file is one xdist group and every real-worker test is in one group
+# (tests/conftest.py), so module fixtures are built once and one session worker starts per run.
+# TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= 2
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup)
 
 test: install node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(MAKE) --no-print-directory typecheck
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
-	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 # Day-to-day, in under 2 minutes: everything but the browser, real-worker, schema-fuzz and
 # face-model ("slow": any test that loads the models is marked so, tests/conftest.py) tests.
 # CI runs them all (`make test`).
 test-fast: install
-	$(TEST_ENV) $(BIN)/pytest -m "not browser and not worker and not fuzz and not slow" $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/pytest $(XDIST) -m "not browser and not worker and not fuzz and not slow" $(PYTEST_ARGS)
 
 # The library and the domain layer are typed; mypy with django-stubs keeps them honest.
 typecheck: install

@@ -26,10 +26,26 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 LOADS_THE_MODELS = {"face_models", "models_loaded", "session_worker"}
 
 
+# `make test` runs the suite in parallel (pytest-xdist, `--dist loadgroup`). Each test file is a
+# group of its own, so a module-scoped fixture (a model, a compose file, two workers) is built once
+# and a file's tests keep their order; every test that runs a real Celery worker (the session
+# worker, or workers of its own on the shared Redis) goes to one group, so that a run starts one
+# session worker (a TensorFlow process of ~3 GB) rather than one per xdist process.
+WORKER_GROUP = "real-worker"
+
+
+def xdist_group_of(item: pytest.Item) -> str:
+    if item.get_closest_marker("worker") or "session_worker" in getattr(item, "fixturenames", ()):
+        return WORKER_GROUP
+    return item.nodeid.split("::", 1)[0]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if LOADS_THE_MODELS & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+        if not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(xdist_group_of(item)))
 
 
 DATASETS = Path(os.environ.get("ROLLCALL_DATASETS", PROJECT_ROOT.parent / "shared" / "datasets"))

@@ -11,7 +11,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_CODE = ("attendance", "config", "facerec", "benchmarks")
 # Tests and tools: never part of the production image.
-DEV_ONLY = {"pytest", "pytest-django", "hypothesis", "schemathesis", "playwright", "ruff", "mypy"}
+DEV_ONLY = {
+    "pytest",
+    "pytest-django",
+    "pytest-xdist",
+    "hypothesis",
+    "schemathesis",
+    "playwright",
+    "ruff",
+    "mypy",
+}
 
 
 def pinned(path: Path) -> dict[str, str]:
