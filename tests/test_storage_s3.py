@@ -135,7 +135,9 @@ def test_a_several_photo_upload_job_reads_its_inputs_from_s3_and_deletes_them(
     from attendance.services import jobs
 
     monkeypatch.setattr(tasks, "_send", lambda *args, **kwargs: True)  # no worker in this test
-    inputs = [ContentFile(jpeg_bytes(), name=f"p{i}.jpg") for i in range(2)]
+    inputs = [
+        ContentFile(jpeg_bytes(color=(200, 120, 40 + 100 * i)), name=f"p{i}.jpg") for i in range(2)
+    ]
     job = jobs.capture_upload_start(session=session, image_files=inputs, by=alice)
     assert len(s3_media.object_names()) == 2  # the uploads, as they came
 

@@ -88,7 +88,11 @@ def test_the_import_result_shows_each_photos_face_check_when_it_is_done(
     client.force_login(admin_user)
     client.post(
         reverse("attendance:roster_import"),
-        {"photos": zip_file({"S001/1.jpg": jpeg_bytes(), "S001/2.jpg": jpeg_bytes()})},
+        {
+            "photos": zip_file(
+                {"S001/1.jpg": jpeg_bytes(), "S001/2.jpg": jpeg_bytes(color=(40, 120, 200))}
+            )
+        },
     )
     job = Job.objects.get()
     job_services.job_run(job_id=job.pk)
