@@ -59,6 +59,18 @@ def datasets_or_skip() -> Path:
     return DATASETS
 
 
+@pytest.fixture(autouse=True)
+def broker_memory_forgotten():
+    """A failed send makes this process skip sends for a few seconds (attendance.tasks); a test
+    that took the broker down must not leave that memory to whichever test runs next in the
+    same process (the order differs between pytest-xdist processes)."""
+    from attendance import tasks
+
+    tasks._broker_down_until = 0.0
+    yield
+    tasks._broker_down_until = 0.0
+
+
 @pytest.fixture
 def datasets() -> Path:
     return datasets_or_skip()
