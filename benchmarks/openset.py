@@ -38,7 +38,7 @@ REFERENCES = 2
 ENROLLED, STRANGERS = 50, 50
 SYNTH_VERSION = 1  # bump when a degradation changes, so cached embeddings are redone
 
-# Targets of issue 10, printed with the table.
+# The recognition targets (README "Benchmarks"), printed with the table.
 MAX_STRANGERS_AUTO = 0.005
 MIN_AUTO_RECALL_COLOUR = 0.95
 MIN_RECALL_WITH_REVIEW_COLOUR = 0.99
@@ -325,8 +325,8 @@ def decide(
     rule: str = "product",
 ):
     """The product's decision, called as the capture service calls it: the gallery's own
-    calibration and each face's quality. rule="before": the call before issue 10 (the model's
-    1:1 threshold, no quality), for comparison."""
+    calibration and each face's quality. rule="before": the call before gallery calibration and
+    quality gates (the model's 1:1 threshold, no quality), for comparison."""
     from facerec.matching import calibrate_gallery, match_faces
 
     if rule == "before":
@@ -476,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         "--rule",
         default="product",
         choices=RULES,
-        help="product: today's decision; before: the model threshold alone (before issue 10)",
+        help="product: today's decision; before: the model threshold alone (before calibration)",
     )
     args = parser.parse_args(argv)
     datasets = datasets_dir(args.datasets)

@@ -23,7 +23,7 @@ MIN_SCORE = 0.90  # final (ONet) confidence; lower scores were mostly hands, ear
 # step: the package's defaults. (0.6, 0.3, 0.7) with a 0.8 step and MIN_SCORE 0.97 finds the one
 # face of the annotated group photos these miss (37 px, glasses: RNet scores it under 0.7, ONet
 # 0.997) with no false face, but costs 1.6x the CPU of a 1920x1080 photo and its effect on LFW
-# and the open-set conditions is unmeasured, so it is not the product's setting (branch wtJ;
+# and the open-set conditions is unmeasured, so it is not the product's setting (see
 # benchmarks/BENCHMARK.md).
 STAGE_THRESHOLDS = (0.6, 0.7, 0.7)
 PYRAMID_STEP = 0.709
