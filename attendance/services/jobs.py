@@ -12,9 +12,11 @@ again by the sweep, resumes at ``done``: every line is applied exactly once and 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import PurePosixPath
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.files.base import File
@@ -269,65 +271,56 @@ def _run_roster_import(job: Job) -> None:
 def _run_capture_upload(job: Job) -> None:
     from attendance.services.captures import capture_create
 
-    job.offset = 0
-    storage = job.roster.storage
     session = job.session
     if session is None:  # the session was deleted meanwhile (its jobs go with it)
         return
 
-    def apply(a: int, b: int, report: imports.ImportReport) -> None:
-        for image in job.images[a:b]:
-            where = image["name"]
-            try:
-                with transaction.atomic(), storage.open(image["path"], "rb") as handle:
-                    capture = capture_create(
-                        session=session,
-                        image_file=File(handle, name=image["name"]),
-                        source=Capture.Source.UPLOAD,
-                        by=job.created_by,
-                    )
-            except DomainError as error:
-                report.add(where, "skipped", error.message)
-            except FileNotFoundError:
-                report.add(where, "skipped", "The uploaded file is gone; upload it again.")
-            else:
-                if capture.duplicate:
-                    message = f"the same photo as capture #{capture.pk}; nothing new stored"
-                    report.add(where, "skipped", message)
-                else:
-                    report.add(where, "created", f"capture #{capture.pk}, queued for processing")
+    def create(image_file: File) -> Any:
+        return capture_create(
+            session=session,
+            image_file=image_file,
+            source=Capture.Source.UPLOAD,
+            by=job.created_by,
+        )
 
-    _run_batches(job, CAPTURE_BATCH, len(job.images), apply)
+    _run_image_uploads(job, create, noun="capture", next_step="queued for processing")
 
 
 def _run_reference_photos(job: Job) -> None:
-    job.offset = 0
-    storage = job.roster.storage
     student = job.student
     if student is None:  # the student was deleted meanwhile (their jobs go with them)
         return
 
+    def create(image_file: File) -> Any:
+        return reference_photo_add(student=student, image_file=image_file, by=job.created_by)
+
+    _run_image_uploads(job, create, noun="photo", next_step="its face is checked next")
+
+
+def _run_image_uploads(
+    job: Job, create: Callable[[File], Any], *, noun: str, next_step: str
+) -> None:
+    """Each stored image of ``job`` on its own: ``create`` (a service that stores it and queues
+    its processing) in a transaction, or nothing; a line per image in the report."""
+    job.offset = 0
+    storage = job.roster.storage
+
     def apply(a: int, b: int, report: imports.ImportReport) -> None:
         for image in job.images[a:b]:
             where = image["name"]
             try:
-                # Each photo on its own: checked, saved and its embedding enqueued, or nothing.
                 with transaction.atomic(), storage.open(image["path"], "rb") as handle:
-                    photo = reference_photo_add(
-                        student=student,
-                        image_file=File(handle, name=image["name"]),
-                        by=job.created_by,
-                    )
+                    row = create(File(handle, name=image["name"]))
             except DomainError as error:
                 report.add(where, "skipped", error.message)
             except FileNotFoundError:
                 report.add(where, "skipped", "The uploaded file is gone; upload it again.")
             else:
-                if photo.duplicate:
-                    message = f"the same photo as photo #{photo.pk}; nothing new stored"
+                if row.duplicate:
+                    message = f"the same photo as {noun} #{row.pk}; nothing new stored"
                     report.add(where, "skipped", message)
                 else:
-                    report.add(where, "created", f"photo #{photo.pk}, its face is checked next")
+                    report.add(where, "created", f"{noun} #{row.pk}, {next_step}")
 
     _run_batches(job, CAPTURE_BATCH, len(job.images), apply)
 
