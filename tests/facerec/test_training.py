@@ -44,3 +44,13 @@ def test_the_contrastive_loss_pulls_same_pairs_and_pushes_close_strangers():
 
     # (0.5^2 + (1.4 - 1.0)^2 + 0) / 3
     assert float(loss(same, distance)) == pytest.approx((0.25 + 0.16) / 3, abs=1e-6)
+
+
+def test_cached_detections_are_not_reused_once_the_detector_settings_change(monkeypatch, tmp_path):
+    from facerec import detection
+    from facerec.training import embeddings
+
+    before = embeddings._detections_path(tmp_path, "", mirrored=False)
+    monkeypatch.setattr(detection, "PYRAMID_STEP", 0.8)
+
+    assert embeddings._detections_path(tmp_path, "", mirrored=False) != before
