@@ -36,6 +36,11 @@ CONDITIONS = ("colour", "grey", "small", "jpeg30", "side_light", "motion_blur", 
 IMAGES_PER_PERSON = 6
 REFERENCES = 2
 ENROLLED, STRANGERS = 50, 50
+# Rosters (seeds) by default. A rate of strangers is judged against 0.5%: with 3 rosters (~420
+# stranger faces) two photos of one look-alike pair are already 0.48%, so the default pools 10
+# rosters (~1,400 stranger faces). Rosters draw from the same 149 people, so they are not
+# independent samples of people: more rosters means more pairings of students and strangers.
+DEFAULT_SEEDS = tuple(range(1, 11))
 SYNTH_VERSION = 1  # bump when a degradation changes, so cached embeddings are redone
 
 # The recognition targets (README "Benchmarks"), printed with the table.
@@ -287,10 +292,28 @@ class Counts:
     strangers_auto: int = 0
     review: int = 0
     review_right: int = 0
+    # Each face's distance (as ``facerec.matching.label_distances`` scores it) to its own student
+    # (enrolled faces found) and to the nearest student (strangers' faces found).
+    genuine: list[float] = field(default_factory=list)
+    stranger_nearest: list[float] = field(default_factory=list)
 
     def add(self, other: Counts) -> None:
         for k in self.__dataclass_fields__:
-            setattr(self, k, getattr(self, k) + getattr(other, k))
+            mine = getattr(self, k)
+            if isinstance(mine, list):
+                mine.extend(getattr(other, k))
+            else:
+                setattr(self, k, mine + getattr(other, k))
+
+    def best_threshold_recall(self, max_strangers: float = MAX_STRANGERS_AUTO) -> float:
+        """The automatic recall of the best single distance threshold that lets at most
+        ``max_strangers`` of the strangers' faces under it: what the embedding itself allows,
+        before one-to-one assignment, margins and quality gates (which only take away). A
+        decision rule near it has little left to gain; the rest is the embedding's."""
+        strangers = np.sort(np.asarray(self.stranger_nearest, np.float64))
+        allowed = int(np.floor(max_strangers * len(strangers)))
+        threshold = strangers[allowed] if allowed < len(strangers) else np.inf
+        return float(np.mean(np.asarray(self.genuine) < threshold)) if self.genuine else 0.0
 
     @property
     def auto_precision(self) -> float:
@@ -363,7 +386,19 @@ def run_roster(roster: Roster, clean: Faces, faces: Faces, rule: str = "product"
         matches = decide(gallery, labels, probes, qualities, rule=rule)
         for (person, _), match in zip(seen, matches, strict=True):
             _count(counts, person, match, person in roster.strangers)
+        _keep_distances(counts, [p for p, _ in seen], probes, gallery, labels, roster.strangers)
     return counts
+
+
+def _keep_distances(counts: Counts, people, probes, gallery, labels, strangers) -> None:
+    from facerec.matching import label_distances
+
+    students, distances = label_distances(probes, gallery, labels)
+    for person, row in zip(people, distances, strict=True):
+        if person in strangers:
+            counts.stranger_nearest.append(float(row.min()))
+        else:
+            counts.genuine.append(float(row[students.index(person)]))
 
 
 def _count(counts: Counts, person: str, match, stranger: bool) -> None:
@@ -417,6 +452,7 @@ def format_table(results: dict[str, Counts]) -> str:
         "not found",
         "auto precision",
         "auto recall",
+        "best threshold recall",
         "strangers auto-marked",
         "review load",
         "recall with review",
@@ -431,6 +467,7 @@ def format_table(results: dict[str, Counts]) -> str:
                 str(c.not_found),
                 f"{_pct(c.auto_precision)} of {auto}",
                 _pct(c.auto_recall),
+                _pct(c.best_threshold_recall()),
                 f"{_pct(c.strangers_auto_rate)} ({c.strangers_auto})",
                 _pct(c.review_load),
                 _pct(c.recall_with_review),
@@ -456,7 +493,8 @@ def format_targets(results: dict[str, Counts]) -> str:
         c = results["colour"]
         lines.append(
             f"colour auto recall >= {MIN_AUTO_RECALL_COLOUR:.0%}: {_pct(c.auto_recall)} -> "
-            f"{'met' if c.auto_recall >= MIN_AUTO_RECALL_COLOUR else 'NOT met'}"
+            f"{'met' if c.auto_recall >= MIN_AUTO_RECALL_COLOUR else 'NOT met'} "
+            f"(the best single threshold: {_pct(c.best_threshold_recall())})"
         )
         lines.append(
             f"colour recall with review >= {MIN_RECALL_WITH_REVIEW_COLOUR:.0%}: "
@@ -471,7 +509,9 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks openset", description=__doc__)
     parser.add_argument("--datasets", type=Path, default=None, help="default: $ROLLCALL_DATASETS")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="one roster each")
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS), help="one roster each"
+    )
     parser.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=CONDITIONS)
     parser.add_argument(
         "--rule",

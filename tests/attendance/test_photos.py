@@ -273,7 +273,7 @@ def test_a_photo_embedded_by_the_facenet_model_is_reembedded_when_the_two_backbo
     photo = process(add_photo(student, lfw_photo("Tony_Blair", 1)))
     assert photo.embedding_array.shape == (facerec.model_info().embedding_dim,) == (512,)
 
-    monkeypatch.setenv("ROLLCALL_FACE_MODEL", str(MODELS_DIR / "facenet-dlib-sum.json"))
+    monkeypatch.setenv("ROLLCALL_FACE_MODEL", str(MODELS_DIR / "facenet-dlib-siamese.json"))
     call_command("reembed_photos", "--now", stdout=io.StringIO())
 
     photo.refresh_from_db()

@@ -81,3 +81,21 @@ def test_the_figures_count_strangers_and_reviews_as_the_headings_say():
     assert counts.strangers_auto_rate == pytest.approx(0.005)
     assert counts.review_load == pytest.approx(8 / 300)
     assert counts.recall_with_review == pytest.approx(0.96)
+
+
+def test_the_best_single_threshold_keeps_strangers_within_the_limit_and_counts_students_under_it():
+    # 400 strangers at 1.00, 1.01, ...: a 0.5% limit lets 2 of them under the threshold.
+    strangers = 1.0 + np.arange(400) / 100
+    counts = Counts(genuine=[0.5, 1.005, 1.015, 1.02, 1.5], stranger_nearest=list(strangers))
+
+    # Under 1.02 (the third stranger): 2 strangers and the first three students.
+    assert counts.best_threshold_recall(0.005) == pytest.approx(3 / 5)
+
+
+def test_pooled_counts_keep_every_face_s_distances():
+    first = Counts(genuine=[0.5], stranger_nearest=[1.2])
+    first.add(Counts(enrolled_shown=3, genuine=[0.7], stranger_nearest=[1.1, 1.3]))
+
+    assert first.enrolled_shown == 3
+    assert first.genuine == [0.5, 0.7]
+    assert first.stranger_nearest == [1.2, 1.1, 1.3]

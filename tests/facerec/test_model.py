@@ -80,7 +80,7 @@ def test_the_numpy_head_equals_the_keras_siamese_tower():
 
 
 def test_the_two_backbone_candidate_describes_itself_and_loads(monkeypatch):
-    candidate = facerec.model.MODELS_DIR / "facenet-dlib-sum.json"
+    candidate = facerec.model.MODELS_DIR / "facenet-dlib-siamese.json"
     monkeypatch.setenv("ROLLCALL_FACE_MODEL", str(candidate))
 
     info = facerec.model_info()
@@ -91,3 +91,4 @@ def test_the_two_backbone_candidate_describes_itself_and_loads(monkeypatch):
     assert [b["name"] for b in facerec.model.metadata()["backbones"]] == ["facenet", "dlib"]
     assert "not the default" in facerec.model.metadata()["status"]
     assert head.weights[0][0].shape[0] == 640
+    assert np.abs(head.weights[-1][0]).max() > 0  # a trained head, not the plain weighted sum
