@@ -1,11 +1,14 @@
 """Detection benchmark: does the detector find what is there, how fast, in how much memory.
 
     python -m benchmarks detection            # (or make bench / make bench-detection)
-    python -m benchmarks detection --quick    # fewer photos and repeats
+    python -m benchmarks detection --quick    # fewer photos, sizes and repeats
 
 Rows:
 - group photos: the 43 hand-marked faces of the annotated PASCAL photos (IoU >= 0.4, one
   detection per marked face), detections matching no marked face, detections on the dogs photo;
+- rescaled group photos: the same photos and marked boxes scaled by 0.8-1.6x (0.9 / 1.0 / 1.25x
+  with --quick), found and false per size and in total: MTCNN's pyramid falls differently on
+  every face at every size, so a face found at one size only is luck, not recall;
 - tight portraits: LFW photos cut to ``tightness`` x the detector's box around the face (0.6 =
   the face fills the frame), how many give exactly one face, with and without the border retry;
 - tiny faces: LFW people composed into a back-row photo with faces of 11-15 px: how many are
@@ -61,9 +64,36 @@ def format_table(rows: list[Row]) -> str:
 # --- group photos -------------------------------------------------------------------------------
 
 
-def group_rows(datasets: Path) -> list[Row]:
+Box = tuple[int, int, int, int]  # x, y, width, height in pixels
+
+
+def match_marked(marked: list[Box], found: list[Box]) -> set[int]:
+    """Indices of the ``marked`` faces that a detection in ``found`` matches: one detection per
+    marked face (the pairing with the most overlap), counted when their IoU is >= IOU_MATCH.
+    The detections left over (``len(found) - len(result)``) are the photo's false faces."""
     from scipy.optimize import linear_sum_assignment
 
+    overlap = np.array([[iou(m, f) for f in found] for m in marked], float)
+    overlap = overlap.reshape(len(marked), len(found))
+    rows, cols = linear_sum_assignment(-overlap) if overlap.size else ([], [])
+    return {r for r, c in zip(rows, cols, strict=True) if overlap[r, c] >= IOU_MATCH}
+
+
+def rescale(image: np.ndarray, marked: list[Box], factor: float) -> tuple[np.ndarray, list[Box]]:
+    """``image`` resized by ``factor`` (INTER_AREA when shrinking, INTER_LINEAR when growing)
+    and its marked boxes scaled with it, each coordinate rounded to a pixel."""
+    import cv2
+
+    boxes = [tuple(round(v * factor) for v in box) for box in marked]
+    if factor == 1:
+        return image, boxes
+    height, width = image.shape[:2]
+    interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+    size = (round(width * factor), round(height * factor))
+    return cv2.resize(image, size, interpolation=interpolation), boxes
+
+
+def group_rows(datasets: Path) -> list[Row]:
     from facerec import detect_faces, load_image
 
     group_dir = datasets / "group_photos"
@@ -71,11 +101,7 @@ def group_rows(datasets: Path) -> list[Row]:
     missed = []
     for name, marked in sorted(read_marked_faces(group_dir).items()):
         faces = detect_faces(load_image(group_dir / name))
-        overlap = np.array([[iou(m, f.box) for f in faces] for m in marked]).reshape(
-            len(marked), -1
-        )
-        rows, cols = linear_sum_assignment(-overlap) if overlap.size else ([], [])
-        hit = {r for r, c in zip(rows, cols, strict=True) if overlap[r, c] >= IOU_MATCH}
+        hit = match_marked(marked, [f.box for f in faces])
         missed += [f"{name} {marked[r]}" for r in range(len(marked)) if r not in hit]
         found, total, false = found + len(hit), total + len(marked), false + len(faces) - len(hit)
     dogs = len(detect_faces(load_image(group_dir / "no_faces_dogs.jpg")))
@@ -84,6 +110,47 @@ def group_rows(datasets: Path) -> list[Row]:
         Row("group photos: false faces", str(false), "detections matching no marked face"),
         Row("dogs photo: faces", str(dogs), "a photo with no human face"),
     ]
+
+
+RESCALED = (0.8, 0.9, 1.0, 1.1, 1.25, 1.4, 1.6)
+# --quick: the benchmark's own size and one either side (about 3/7 of the time).
+RESCALED_QUICK = (0.9, 1.0, 1.25)
+
+
+def rescaled_rows(datasets: Path, factors: tuple[float, ...]) -> list[Row]:
+    from facerec import detect_faces, load_image
+
+    group_dir = datasets / "group_photos"
+    photos = [
+        (name, load_image(group_dir / name), marked)
+        for name, marked in sorted(read_marked_faces(group_dir).items())
+    ]
+    rows, missed_at = [], {}  # (photo, marked box at 1x): the factors where it was missed
+    found_all = total_all = false_all = 0
+    for factor in factors:
+        found = total = false = 0
+        for name, photo, marked in photos:
+            image, boxes = rescale(photo, marked, factor)
+            faces = detect_faces(image)
+            hit = match_marked(boxes, [f.box for f in faces])
+            for r in set(range(len(marked))) - hit:
+                missed_at.setdefault((name, marked[r]), []).append(f"{factor:g}x")
+            found += len(hit)
+            total += len(marked)
+            false += len(faces) - len(hit)
+        rows.append(Row(f"group photos at {factor:g}x: found, false", f"{found}/{total}, {false}"))
+        found_all, total_all, false_all = found_all + found, total_all + total, false_all + false
+    missed = "; ".join(
+        f"{name} {box} missed at {', '.join(at)}" for (name, box), at in sorted(missed_at.items())
+    )
+    rows.append(
+        Row(
+            f"group photos at {len(factors)} sizes: found, false",
+            f"{found_all}/{total_all}, {false_all}",
+            missed or "every marked face found at every size",
+        )
+    )
+    return rows
 
 
 # --- tight portraits ----------------------------------------------------------------------------
@@ -310,7 +377,7 @@ def memory_rows(datasets: Path) -> list[Row]:
     ]
 
 
-SECTIONS = ("group", "tight", "tiny", "timings", "memory")
+SECTIONS = ("group", "rescaled", "tight", "tiny", "timings", "memory")
 
 
 def run(
@@ -319,6 +386,7 @@ def run(
     """The table's sections, each as soon as it is measured."""
     measure = {
         "group": lambda: group_rows(datasets),
+        "rescaled": lambda: rescaled_rows(datasets, RESCALED_QUICK if quick else RESCALED),
         "tight": lambda: tight_rows(datasets, 20 if quick else 60),
         "tiny": lambda: tiny_rows(datasets),
         "timings": lambda: timing_rows(datasets, 2 if quick else 5),
@@ -330,7 +398,7 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks detection", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer photos and repeats")
+    parser.add_argument("--quick", action="store_true", help="fewer photos, sizes and repeats")
     parser.add_argument("--datasets", help="folder with lfw/ and group_photos/")
     parser.add_argument(
         "--only", help=f"comma-separated sections to run, of {','.join(SECTIONS)} (default all)"
