@@ -210,16 +210,7 @@ class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     def partial_update(self, request: Request, pk: str) -> Response:
         course = self.get_object()
         data = _input(s.CourseInput, request, partial=True)
-        current = {
-            "code": course.code,
-            "title": course.title,
-            "term": course.term,
-            "teachers": list(course.teachers.all()),
-            "attendance_threshold": course.attendance_threshold,
-            "late_credit": course.late_credit,
-            "excused_policy": course.excused_policy,
-        }
-        changes = {**current, **data}
+        changes = {**course_services.course_editable_fields(course), **data}
         course = course_services.course_update(course=course, by=request.user, **changes)
         return Response(s.CourseSerializer(course).data)
 

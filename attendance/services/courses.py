@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -114,6 +115,20 @@ def course_update(
             action=AuditEvent.Action.COURSE_CHANGED, by=by, subject=str(course), detail=changed
         )
     return course
+
+
+def course_editable_fields(course: Course) -> dict[str, Any]:
+    """A course's fields as ``course_update`` takes them: a partial change is these with some
+    replaced."""
+    return {
+        "code": course.code,
+        "title": course.title,
+        "term": course.term,
+        "teachers": list(course.teachers.all()),
+        "attendance_threshold": course.attendance_threshold,
+        "late_credit": course.late_credit,
+        "excused_policy": course.excused_policy,
+    }
 
 
 def _course_fields(course: Course) -> dict[str, object]:

@@ -15,15 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def edit(course: Course, **changes) -> Course:
-    fields = {
-        "code": course.code,
-        "title": course.title,
-        "term": course.term,
-        "teachers": list(course.teachers.all()),
-        "attendance_threshold": course.attendance_threshold,
-        "late_credit": course.late_credit,
-        "excused_policy": course.excused_policy,
-    }
+    fields = course_services.course_editable_fields(course)
     return course_services.course_update(course=course, **{**fields, **changes})
 
 
