@@ -58,6 +58,8 @@ class Tally:
     seconds: list[float] = field(default_factory=list)
     per_face: list[float] = field(default_factory=list)
     stages: dict[str, list[float]] = field(default_factory=dict)
+    # One line per stranger marked present: who, as whom, and what the rule saw.
+    stranger_marks: list[str] = field(default_factory=list)
 
 
 def ratio(part: int, whole: int) -> float:
@@ -217,6 +219,7 @@ class Command(BaseCommand):
 
         # As the capture task does: the threshold this gallery supports.
         threshold = facerec.calibrate_gallery(gallery.embeddings, gallery.labels).threshold
+        self._threshold = settings.ROLLCALL_MATCH_THRESHOLD or threshold  # for _describe
         rng = random.Random(seed)
         tally = Tally()
         for i in range(count):
@@ -274,6 +277,9 @@ class Command(BaseCommand):
                     tally.strangers_detected += 1
                     tally.strangers_unknown += match.decision == "unknown"
                     tally.strangers_marked += match.decision == "auto"
+                    if match.decision == "auto":
+                        face = analysis.faces[f_index]
+                        tally.stranger_marks.append(self._describe(placed.person, match, face))
         for f_index, match in by_face.items():
             tally.reviews += match.decision == "review"
             t_index = tile_of.get(f_index)
@@ -285,6 +291,18 @@ class Command(BaseCommand):
             if not is_main:
                 tally.other_faces += 1
                 tally.other_faces_marked += match.decision == "auto"
+
+    def _describe(self, person: str, match, face) -> str:
+        """A stranger marked present, with what the match rule saw (runner-up: the nearest
+        other student among the match's candidates)."""
+        others = [d for label, d in match.candidates if label != match.label]
+        runner_up = f"+{others[0] - match.distance:.3f}" if others else "none"
+        quality = face.quality
+        size = f"{quality.size} px, sharpness {quality.sharpness:.0f}" if quality else "no quality"
+        return (
+            f"{person} as {match.label} at {match.distance:.3f} (runner-up {runner_up}, "
+            f"threshold {self._threshold:.3f}; face {size})"
+        )
 
     @staticmethod
     def _dist(analyzed, placed) -> float:
@@ -399,6 +417,8 @@ class Command(BaseCommand):
              f"{statistics.median(seconds):.2f} s, max {seconds[-1]:.2f} s"),
             ("time per face", f"mean {statistics.mean(t.per_face) * 1000:.0f} ms"),
         ]  # fmt: skip
+        at = [name for name, _ in rows].index("other faces in tiles marked")
+        rows[at:at] = [("  stranger marked present", line) for line in t.stranger_marks]
         for stage in ("decode", "detect", "align", "embed", "match"):
             if stage in t.stages:
                 rows.append((f"  stage {stage}", f"mean {statistics.mean(t.stages[stage]):.3f} s"))
