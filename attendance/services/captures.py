@@ -445,8 +445,12 @@ def _store_faces(capture: Capture, analysis: CaptureAnalysis) -> list[DetectedFa
             if face.crop:
                 _delete_file_after_commit(face.crop)  # the crop of the old box
             face.crop.save("face.jpg", jpeg_file(analyzed.crop), save=False)
-        face.save()
+        if face.pk is not None:
+            face.save()
         stored.append(face)
+    # A new photo's faces in one insert (after the updated ones, which may have released their
+    # students to them).
+    DetectedFace.objects.bulk_create([face for face in stored if face.pk is None])
     for gone in existing.values():  # fewer faces than last time; the crop goes after commit
         gone.delete()
     return stored
