@@ -101,7 +101,7 @@ class Mtcnn:
             size = (int(np.ceil(width * scale)), int(np.ceil(height * scale)))
             level = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
             # The networks were converted with x and y swapped: they take (1, W, H, 3).
-            self._pnet.setInput(_normalised(level.transpose(1, 0, 2))[None])
+            self._pnet.setInput(_normalised(np.ascontiguousarray(level.transpose(1, 0, 2)))[None])
             regression, probability = self._pnet.forward(["conv2d_4", "softmax"])
             boxes = _pnet_boxes(probability[0, :, :, 1], regression[0], scale, self.thresholds[0])
             boxes = boxes[nms(boxes, 0.5)]
