@@ -189,3 +189,9 @@ def backbone_key() -> str:
 def uses_flip() -> bool:
     """Whether the product embedding averages the face and its mirror image (metadata "flip")."""
     return bool(metadata().get("flip", False))
+
+
+def uses_reference_mirror() -> bool:
+    """Whether a reference photo is embedded as the mean of the photo and its mirror image
+    (metadata "reference_mirror"; class photos' faces are embedded once either way)."""
+    return bool(metadata().get("reference_mirror", False))
