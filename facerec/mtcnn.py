@@ -180,8 +180,13 @@ def nms(boxes: np.ndarray, threshold: float, method: str = "union") -> np.ndarra
 
         # OpenCV's suppression is this greedy rule, in C++. Its rectangles are half-open, so
         # (x, y, w + 1, h + 1) gives MTCNN's inclusive-corner areas and intersections exactly.
+        # It gets each box's rank in numpy's order of the scores instead of the score: the
+        # networks' scores tie (saturated probabilities), and the reference takes tied boxes in
+        # numpy's order, which decides which of two overlapping boxes survives.
         rects = np.column_stack([boxes[:, 0:2], boxes[:, 2:4] - boxes[:, 0:2] + 1])
-        kept = cv2.dnn.NMSBoxes(rects.tolist(), boxes[:, 4].tolist(), 0.0, threshold)
+        rank = np.empty(len(boxes))
+        rank[np.argsort(boxes[:, 4])] = np.arange(1, len(boxes) + 1)
+        kept = cv2.dnn.NMSBoxes(rects.tolist(), rank.tolist(), 0.0, threshold)
         return np.asarray(kept, np.int64).reshape(-1)
     x1, y1, x2, y2, score = (boxes[:, i] for i in range(5))
     area = (x2 - x1 + 1) * (y2 - y1 + 1)
