@@ -153,6 +153,12 @@ def backbones() -> list[dict]:
     return [dict(b) for b in metadata().get("backbones", _FACENET_ONLY)]
 
 
+def backbone_dim() -> int:
+    """Length of the head's input (one fused backbone vector, ``facerec.backbone_vectors``): the
+    backbones' dims summed, 512 for FaceNet alone, 640 with dlib."""
+    return sum(int(b["dim"]) for b in backbones())
+
+
 def uses_dlib() -> bool:
     return any(b["name"] == DLIB for b in backbones())
 

@@ -73,11 +73,11 @@ def backbone_vectors(
 ) -> np.ndarray:
     """The head's input: (N, D) float32 unit vectors fused from the model's backbones (the
     frozen part; any head of the same backbones, ``facerec.model.Head``, maps them)."""
-    from facerec.model import DLIB, FACENET, backbones, fuse
+    from facerec.model import DLIB, FACENET, backbone_dim, backbones, fuse
 
     used = backbones()
     if len(crops) == 0:
-        return np.zeros((0, sum(b["dim"] for b in used)), np.float32)
+        return np.zeros((0, backbone_dim()), np.float32)
     # Refuse a call that cannot succeed before any backbone loads (seconds of TensorFlow).
     if any(b["name"] == DLIB for b in used) and (chips is None or len(chips) != len(crops)):
         raise ValueError("this model also needs each face's dlib chip (face_chips)")
