@@ -40,10 +40,10 @@ def process_capture(capture_id: int, force: bool = False) -> str:
 
 
 @shared_task(name="attendance.embed_reference_photo", **RETRY_WHILE_THE_DATABASE_IS_DOWN)
-def embed_reference_photo(photo_id: int) -> str:
+def embed_reference_photo(photo_id: int, from_image: bool = False) -> str:
     from attendance.services.photos import reference_photo_process
 
-    photo = reference_photo_process(photo_id=photo_id)
+    photo = reference_photo_process(photo_id=photo_id, from_image=from_image)
     return photo.status if photo is not None else "gone"
 
 
@@ -172,7 +172,9 @@ def enqueue_capture(capture_id: int, *, force: bool = False) -> bool:
     return _send(process_capture, capture_id, **({"force": True} if force else {}))
 
 
-def enqueue_reference_photo(photo_id: int) -> bool:
+def enqueue_reference_photo(photo_id: int, *, from_image: bool = False) -> bool:
+    if from_image:
+        return _send(embed_reference_photo, photo_id, True)
     return _send(embed_reference_photo, photo_id)
 
 

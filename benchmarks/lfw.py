@@ -21,6 +21,7 @@ import numpy as np
 from benchmarks.evaluation import kfold_accuracy, pair_distances
 from benchmarks.lfw_pairs import pair_fold_people, read_pairs
 from facerec.training import tar_at_far
+from facerec.types import box_iou as iou
 
 IOU_MATCH = 0.4  # a detection counts as a marked face when their boxes overlap by IoU >= 0.4
 QUICK_PAIRS_PER_FOLD = 60  # --quick: the first 60 same and 60 different pairs of each fold
@@ -188,16 +189,6 @@ def read_marked_faces(group_dir: Path) -> dict[str, list[tuple[int, int, int, in
             ]
             marked.setdefault(image.get("file"), []).extend(boxes)
     return marked
-
-
-def iou(a: tuple, b: tuple) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    w = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    h = max(0, min(ay + ah, by + bh) - max(ay, by))
-    inter = w * h
-    union = aw * ah + bw * bh - inter
-    return inter / union if union else 0.0
 
 
 def detector_counts(group_dir: Path) -> tuple[int, int, int, int]:

@@ -13,8 +13,10 @@ benchmark draws every roster from those held-out people. (The model's 1:1 thresh
 on their pairs, so that threshold is not fully blind to them; the head's weights are.)
 
 Every degraded photo is made here from the LFW photo by code (see ``degrade``). Reference photos
-are always the clean photos, as an admin uploads them. Embeddings per condition are cached under
-``facerec.datasets.cache_dir()``; a cold run detects and embeds ~900 photos per condition.
+are always the clean photos, as an admin uploads them, embedded as the product embeds an upload
+(``facerec.embed_reference_photo``: with the mirror image where the model says so).
+Embeddings per condition are cached under ``facerec.datasets.cache_dir()``; a cold run detects and
+embeds ~900 photos per condition.
 """
 
 from __future__ import annotations
@@ -243,6 +245,41 @@ def condition_faces(
     return Faces(files, found, embeddings, quality, boxes)
 
 
+def reference_faces(root: Path, files: list[str], clean: Faces, log=sys.stderr) -> Faces:
+    """``clean`` with the reference photos among ``files`` embedded exactly as the product embeds
+    an admin's upload: ``facerec.embed_reference_photo`` (the prominent face, found from 20 px,
+    with the photo's mirror image where the model has "reference_mirror"). A photo it refuses
+    (another face nearly as prominent) keeps its ``clean`` embedding, as before this existed."""
+    from facerec.errors import FaceRecError
+    from facerec.imageio import load_image
+    from facerec.model import uses_reference_mirror
+    from facerec.pipeline import embed_reference_photo
+
+    row = {f: i for i, f in enumerate(clean.files)}
+    wanted = [f for f in files if clean.found[row[f]]]
+    kind = "references-mirror" if uses_reference_mirror() else "references"
+    path = _cache_path(kind, wanted)
+    if path.exists():
+        data = np.load(path)
+        vectors, refused = data["embeddings"], data["refused"]
+    else:
+        vectors = clean.embeddings[[row[f] for f in wanted]].copy()
+        refused = np.zeros(len(wanted), bool)
+        for i, name in enumerate(wanted):
+            try:
+                vectors[i] = embed_reference_photo(load_image(root / name)).embedding
+            except FaceRecError:
+                refused[i] = True
+            if i % 100 == 0:
+                print(f"{kind}: {i}/{len(wanted)} photos", file=log, flush=True)
+        np.savez(path, embeddings=vectors, refused=refused)
+    if refused.any():
+        print(f"{kind}: {int(refused.sum())} photo(s) refused as references", file=log)
+    embeddings = clean.embeddings.copy()
+    embeddings[[row[f] for f in wanted]] = vectors
+    return Faces(clean.files, clean.found, embeddings, clean.quality, clean.boxes)
+
+
 # --- rosters and class sessions -----------------------------------------------------------------
 
 
@@ -360,8 +397,9 @@ def decide(
 
 
 def run_roster(roster: Roster, clean: Faces, faces: Faces, rule: str = "product") -> Counts:
-    """Enrol the roster from clean photos, then show one class session per photo index: the
-    people with an i-th photo to show, enrolled and strangers together in one photo."""
+    """Enrol the roster from clean photos (their embeddings in ``clean``: see
+    ``reference_faces``), then show one class session per photo index: the people with an i-th
+    photo to show, enrolled and strangers together in one photo."""
     row = {f: i for i, f in enumerate(faces.files)}
     clean_row = {f: i for i, f in enumerate(clean.files)}
     ref_rows = [clean_row[f] for p in roster.enrolled for f in roster.enrolled[p]]
@@ -431,12 +469,15 @@ def run(
     clean = condition_faces(root, files, "colour", None, log)
     shown = sorted(f for fs in people.values() for f in fs[REFERENCES:])
     rosters = [make_roster(people, clean, seed) for seed in seeds]
+    references = reference_faces(
+        root, sorted({f for r in rosters for fs in r.enrolled.values() for f in fs}), clean, log
+    )
     results = {}
     for condition in conditions:
         faces = clean if condition == "colour" else condition_faces(root, shown, condition, clean)
         total = Counts()
         for roster in rosters:
-            total.add(run_roster(roster, clean, faces, rule))
+            total.add(run_roster(roster, references, faces, rule))
         results[condition] = total
     return results
 

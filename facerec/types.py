@@ -40,6 +40,17 @@ class Face:
         return (x + w / 2, y + h / 2)
 
 
+def box_iou(a: tuple, b: tuple) -> float:
+    """Intersection over union of two (x, y, width, height) boxes."""
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    w = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    h = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = w * h
+    union = aw * ah + bw * bh - inter
+    return inter / union if union else 0.0
+
+
 @dataclass(frozen=True)
 class AnalyzedFace:
     """A face, its aligned crop (size x size x 3 uint8 RGB), embedding ((D,) float32, unit) and

@@ -44,10 +44,6 @@ def roster_students(*, session: ClassSession) -> QuerySet[Student]:
     )
 
 
-def student_on_roster(*, session: ClassSession, student: Student) -> bool:
-    return roster_students(session=session).filter(pk=student.pk).exists()
-
-
 @dataclass(frozen=True)
 class RosterLine:
     student: Student

@@ -37,14 +37,17 @@ from attendance.models import (
     embedding_to_bytes,
 )
 from attendance.selectors.captures import Gallery, session_gallery
+from attendance.selectors.sessions import roster_students
 from attendance.services import face_models, gallery, webhooks
 from attendance.services.audit import audit_event
 from attendance.services.calibration import gallery_calibration
 from attendance.services.liveness import heartbeat
 from attendance.services.photos import file_sha256, image_check, jpeg_file
 from attendance.services.records import (
+    MarkRequest,
     attendance_clear,
     attendance_mark,
+    attendance_mark_many,
     attendance_restore,
     record_state,
     record_state_matches,
@@ -442,8 +445,12 @@ def _store_faces(capture: Capture, analysis: CaptureAnalysis) -> list[DetectedFa
             if face.crop:
                 _delete_file_after_commit(face.crop)  # the crop of the old box
             face.crop.save("face.jpg", jpeg_file(analyzed.crop), save=False)
-        face.save()
+        if face.pk is not None:
+            face.save()
         stored.append(face)
+    # A new photo's faces in one insert (after the updated ones, which may have released their
+    # students to them).
+    DetectedFace.objects.bulk_create([face for face in stored if face.pk is None])
     for gone in existing.values():  # fewer faces than last time; the crop goes after commit
         gone.delete()
     return stored
@@ -484,35 +491,40 @@ def _decide_by_machine(face: DetectedFace, match, kept: set[int | None]) -> None
 
 
 def _mark_present(session: ClassSession, faces: list[DetectedFace], capture: Capture) -> str:
-    """Mark automatically matched students present. A hand-set mark is never overwritten.
-
-    Students are locked in id order so that two captures of one session saved at the same time
-    cannot deadlock on each other's records.
-    """
-    matched = sorted(
-        (f for f in faces if f.decision == Decision.AUTO and f.student_id),
-        key=lambda f: f.student_id or 0,
-    )
+    """Mark automatically matched students present, all in one ``attendance_mark_many``. A
+    hand-set mark is never overwritten. Returns a note for the teacher when no mark was set."""
+    matched = [f for f in faces if f.decision == Decision.AUTO and f.student_id]
     students = Student.objects.in_bulk([f.student_id for f in matched])
+    on_roster = set(
+        roster_students(session=session).filter(pk__in=students).values_list("pk", flat=True)
+    )
     for face in matched:
-        try:
-            attendance_mark(
-                session=session,
-                student=students[face.student_id],
-                status=AttendanceRecord.Status.PRESENT,
-                source=AttendanceRecord.Source.FACE,
-                confidence=match_confidence(face.distance),
-                face=face,
-                reason=f"Recognised in capture #{capture.pk}.",
-                overwrite_manual=False,
+        if face.student_id not in on_roster:  # unenrolled while the photo was processed
+            logger.warning(
+                "capture %s: %s is no longer on the roster", capture.pk, students[face.student_id]
             )
-        except DomainError as error:
-            if error.code == "session_finalized":
-                return (
-                    "The session was finalized before this photo was processed; faces were "
-                    "saved but attendance was not changed."
-                )
-            logger.warning("capture %s: %s", capture.pk, error.message)
+    requests = [
+        MarkRequest(
+            student=students[face.student_id],
+            status=AttendanceRecord.Status.PRESENT,
+            source=AttendanceRecord.Source.FACE,
+            confidence=match_confidence(face.distance),
+            face=face,
+            reason=f"Recognised in capture #{capture.pk}.",
+            overwrite_manual=False,
+        )
+        for face in matched
+        if face.student_id in on_roster
+    ]
+    try:
+        attendance_mark_many(session=session, requests=requests)
+    except DomainError as error:
+        if error.code == "session_finalized":
+            return (
+                "The session was finalized before this photo was processed; faces were "
+                "saved but attendance was not changed."
+            )
+        logger.warning("capture %s: %s", capture.pk, error.message)
     return ""
 
 

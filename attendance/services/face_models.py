@@ -380,10 +380,17 @@ def _save_trained(model, champion, result, labels, train, held, counts, x) -> No
 def face_model_evaluate(*, model: FaceModel) -> FaceModel:
     """Score ``model`` and the serving model on ``model``'s held-out students (those still
     consented) as class photos are decided; store both and whether it may be promoted."""
+    from facerec.model import backbone_signature
     from facerec.training.installation import evaluate_openset, promotion_verdict
 
     if model.state != FaceModel.State.READY or not model.is_trained:
         raise Conflict("Only a trained model can be evaluated.", code="not_evaluable")
+    # A head trained before the deployment changed its backbones cannot map today's vectors.
+    if not _loadable(model, backbone_signature()):
+        raise Conflict(
+            f"{model.version} cannot serve with this deployment's backbones.",
+            code="model_unusable",
+        )
     champion = serving_model()
     x, labels = _heldout_data(model)
     scores = {}
@@ -417,7 +424,7 @@ def face_model_evaluate(*, model: FaceModel) -> FaceModel:
 
 
 def _heldout_data(model: FaceModel) -> tuple[np.ndarray, np.ndarray]:
-    from facerec.model import backbone_key
+    from facerec.model import backbone_dim, backbone_key
 
     rows = list(
         ReferencePhoto.objects.filter(
@@ -430,8 +437,8 @@ def _heldout_data(model: FaceModel) -> tuple[np.ndarray, np.ndarray]:
         .order_by("student_id", "pk")
         .values_list("student_id", "backbone_embedding")
     )
-    dim = int(model.details.get("dim", 512))
-    x = np.stack([_vector(raw) for _, raw in rows]) if rows else np.zeros((0, dim))
+    # The rows are this deployment's backbone vectors, whatever the model's details say.
+    x = np.stack([_vector(raw) for _, raw in rows]) if rows else np.zeros((0, backbone_dim()))
     return x.astype(np.float32), np.array([s for s, _ in rows], dtype=np.int64)
 
 

@@ -149,13 +149,16 @@ def reference_photo_delete(*, photo: ReferencePhoto) -> None:
     calibrate_after_commit(student_id)
 
 
-def reference_photo_process(*, photo_id: int) -> ReferencePhoto | None:
+def reference_photo_process(*, photo_id: int, from_image: bool = False) -> ReferencePhoto | None:
     """Detect, check and embed one reference photo with the serving model (and every other live
     version, see ``face_models.live_models``). Safe to run twice.
 
     The heavy work runs outside any transaction; the result is written under a row lock, and
     only if the photo still exists (consent may have been withdrawn meanwhile). A ready photo
     whose backbone vector is kept is embedded again from it, without the image.
+    from_image: embed a photo again from its image even when its embedding is current (after a
+    change in how references are embedded, such as the mirror view: ``manage.py reembed_photos
+    --from-images``); the old embedding serves until the new one replaces it.
     """
     import facerec
     from attendance.services import face_models
@@ -163,9 +166,12 @@ def reference_photo_process(*, photo_id: int) -> ReferencePhoto | None:
     model = face_models.serving_model()
     version = model.version
     photo = ReferencePhoto.objects.filter(pk=photo_id).first()
-    if photo is None or (photo.status != Status.PENDING and photo.model_version == version):
+    current = (
+        photo is not None and photo.status != Status.PENDING and photo.model_version == version
+    )
+    if photo is None or (current and not from_image):
         return photo
-    if photo.status == Status.READY and photo.backbone_key == backbone_key():
+    if photo.status == Status.READY and photo.backbone_key == backbone_key() and not from_image:
         return _reembed_from_backbone(photo_id, version)
     try:
         with photo.image.open("rb") as handle:
@@ -281,23 +287,41 @@ def photos_needing_embedding(*, model_version: str, pending_older_than: timedelt
     return ReferencePhoto.objects.filter(stale).order_by("pk")
 
 
-def reference_photos_reembed(*, pending_older_than: timedelta | None = None) -> int:
+def photos_to_reembed(
+    *,
+    model_version: str,
+    from_images: bool = False,
+    pending_older_than: timedelta | None = None,
+):
+    """What ``reference_photos_reembed`` sends: ``photos_needing_embedding``, or with
+    ``from_images`` every ready photo."""
+    if from_images:
+        return ReferencePhoto.objects.filter(status=Status.READY).order_by("pk")
+    return photos_needing_embedding(
+        model_version=model_version, pending_older_than=pending_older_than
+    )
+
+
+def reference_photos_reembed(
+    *, pending_older_than: timedelta | None = None, from_images: bool = False
+) -> int:
     """Enqueue every photo whose embedding is not from the serving model. Returns how many.
 
     Until a photo is re-embedded it is simply left out of matching: it is never compared with
     vectors of another model version.
+    from_images: enqueue every ready photo instead, to be embedded again from its image
+    (``reference_photo_process(from_image=True)``).
     """
     from attendance import tasks
     from attendance.services.face_models import serving_model
 
-    ids = list(
-        photos_needing_embedding(
-            model_version=serving_model().version, pending_older_than=pending_older_than
-        )
-        .values_list("pk", flat=True)
-        .distinct()
+    photos = photos_to_reembed(
+        model_version=serving_model().version,
+        from_images=from_images,
+        pending_older_than=pending_older_than,
     )
+    ids = list(photos.values_list("pk", flat=True).distinct())
     for photo_id in ids:
-        if not tasks.enqueue_reference_photo(photo_id):
+        if not tasks.enqueue_reference_photo(photo_id, from_image=from_images):
             break  # the broker is down: the next sweep tries again
     return len(ids)

@@ -98,8 +98,8 @@ def alices(alice, course, student, session) -> Things:
 
 
 def trained_face_model() -> FaceModel:
-    """A model "trained here" (the identity head: the backbone alone), not evaluated yet."""
-    from facerec.model import Head, backbone_signature
+    """A model "trained here" (the identity head: the serving backbones alone), unevaluated."""
+    from facerec.model import Head, backbone_dim, backbone_signature
 
     return FaceModel.objects.create(
         version="school-siamese-api-test",
@@ -107,7 +107,7 @@ def trained_face_model() -> FaceModel:
         backbone_signature=backbone_signature(),
         threshold=1.0,
         review_threshold=1.1,
-        weights=Head.identity(512).to_bytes(),
+        weights=Head.identity(backbone_dim()).to_bytes(),
     )
 
 

@@ -22,7 +22,15 @@ from attendance.services import captures as capture_services
 from attendance.services import face_models as model_services
 from attendance.services import students as student_services
 from attendance.services.jobs import job_run
-from facerec.model import backbone_key
+from facerec.model import (
+    DEFAULT_METADATA,
+    MODELS_DIR,
+    Head,
+    backbone_dim,
+    backbone_key,
+    backbone_signature,
+    metadata_path,
+)
 from tests.support.faces import LFW, lfw_or_skip, lfw_photo, make_classroom, model_or_skip
 from tests.support.school import backbone_vectors, school_people
 
@@ -61,14 +69,13 @@ def school(admin_user, alice):
     return room
 
 
-def projected_head(directions: int):
-    """A head that keeps only ``directions`` random directions of the face space: a model that
-    suits this school badly (32: about 85% of held-out faces decided rightly, the shipped head
-    97-100%; 16: about 75%, and strangers marked)."""
-    from facerec.model import Head
-
-    q = np.linalg.qr(np.random.default_rng(3).normal(size=(512, directions)))[0]
-    return Head([((q @ q.T - np.eye(512)).astype(np.float32), np.zeros(512, np.float32))])
+def projected_head(directions: int) -> Head:
+    """A head that keeps only ``directions`` random directions of the serving backbones' space:
+    a model that suits this school badly (with FaceNet's 512: 32 decide about 85% of held-out
+    faces rightly, the shipped head 97-100%; 16 about 75%, and strangers marked)."""
+    dim = backbone_dim()
+    q = np.linalg.qr(np.random.default_rng(3).normal(size=(dim, directions)))[0]
+    return Head([((q @ q.T - np.eye(dim)).astype(np.float32), np.zeros(dim, np.float32))])
 
 
 def trained_model(version: str, head) -> FaceModel:
@@ -224,6 +231,37 @@ def test_a_challenger_worse_than_the_serving_model_is_refused_with_the_reason(
     page = client.get(reverse("attendance:face_models")).content.decode()
     assert "not more accurate" in page
     assert model_services.serving_model() == shipped
+
+
+def test_a_model_trained_on_other_backbones_is_refused_evaluation_with_the_reason(
+    admin_user, client, monkeypatch
+):
+    """A deployment that changes its backbones (FaceNet alone to FaceNet + dlib, or back) leaves
+    the heads trained here on the old vectors, which cannot embed the new ones."""
+    model_or_skip()
+    two_backbones = MODELS_DIR / "facenet-dlib-siamese.json"
+    other = DEFAULT_METADATA if metadata_path() == two_backbones else two_backbones
+    with monkeypatch.context() as before_the_upgrade:
+        before_the_upgrade.setenv("ROLLCALL_FACE_MODEL", str(other))
+        signature, dim = backbone_signature(), backbone_dim()
+    assert dim != backbone_dim()
+    old = FaceModel.objects.create(
+        version="school-siamese-old-backbones",
+        source=FaceModel.Source.TRAINED,
+        backbone_signature=signature,
+        threshold=1.0,
+        review_threshold=1.1,
+        weights=Head.identity(dim).to_bytes(),
+        details={"dim": dim},
+    )
+
+    with pytest.raises(Conflict, match="cannot serve with this deployment's backbones"):
+        model_services.face_model_evaluate(model=old)
+    client.force_login(admin_user)
+    answer = client.post(f"/api/face-models/{old.pk}/evaluate/")
+    assert (answer.status_code, answer.json()["error"]["code"]) == (409, "model_unusable")
+    old.refresh_from_db()
+    assert old.evaluated_at is None
 
 
 def _upload(data: bytes):

@@ -14,7 +14,7 @@ from attendance.services import captures as capture_services
 from attendance.services import face_models
 from attendance.services import students as student_services
 from attendance.services.gallery import GROWN_PER_STUDENT, course_gallery_growth_set
-from facerec.model import backbone_key
+from facerec.model import backbone_dim, backbone_key
 from tests.conftest import jpeg_bytes
 from tests.support.faces import model_or_skip
 
@@ -23,7 +23,7 @@ def review_face(session, student, index: int = 0) -> DetectedFace:
     """A face the matcher suggested as ``student`` and left for review, with its crop and
     backbone vector kept (as the capture pipeline keeps them)."""
     capture = Capture.objects.create(session=session, state="done")
-    vector = np.random.default_rng(index).normal(size=512).astype(np.float32)
+    vector = np.random.default_rng(index).normal(size=backbone_dim()).astype(np.float32)
     face = DetectedFace(
         capture=capture,
         index=0,

@@ -245,7 +245,9 @@ def test_reembed_command_enqueues_every_photo_of_another_model_version(
     )
     second.embeddings.create(model_version=facerec.model_version(), embedding=b"\0" * 8)
     sent = []
-    monkeypatch.setattr(tasks, "enqueue_reference_photo", lambda pk: sent.append(pk) or True)
+    monkeypatch.setattr(
+        tasks, "enqueue_reference_photo", lambda pk, **kwargs: sent.append(pk) or True
+    )
     out = io.StringIO()
     call_command("reembed_photos", stdout=out)
     assert sent == [first.pk]
@@ -262,6 +264,30 @@ def test_reembed_now_recomputes_an_old_version_photo_in_process(face_models, stu
     assert (photo.status, photo.model_version) == ("ready", facerec.model_version())
 
 
+def test_reembed_from_images_gives_a_photo_embedded_before_the_mirror_view_its_mirror_view(
+    face_models, student, monkeypatch
+):
+    """The version does not show how a reference was embedded: after the upgrade that added the
+    mirror view, `--from-images` embeds current photos again from their images."""
+    import facerec
+
+    with monkeypatch.context() as before:
+        before.setattr("facerec.model.uses_reference_mirror", lambda: False)
+        photo = process(add_photo(student, lfw_photo("Tony_Blair", 1)))
+    single_view = photo.embedding_array
+
+    call_command("reembed_photos", "--now", stdout=io.StringIO())
+    photo.refresh_from_db()
+    assert np.array_equal(photo.embedding_array, single_view)  # current version: left alone
+
+    call_command("reembed_photos", "--from-images", "--now", stdout=io.StringIO())
+    photo.refresh_from_db()
+    expected = facerec.embed_reference_photo(facerec.load_image(lfw_photo("Tony_Blair", 1)))
+    assert photo.status == "ready"
+    assert np.allclose(photo.embedding_array, expected.embedding, atol=1e-5)
+    assert not np.allclose(photo.embedding_array, single_view, atol=1e-3)
+
+
 def test_a_photo_embedded_by_the_facenet_model_is_reembedded_when_the_two_backbone_model_serves(
     face_models, student, monkeypatch
 ):
@@ -270,6 +296,7 @@ def test_a_photo_embedded_by_the_facenet_model_is_reembedded_when_the_two_backbo
     import facerec
     from facerec.model import MODELS_DIR
 
+    monkeypatch.delenv("ROLLCALL_FACE_MODEL", raising=False)  # FaceNet, whichever serves
     photo = process(add_photo(student, lfw_photo("Tony_Blair", 1)))
     assert photo.embedding_array.shape == (facerec.model_info().embedding_dim,) == (512,)
 

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from facerec import model_info
 from facerec.cli import main
 
 pytestmark = [pytest.mark.datasets, pytest.mark.slow, pytest.mark.usefixtures("models_loaded")]
@@ -50,7 +51,7 @@ def test_embed_writes_every_face_or_only_the_central_one(datasets, tmp_path):
     main(["embed", *photos, "--central-only", "--out", str(tmp_path / "central.npz")])
 
     every, central = np.load(tmp_path / "all.npz"), np.load(tmp_path / "central.npz")
-    assert every["embedding"].shape == (7, 512)
+    assert every["embedding"].shape == (7, model_info().embedding_dim)
     assert every["landmarks"].shape == (7, 5, 2)
     assert central["path"].tolist() == photos
     assert np.linalg.norm(central["embedding"], axis=1) == pytest.approx([1, 1], abs=1e-5)

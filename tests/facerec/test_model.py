@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import facerec
-from facerec.model import Head, current_head
+from facerec.model import Head, backbone_dim, current_head
 
 
 def modules_loaded_by(code: str) -> set[str]:
@@ -33,24 +33,26 @@ def test_reading_the_model_version_does_not_import_tensorflow():
     assert "tensorflow" not in loaded
 
 
-def test_model_info_describes_the_shipped_model():
+def test_model_info_describes_the_shipped_model(monkeypatch):
+    monkeypatch.delenv("ROLLCALL_FACE_MODEL", raising=False)  # the default, whichever serves
+
     info = facerec.model_info()
 
     assert info.version == facerec.model_version()
     assert info.version.startswith("facenet512-siamese-")
-    assert info.embedding_dim == 512
+    assert info.embedding_dim == backbone_dim() == 512
     assert 0 < info.threshold <= info.review_threshold < 2
     assert "lfw" in info.trained_on.lower()
     assert info.metrics["validation_accuracy"] > 0.95
 
 
-def test_the_shipped_head_maps_512_to_unit_512():
-    x = np.random.default_rng(0).normal(size=(4, 512)).astype(np.float32)
+def test_the_serving_head_maps_backbone_vectors_to_unit_embeddings():
+    x = np.random.default_rng(0).normal(size=(4, backbone_dim())).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
 
     y = current_head()(x)
 
-    assert y.shape == (4, 512)
+    assert y.shape == (4, facerec.model_info().embedding_dim)
     assert np.linalg.norm(y, axis=1) == pytest.approx([1, 1, 1, 1], abs=1e-5)
 
 
@@ -87,7 +89,7 @@ def test_the_two_backbone_candidate_describes_itself_and_loads(monkeypatch):
     head = Head.load(candidate.parent / facerec.model.metadata()["weights"])
 
     assert info.version.startswith("facenet512-dlib128-")
-    assert info.embedding_dim == 640
+    assert info.embedding_dim == backbone_dim() == 640
     assert [b["name"] for b in facerec.model.metadata()["backbones"]] == ["facenet", "dlib"]
     assert "not the default" in facerec.model.metadata()["status"]
     assert head.weights[0][0].shape[0] == 640
