@@ -129,12 +129,12 @@ def attendance_mark_many(
     for request in sorted(requests, key=lambda r: r.student.pk):
         record = records[request.student.pk]
         if record.pk in created:
-            changes.append(_change(session, record, request, old_status="", old_source=""))
+            changes.append(_marked(session, record, request, old_status="", old_source=""))
         elif _keeps(record, request):
             results[request.student.pk] = MarkResult(record=record, changed=False)
             continue
         else:
-            changes.append(_change(session, record, request, record.status, record.source))
+            changes.append(_marked(session, record, request, record.status, record.source))
             record.status, record.source = request.status, request.source
             record.confidence, record.face = request.confidence, request.face
             record.marked_by, record.marked_at = request.by, timezone.now()
@@ -226,25 +226,22 @@ def _new_record(session: ClassSession, request: MarkRequest) -> AttendanceRecord
     )
 
 
-def _change(
+def _marked(
     session: ClassSession,
     record: AttendanceRecord,
     request: MarkRequest,
     old_status: str,
     old_source: str,
 ) -> AttendanceChange:
-    return AttendanceChange(
-        session=session,
-        student_id=record.student_id,
-        record=record,
+    return _change(
+        record,
         old_status=old_status,
         old_source=old_source,
-        new_status=request.status,
-        new_source=request.source,
-        old_remark=record.remark,
-        new_remark=record.remark,
-        changed_by=request.by,
+        status=request.status,
+        source=request.source,
+        by=request.by,
         reason=request.reason,
+        session=session,
     )
 
 
@@ -257,7 +254,7 @@ def _log_changes(changes: list[AttendanceChange]) -> None:
     )
 
 
-def _log_change(
+def _change(
     record: AttendanceRecord,
     *,
     old_status: str,
@@ -267,7 +264,10 @@ def _log_change(
     by: User | None,
     reason: str,
     old_remark: str | None = None,
-) -> None:
+    session: ClassSession | None = None,
+) -> AttendanceChange:
+    """One audit row of ``record``'s change (``session``, when the caller has it loaded, spares
+    the webhook payload a query)."""
     change = AttendanceChange(
         session_id=record.session_id,
         student_id=record.student_id,
@@ -281,7 +281,9 @@ def _log_change(
         changed_by=by,
         reason=reason,
     )
-    _log_changes([change])
+    if session is not None:
+        change.session = session
+    return change
 
 
 @transaction.atomic
@@ -315,15 +317,19 @@ def attendance_remark(
         return MarkResult(record=record, changed=False)
     old_remark, record.remark = record.remark, remark
     record.save(update_fields=["remark"])
-    _log_change(
-        record,
-        old_status=record.status,
-        old_source=record.source,
-        status=record.status,
-        source=record.source,
-        by=by,
-        reason=reason or "Remark changed.",
-        old_remark=old_remark,
+    _log_changes(
+        [
+            _change(
+                record,
+                old_status=record.status,
+                old_source=record.source,
+                status=record.status,
+                source=record.source,
+                by=by,
+                reason=reason or "Remark changed.",
+                old_remark=old_remark,
+            )
+        ]
     )
     return MarkResult(record=record, changed=True)
 
@@ -503,15 +509,19 @@ def attendance_clear(
     if record is None:
         return False
     old_remark, record.remark = record.remark, ""
-    _log_change(
-        record,
-        old_status=record.status,
-        old_source=record.source,
-        status="",
-        source="",
-        by=by,
-        reason=reason,
-        old_remark=old_remark,
+    _log_changes(
+        [
+            _change(
+                record,
+                old_status=record.status,
+                old_source=record.source,
+                status="",
+                source="",
+                by=by,
+                reason=reason,
+                old_remark=old_remark,
+            )
+        ]
     )
     record.delete()
     return True
@@ -565,14 +575,18 @@ def attendance_restore(
     record.marked_at = datetime.fromisoformat(state["marked_at"])
     record.remark = state["remark"]
     record.save()
-    _log_change(
-        record,
-        old_status=old_status,
-        old_source=old_source,
-        status=record.status,
-        source=record.source,
-        by=by,
-        reason=reason,
-        old_remark=old_remark,
+    _log_changes(
+        [
+            _change(
+                record,
+                old_status=old_status,
+                old_source=old_source,
+                status=record.status,
+                source=record.source,
+                by=by,
+                reason=reason,
+                old_remark=old_remark,
+            )
+        ]
     )
     return True
