@@ -234,8 +234,9 @@ def embed_reference_photo(
 # template. The mirror image is detected again, so its face is framed as the detector frames
 # faces (a flipped crop of the first box is framed differently and did not help on LFW). On the
 # open-set benchmark (10 rosters, 7 conditions) it raised the automatic recall of every condition
-# by 0.7-2.6 points (colour 94.7% -> 95.4%), strangers auto-marked 20 -> 24 of 9,856, at most
-# 0.36% in any condition (benchmarks/BENCHMARK.md, session 6).
+# by 0.4-2.0 points (colour 94.8% -> 95.2%), strangers auto-marked 16 -> 18 of 9,856, at most
+# 0.2% in any condition; on class photos (5 rosters) recall 95.8% -> 96.2%, strangers 4 of 486
+# either way (benchmarks/BENCHMARK.md, session 6).
 MIRROR_MIN_IOU = 0.5
 
 
