@@ -29,7 +29,7 @@ from attendance.selectors.access import (
     students_visible_to,
 )
 from attendance.selectors.captures import faces_suggestable, too_small_message
-from attendance.validators import no_control_characters
+from attendance.validators import has_control_characters, no_control_characters
 
 TOO_SMALL = DetectedFace.Decision.TOO_SMALL
 
@@ -49,6 +49,19 @@ class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
         # Ids beyond the database's integer range can never exist; say so instead of overflowing.
         if isinstance(data, int | str) and str(data).isdigit() and int(data) > 2**63 - 1:
             self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)
+
+
+class UsernameField(serializers.SlugRelatedField):
+    """A user named by username. A name with a control character names nobody (usernames never
+    hold one) and is refused before the lookup: PostgreSQL rejects a NUL byte in a query (a 500)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="username", **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and has_control_characters(data):
+            self.fail("invalid")
         return super().to_internal_value(data)
 
 
@@ -354,10 +367,9 @@ class CourseInput(serializers.Serializer):
     code = serializers.CharField(max_length=32, validators=[no_control_characters])
     title = serializers.CharField(max_length=200, validators=[no_control_characters])
     term = serializers.CharField(max_length=64, validators=[no_control_characters])
-    teachers = serializers.SlugRelatedField(
+    teachers = UsernameField(
         many=True,
         required=False,
-        slug_field="username",
         queryset=get_user_model().objects.filter(is_active=True),
         help_text="Usernames of the teachers.",
     )

@@ -466,6 +466,19 @@ def test_listing_captures_takes_the_same_queries_for_one_or_many(
 # Courses --------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("username", ["ali\x00ce", "alice\x1b", "\x00"])
+def test_a_teacher_username_with_a_control_character_is_a_400_not_a_500(admin_user, username):
+    """Found by the schema fuzz: PostgreSQL refuses a NUL byte in a lookup, which was a 500."""
+    response = api_client(admin_user).post(
+        "/api/courses/",
+        {"code": "PHY110", "title": "Physics", "term": "2026-fall", "teachers": [username]},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "teachers" in str(response.json())
+
+
 def test_an_admin_creates_a_course_with_its_rate_rules(admin_user, alice):
     response = api_client(admin_user).post(
         "/api/courses/",
