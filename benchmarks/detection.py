@@ -36,10 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.lfw import iou, read_marked_faces
+from benchmarks.lfw import Box, match_marked, read_marked_faces
 from facerec.datasets import datasets_dir
 
-IOU_MATCH = 0.4
 TIGHTNESS = (0.6, 0.7, 0.8, 1.0)
 MEMORY_LIMIT_GIB = 1.5
 
@@ -62,21 +61,6 @@ def format_table(rows: list[Row]) -> str:
 
 
 # --- group photos -------------------------------------------------------------------------------
-
-
-Box = tuple[int, int, int, int]  # x, y, width, height in pixels
-
-
-def match_marked(marked: list[Box], found: list[Box]) -> set[int]:
-    """Indices of the ``marked`` faces that a detection in ``found`` matches: one detection per
-    marked face (the pairing with the most overlap), counted when their IoU is >= IOU_MATCH.
-    The detections left over (``len(found) - len(result)``) are the photo's false faces."""
-    from scipy.optimize import linear_sum_assignment
-
-    overlap = np.array([[iou(m, f) for f in found] for m in marked], float)
-    overlap = overlap.reshape(len(marked), len(found))
-    rows, cols = linear_sum_assignment(-overlap) if overlap.size else ([], [])
-    return {r for r, c in zip(rows, cols, strict=True) if overlap[r, c] >= IOU_MATCH}
 
 
 def rescale(image: np.ndarray, marked: list[Box], factor: float) -> tuple[np.ndarray, list[Box]]:

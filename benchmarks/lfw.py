@@ -21,7 +21,7 @@ import numpy as np
 from benchmarks.evaluation import kfold_accuracy, pair_distances
 from benchmarks.lfw_pairs import pair_fold_people, read_pairs
 from facerec.training import tar_at_far
-from facerec.types import box_iou as iou
+from facerec.types import box_iou
 
 IOU_MATCH = 0.4  # a detection counts as a marked face when their boxes overlap by IoU >= 0.4
 QUICK_PAIRS_PER_FOLD = 60  # --quick: the first 60 same and 60 different pairs of each fold
@@ -191,22 +191,31 @@ def read_marked_faces(group_dir: Path) -> dict[str, list[tuple[int, int, int, in
     return marked
 
 
+Box = tuple[int, int, int, int]  # x, y, width, height in pixels
+
+
+def match_marked(marked: list[Box], found: list[Box]) -> set[int]:
+    """Indices of the ``marked`` faces that a detection in ``found`` matches: one detection per
+    marked face (the pairing with the most overlap), counted when their IoU is >= IOU_MATCH.
+    The detections left over (``len(found) - len(result)``) are the photo's false faces."""
+    from scipy.optimize import linear_sum_assignment
+
+    overlap = np.array([[box_iou(m, f) for f in found] for m in marked], float)
+    overlap = overlap.reshape(len(marked), len(found))
+    rows, cols = linear_sum_assignment(-overlap) if overlap.size else ([], [])
+    return {r for r, c in zip(rows, cols, strict=True) if overlap[r, c] >= IOU_MATCH}
+
+
 def detector_counts(group_dir: Path) -> tuple[int, int, int, int]:
     """(found, marked, false detections, negatives' detections) on the annotated group photos,
     plus detections on the no-face photo."""
-    from scipy.optimize import linear_sum_assignment
-
     from facerec.detection import detect_faces
     from facerec.imageio import load_image
 
     found = marked_total = false = 0
     for name, marked in read_marked_faces(group_dir).items():
         faces = detect_faces(load_image(group_dir / name))
-        overlap = np.array([[iou(m, f.box) for f in faces] for m in marked]).reshape(
-            len(marked), -1
-        )
-        rows, cols = linear_sum_assignment(-overlap) if overlap.size else ([], [])
-        hits = sum(overlap[r, c] >= IOU_MATCH for r, c in zip(rows, cols, strict=True))
+        hits = len(match_marked(marked, [f.box for f in faces]))
         found += hits
         false += len(faces) - hits
         marked_total += len(marked)

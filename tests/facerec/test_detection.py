@@ -54,7 +54,8 @@ def test_a_tightly_cropped_reference_photo_is_accepted(lfw_photo):
 
 
 def test_every_hand_marked_face_of_the_group_photos_is_found_and_nothing_else(datasets):
-    from benchmarks.lfw import iou, read_marked_faces
+    from benchmarks.lfw import read_marked_faces
+    from facerec.types import box_iou as iou
 
     group_dir = datasets / "group_photos"
     missed, false = [], []
