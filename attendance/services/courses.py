@@ -132,14 +132,13 @@ def course_editable_fields(course: Course) -> dict[str, Any]:
 
 
 def _course_fields(course: Course) -> dict[str, object]:
+    """``course_editable_fields`` as the audit trail stores them (usernames, decimals as text)."""
+    fields = course_editable_fields(course)
     return {
-        "code": course.code,
-        "title": course.title,
-        "term": course.term,
-        "teachers": sorted(course.teachers.values_list("username", flat=True)),
-        "attendance_threshold": str(course.attendance_threshold),
-        "late_credit": str(course.late_credit),
-        "excused_policy": course.excused_policy,
+        **fields,
+        "teachers": sorted(teacher.username for teacher in fields["teachers"]),
+        "attendance_threshold": str(fields["attendance_threshold"]),
+        "late_credit": str(fields["late_credit"]),
     }
 
 
