@@ -173,9 +173,7 @@ def enqueue_capture(capture_id: int, *, force: bool = False) -> bool:
 
 
 def enqueue_reference_photo(photo_id: int, *, from_image: bool = False) -> bool:
-    if from_image:
-        return _send(embed_reference_photo, photo_id, True)
-    return _send(embed_reference_photo, photo_id)
+    return _send(embed_reference_photo, photo_id, **({"from_image": True} if from_image else {}))
 
 
 def enqueue_webhook(delivery_id: int, *, countdown: float | None = None) -> bool:

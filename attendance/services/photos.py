@@ -166,12 +166,11 @@ def reference_photo_process(*, photo_id: int, from_image: bool = False) -> Refer
     model = face_models.serving_model()
     version = model.version
     photo = ReferencePhoto.objects.filter(pk=photo_id).first()
-    current = (
-        photo is not None and photo.status != Status.PENDING and photo.model_version == version
-    )
-    if photo is None or (current and not from_image):
+    if photo is None:
+        return None
+    if not from_image and photo.status != Status.PENDING and photo.model_version == version:
         return photo
-    if photo.status == Status.READY and photo.backbone_key == backbone_key() and not from_image:
+    if not from_image and photo.status == Status.READY and photo.backbone_key == backbone_key():
         return _reembed_from_backbone(photo_id, version)
     try:
         with photo.image.open("rb") as handle:
